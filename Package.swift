@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// plugboard has no package dependencies: everything below is ours or the toolchain's.
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "plugboard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "plugboard", targets: ["plugboard"]),
+        .executable(name: "plugboard-bench", targets: ["plugboard-bench"]),
+    ],
+    targets: [
+        // Wire formats: know nothing of MCP.
+        .target(name: "JSON", swiftSettings: strict),
+        .target(name: "TOML", swiftSettings: strict),
+        .target(name: "JSONRPC", dependencies: ["JSON"], swiftSettings: strict),
+
+        // System support.
+        .target(name: "CSystemShims"),
+        .target(name: "Logging", dependencies: ["JSON"], swiftSettings: strict),
+        .target(name: "Processes", dependencies: ["CSystemShims", "Logging"], swiftSettings: strict),
+
+        // Typed configuration from TOML.
+        .target(name: "Config", dependencies: ["TOML"], swiftSettings: strict),
+
+        // The proxy core: sessions, routing, upstream connections.
+        .target(
+            name: "Proxy",
+            dependencies: ["JSON", "JSONRPC", "Config", "Logging", "Processes"],
+            swiftSettings: strict),
+
+        // Frontends that carry client sessions into the core.
+        .target(name: "Frontends", dependencies: ["Proxy", "JSONRPC", "Logging", "Processes"], swiftSettings: strict),
+
+        // Lifecycle: signals, ordered start/stop.
+        .target(
+            name: "Supervisor",
+            dependencies: ["Proxy", "Frontends", "Config", "Logging", "Processes", "CSystemShims"],
+            swiftSettings: strict),
+
+        .executableTarget(
+            name: "plugboard",
+            dependencies: ["Supervisor", "Config", "Logging"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "plugboard-bench",
+            dependencies: ["JSON", "JSONRPC", "Processes"],
+            path: "Benchmarks/plugboard-bench",
+            swiftSettings: strict),
+
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "JSONRPC"], swiftSettings: strict),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML", "JSON"], swiftSettings: strict),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config"], swiftSettings: strict),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["JSON", "JSONRPC", "Processes"],
+            swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,224 @@
+/// The whole of plugboard's configuration, typed and validated.
+///
+/// Built by `ConfigLoader` from `plugboard.toml` and `conf.d/*.toml`; every
+/// relative path in it has already been resolved against the config directory.
+public struct PlugboardConfig: Sendable, Equatable {
+    /// The directory the configuration was read from.
+    public var directory: String
+    public var limits: Limits
+    public var logging: LoggingSettings
+    public var exposure: Exposure
+    /// Absolute path of the plugins directory (`plugins_dir`, default `../plugins.d`).
+    public var pluginsDirectory: String
+    /// Upstream servers in the order their tables first appear.
+    public var servers: [UpstreamServer]
+
+    public init(
+        directory: String,
+        limits: Limits = Limits(),
+        logging: LoggingSettings = LoggingSettings(),
+        exposure: Exposure = Exposure(),
+        pluginsDirectory: String,
+        servers: [UpstreamServer]
+    ) {
+        self.directory = directory
+        self.limits = limits
+        self.logging = logging
+        self.exposure = exposure
+        self.pluginsDirectory = pluginsDirectory
+        self.servers = servers
+    }
+
+    public func server(named name: String) -> UpstreamServer? {
+        servers.first { $0.name == name }
+    }
+}
+
+/// A span of time, written in TOML as `"250ms"`, `"10s"`, `"2m"`, `"1h"` or a number of seconds.
+public struct TimeSpan: Sendable, Equatable, Hashable, Comparable, CustomStringConvertible {
+    public var milliseconds: Int64
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    public static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(milliseconds: s * 1000) }
+    public static func milliseconds(_ ms: Int64) -> TimeSpan { TimeSpan(milliseconds: ms) }
+    public var seconds: Double { Double(milliseconds) / 1000 }
+    public var nanoseconds: UInt64 { UInt64(max(0, milliseconds)) * 1_000_000 }
+    public static func < (a: TimeSpan, b: TimeSpan) -> Bool { a.milliseconds < b.milliseconds }
+    public var description: String {
+        if milliseconds % 3_600_000 == 0 && milliseconds != 0 { return "\(milliseconds / 3_600_000)h" }
+        if milliseconds % 60_000 == 0 && milliseconds != 0 { return "\(milliseconds / 60_000)m" }
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
+        return "\(milliseconds)ms"
+    }
+}
+
+/// Global limits (`[limits]`).
+public struct Limits: Sendable, Equatable {
+    /// Largest JSON-RPC message accepted on any pipe, in bytes (`max_message_bytes`, default 16 MiB).
+    public var maxMessageBytes: Int
+    /// Default per-request timeout toward an upstream (`request_timeout`, default 60s).
+    public var requestTimeout: TimeSpan
+    /// How long `initialize` may take per upstream (`initialize_timeout`, default 30s).
+    public var initializeTimeout: TimeSpan
+    /// How long in-flight requests may take to finish on shutdown (`shutdown_timeout`, default 10s).
+    public var shutdownTimeout: TimeSpan
+    /// Most requests in flight per upstream before new ones are refused (`max_in_flight`, default 1024).
+    public var maxInFlightPerUpstream: Int
+    /// Bytes queued toward a peer that does not read before it is considered stuck (`max_queued_bytes`, default 64 MiB).
+    public var maxQueuedBytes: Int
+
+    public init(
+        maxMessageBytes: Int = 16 * 1024 * 1024,
+        requestTimeout: TimeSpan = .seconds(60),
+        initializeTimeout: TimeSpan = .seconds(30),
+        shutdownTimeout: TimeSpan = .seconds(10),
+        maxInFlightPerUpstream: Int = 1024,
+        maxQueuedBytes: Int = 64 * 1024 * 1024
+    ) {
+        self.maxMessageBytes = maxMessageBytes
+        self.requestTimeout = requestTimeout
+        self.initializeTimeout = initializeTimeout
+        self.shutdownTimeout = shutdownTimeout
+        self.maxInFlightPerUpstream = maxInFlightPerUpstream
+        self.maxQueuedBytes = maxQueuedBytes
+    }
+}
+
+/// `[log]`: how plugboard writes its log to stderr.
+public struct LoggingSettings: Sendable, Equatable {
+    public enum Format: String, Sendable, Equatable, CaseIterable { case human, json }
+    public enum Level: String, Sendable, Equatable, Comparable, CaseIterable {
+        case trace, debug, info, notice, warning, error
+        public static func < (a: Level, b: Level) -> Bool {
+            allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+        }
+    }
+    public var level: Level
+    public var format: Format
+    public init(level: Level = .info, format: Format = .human) {
+        self.level = level
+        self.format = format
+    }
+}
+
+/// `[expose]`: how the upstreams appear to a client.
+public struct Exposure: Sendable, Equatable {
+    public enum Mode: String, Sendable, Equatable, CaseIterable {
+        /// Transparent when exactly one server is configured, aggregated otherwise.
+        case auto
+        /// Exactly one upstream, passed through unchanged (names unprefixed).
+        case transparent
+        /// Every upstream behind one endpoint, names prefixed with `<server><separator>`.
+        case aggregate
+    }
+    public var mode: Mode
+    /// Joins a server's name to its tool and prompt names (`separator`, default `"__"`).
+    public var separator: String
+    public init(mode: Mode = .auto, separator: String = "__") {
+        self.mode = mode
+        self.separator = separator
+    }
+}
+
+/// Allow and deny glob lists for one kind of name (tools, prompts or resources).
+///
+/// A name is visible when it matches some `allow` glob (empty means all) and no `deny` glob.
+/// Globs support `*` (any run of characters), `?` (one character) and `[abc]` classes.
+public struct NameFilter: Sendable, Equatable {
+    public var allow: [String]
+    public var deny: [String]
+    public init(allow: [String] = [], deny: [String] = []) {
+        self.allow = allow
+        self.deny = deny
+    }
+    public var isPassThrough: Bool { allow.isEmpty && deny.isEmpty }
+}
+
+/// How plugboard reaches an upstream server.
+public enum UpstreamTransport: Sendable, Equatable {
+    /// A child process speaking newline-delimited JSON-RPC on stdin/stdout.
+    case stdio(command: String, arguments: [String], environment: [String: String], workingDirectory: String)
+    /// A remote server over Streamable HTTP (2025-03-26 and later).
+    case streamableHTTP(url: String)
+    /// A remote server over the legacy HTTP+SSE transport (2024-11-05).
+    case legacySSE(url: String)
+}
+
+/// One entry of a plugin chain (`[[servers.NAME.plugins.request]]` or `.response`).
+public struct PluginChainEntry: Sendable, Equatable {
+    /// Plugin name: a file `NAME.js` or `NAME.mjs` in the plugins directory.
+    public var plugin: String
+    /// Tool globs this entry applies to (empty means every tool).
+    public var tools: [String]
+    /// Methods this entry applies to (default `["tools/call"]`).
+    public var methods: [String]
+    /// Free-form table handed to the plugin, as JSON text.
+    public var configJSON: String
+    /// Where the entry was written, for error messages (`file:line:col`).
+    public var location: String
+    public init(plugin: String, tools: [String] = [], methods: [String] = ["tools/call"], configJSON: String = "{}", location: String = "") {
+        self.plugin = plugin
+        self.tools = tools
+        self.methods = methods
+        self.configJSON = configJSON
+        self.location = location
+    }
+}
+
+public struct PluginChains: Sendable, Equatable {
+    public var request: [PluginChainEntry]
+    public var response: [PluginChainEntry]
+    public init(request: [PluginChainEntry] = [], response: [PluginChainEntry] = []) {
+        self.request = request
+        self.response = response
+    }
+}
+
+/// `[servers.NAME]`: one upstream MCP server.
+public struct UpstreamServer: Sendable, Equatable {
+    /// The table's key; also the prefix in aggregated mode. Matches `[A-Za-z0-9_-]+`.
+    public var name: String
+    public var transport: UpstreamTransport
+    /// Whether the server is started at all (`enabled`, default true).
+    public var enabled: Bool
+    public var tools: NameFilter
+    public var prompts: NameFilter
+    public var resources: NameFilter
+    /// Per-request timeout (`request_timeout`, default: `limits.request_timeout`).
+    public var requestTimeout: TimeSpan
+    /// Restart backoff after an exit: starts at `restart_backoff_initial` (500ms), doubles to `restart_backoff_max` (30s).
+    public var restartBackoffInitial: TimeSpan
+    public var restartBackoffMax: TimeSpan
+    /// Ping health check period (`health_check_interval`, default 30s; `"0s"` disables it).
+    public var healthCheckInterval: TimeSpan
+    /// How long a health-check ping may take (`health_check_timeout`, default 10s).
+    public var healthCheckTimeout: TimeSpan
+    public var plugins: PluginChains
+
+    public init(
+        name: String,
+        transport: UpstreamTransport,
+        enabled: Bool = true,
+        tools: NameFilter = NameFilter(),
+        prompts: NameFilter = NameFilter(),
+        resources: NameFilter = NameFilter(),
+        requestTimeout: TimeSpan = .seconds(60),
+        restartBackoffInitial: TimeSpan = .milliseconds(500),
+        restartBackoffMax: TimeSpan = .seconds(30),
+        healthCheckInterval: TimeSpan = .seconds(30),
+        healthCheckTimeout: TimeSpan = .seconds(10),
+        plugins: PluginChains = PluginChains()
+    ) {
+        self.name = name
+        self.transport = transport
+        self.enabled = enabled
+        self.tools = tools
+        self.prompts = prompts
+        self.resources = resources
+        self.requestTimeout = requestTimeout
+        self.restartBackoffInitial = restartBackoffInitial
+        self.restartBackoffMax = restartBackoffMax
+        self.healthCheckInterval = healthCheckInterval
+        self.healthCheckTimeout = healthCheckTimeout
+        self.plugins = plugins
+    }
+}
