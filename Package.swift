@@ -20,7 +20,8 @@ let package = Package(
         // System support.
         .target(name: "CSystemShims"),
         .target(name: "Logging", dependencies: ["JSON"], swiftSettings: strict),
-        .target(name: "Processes", dependencies: ["CSystemShims", "Logging"], swiftSettings: strict),
+        .target(name: "Processes", dependencies: ["CSystemShims"], swiftSettings: strict),
+        .target(name: "IO", dependencies: ["CSystemShims", "JSONRPC"], swiftSettings: strict),
 
         // Typed configuration from TOML.
         .target(name: "Config", dependencies: ["TOML"], swiftSettings: strict),
@@ -28,21 +29,21 @@ let package = Package(
         // The proxy core: sessions, routing, upstream connections.
         .target(
             name: "Proxy",
-            dependencies: ["JSON", "JSONRPC", "Config", "Logging", "Processes"],
+            dependencies: ["JSON", "JSONRPC", "Config", "IO", "Logging", "Processes", "CSystemShims"],
             swiftSettings: strict),
 
         // Frontends that carry client sessions into the core.
-        .target(name: "Frontends", dependencies: ["Proxy", "JSONRPC", "Logging", "Processes"], swiftSettings: strict),
+        .target(name: "Frontends", dependencies: ["Proxy", "IO", "Logging"], swiftSettings: strict),
 
         // Lifecycle: signals, ordered start/stop.
         .target(
             name: "Supervisor",
-            dependencies: ["Proxy", "Frontends", "Config", "Logging", "Processes", "CSystemShims"],
+            dependencies: ["Proxy", "Frontends", "Config", "IO", "JSON", "Logging", "Processes"],
             swiftSettings: strict),
 
         .executableTarget(
             name: "plugboard",
-            dependencies: ["Supervisor", "Config", "Logging"],
+            dependencies: ["Supervisor", "Config", "Logging", "Proxy"],
             swiftSettings: strict),
         .executableTarget(
             name: "plugboard-bench",
@@ -54,6 +55,7 @@ let package = Package(
         .testTarget(name: "TOMLTests", dependencies: ["TOML", "JSON"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config"], swiftSettings: strict),
+        .testTarget(name: "ProcessesTests", dependencies: ["Processes"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["JSON", "JSONRPC", "Processes"],

@@ -1,0 +1,96 @@
+import TOML
+
+/// Turns the merged TOML tables into a `PlugboardConfig`, logging every schema violation.
+struct ConfigDecoder {
+    /// The merged document.
+    let root: TOMLTable
+    /// Absolute path of the configuration directory.
+    let directory: String
+    /// How messages name the main file, for errors that have no better location.
+    let mainFile: String
+    let log: ConfigErrorLog
+
+    func decode() -> PlugboardConfig {
+        let top = TableReader(table: root, name: "the top level", log: log)
+        top.rejectUnknownKeys(known: ["limits", "log", "expose", "plugins_dir", "servers"])
+        let limits = decodeLimits(top.subtable("limits"))
+        let logging = decodeLogging(top.subtable("log"))
+        let exposure = decodeExposure(top.subtable("expose"))
+        let pluginsDirectory = ConfigPath.resolve(top.string("plugins_dir") ?? "../plugins.d", against: directory)
+        let serverDecoder = ServerDecoder(
+            directory: directory, pluginsDirectory: pluginsDirectory,
+            limits: limits, separator: exposure.separator, log: log)
+        var servers: [UpstreamServer] = []
+        if let table = top.subtable("servers") {
+            servers = table.entries.compactMap(serverDecoder.decode)
+        }
+        checkEnabledServers(servers, exposure: exposure)
+        return PlugboardConfig(
+            directory: directory, limits: limits, logging: logging, exposure: exposure,
+            pluginsDirectory: pluginsDirectory, servers: servers)
+    }
+
+    private func decodeLimits(_ table: TOMLTable?) -> Limits {
+        var limits = Limits()
+        guard let table else { return limits }
+        let reader = TableReader(table: table, name: "[limits]", log: log)
+        reader.rejectUnknownKeys(known: [
+            "max_message_bytes", "request_timeout", "initialize_timeout", "shutdown_timeout", "max_in_flight", "max_queued_bytes",
+        ])
+        if let value = reader.integer("max_message_bytes", minimum: 1024) { limits.maxMessageBytes = value }
+        if let value = reader.duration("request_timeout") { limits.requestTimeout = value }
+        if let value = reader.duration("initialize_timeout") { limits.initializeTimeout = value }
+        if let value = reader.duration("shutdown_timeout") { limits.shutdownTimeout = value }
+        if let value = reader.integer("max_in_flight", minimum: 1) { limits.maxInFlightPerUpstream = value }
+        if let value = reader.integer("max_queued_bytes", minimum: 1024) { limits.maxQueuedBytes = value }
+        return limits
+    }
+
+    private func decodeLogging(_ table: TOMLTable?) -> LoggingSettings {
+        var logging = LoggingSettings()
+        guard let table else { return logging }
+        let reader = TableReader(table: table, name: "[log]", log: log)
+        reader.rejectUnknownKeys(known: ["level", "format"])
+        if let level = reader.choice("level", of: LoggingSettings.Level.self) { logging.level = level }
+        if let format = reader.choice("format", of: LoggingSettings.Format.self) { logging.format = format }
+        return logging
+    }
+
+    private func decodeExposure(_ table: TOMLTable?) -> Exposure {
+        var exposure = Exposure()
+        guard let table else { return exposure }
+        let reader = TableReader(table: table, name: "[expose]", log: log)
+        reader.rejectUnknownKeys(known: ["mode", "separator"])
+        if let mode = reader.choice("mode", of: Exposure.Mode.self) { exposure.mode = mode }
+        if let separator = reader.string("separator") {
+            let allowed = separator.unicodeScalars.allSatisfy { $0.isASCII && (isNameCharacter($0) || $0 == ".") }
+            if separator.isEmpty || !allowed {
+                log.add("`separator` must be one or more of A-Z a-z 0-9 _ . -, found \"\(separator)\"", at: reader.entry("separator")?.valueLocation)
+            } else {
+                exposure.separator = separator
+            }
+        }
+        return exposure
+    }
+
+    private func checkEnabledServers(_ servers: [UpstreamServer], exposure: Exposure) {
+        let enabled = servers.filter(\.enabled).map(\.name)
+        if enabled.isEmpty && log.isEmpty {
+            log.add("\(mainFile): no enabled server; add a [servers.NAME] table with `command` or `url`")
+        }
+        if exposure.mode == .transparent && enabled.count > 1 {
+            let mode = root["expose"]?.tableValue?.entry("mode")
+            log.add(
+                "`mode = \"transparent\"` needs exactly one enabled server, found \(enabled.count) (\(enabled.joined(separator: ", "))); use \"aggregate\" or disable the others",
+                at: mode?.valueLocation)
+        }
+    }
+}
+
+/// Characters allowed in server names: `[A-Za-z0-9_-]`.
+func isNameCharacter(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar {
+    case "A"..."Z", "a"..."z", "0"..."9", "_", "-": true
+    default: false
+    }
+}

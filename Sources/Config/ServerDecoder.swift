@@ -1,0 +1,126 @@
+import TOML
+
+/// Decodes one `[servers.NAME]` table.
+struct ServerDecoder {
+    let directory: String
+    let pluginsDirectory: String
+    let limits: Limits
+    let separator: String
+    let log: ConfigErrorLog
+
+    static let knownKeys = [
+        "command", "url", "args", "env", "cwd", "transport", "enabled", "request_timeout",
+        "restart_backoff_initial", "restart_backoff_max", "health_check_interval", "health_check_timeout",
+        "tools", "prompts", "resources", "plugins",
+    ]
+
+    func decode(_ entry: TOMLTable.Entry) -> UpstreamServer? {
+        let name = entry.key
+        checkName(name, at: entry.keyLocation)
+        guard let table = entry.value.tableValue else {
+            log.add("`servers.\(name)` must be a table ([servers.\(name)]), found \(entry.value.typeName)", at: entry.valueLocation)
+            return nil
+        }
+        let reader = TableReader(table: table, name: "[servers.\(name)]", log: log)
+        reader.rejectUnknownKeys(known: Self.knownKeys)
+
+        let transport = decodeTransport(reader, name: name)
+        var server = UpstreamServer(
+            name: name, transport: transport ?? .streamableHTTP(url: ""),
+            requestTimeout: limits.requestTimeout)
+        if let value = reader.bool("enabled") { server.enabled = value }
+        if let value = reader.duration("request_timeout") { server.requestTimeout = value }
+        if let value = reader.duration("restart_backoff_initial") { server.restartBackoffInitial = value }
+        if let value = reader.duration("restart_backoff_max") { server.restartBackoffMax = value }
+        if let value = reader.duration("health_check_interval") { server.healthCheckInterval = value }
+        if let value = reader.duration("health_check_timeout") { server.healthCheckTimeout = value }
+        if server.restartBackoffInitial > server.restartBackoffMax {
+            log.add(
+                "`restart_backoff_initial` (\(server.restartBackoffInitial)) must not exceed `restart_backoff_max` (\(server.restartBackoffMax))",
+                at: reader.entry("restart_backoff_initial")?.valueLocation ?? reader.entry("restart_backoff_max")?.valueLocation)
+        }
+        server.tools = decodeFilter(reader, "tools", server: name)
+        server.prompts = decodeFilter(reader, "prompts", server: name)
+        server.resources = decodeFilter(reader, "resources", server: name)
+        if let plugins = reader.subtable("plugins") {
+            server.plugins = PluginChainDecoder(pluginsDirectory: pluginsDirectory, log: log)
+                .decode(plugins, server: name)
+        }
+        return transport == nil ? nil : server
+    }
+
+    private func checkName(_ name: String, at location: TOMLLocation) {
+        if name.isEmpty || !name.unicodeScalars.allSatisfy(isNameCharacter) {
+            log.add("server name \"\(name)\" may contain only A-Z a-z 0-9 _ -", at: location)
+        } else if name.contains(separator) {
+            log.add("server name \"\(name)\" must not contain the separator \"\(separator)\" ([expose] separator)", at: location)
+        }
+    }
+
+    private func decodeTransport(_ reader: TableReader, name: String) -> UpstreamTransport? {
+        let command = reader.string("command")
+        let url = reader.string("url")
+        let transport = reader.string("transport")
+        let transportLocation = reader.entry("transport")?.valueLocation
+        switch (command, url) {
+        case (let command?, nil):
+            if let transport, transport != "stdio" {
+                log.add("`transport` must be \"stdio\" for a server with `command`, found \"\(transport)\"", at: transportLocation)
+            }
+            let arguments = reader.stringArray("args") ?? []
+            let environment = decodeEnvironment(reader)
+            let workingDirectory = reader.string("cwd").map { ConfigPath.resolve($0, against: directory) } ?? directory
+            if command.isEmpty {
+                log.add("`command` must not be empty", at: reader.entry("command")?.valueLocation)
+            }
+            // A bare name is looked up on PATH when spawned; a relative path is relative to the config directory.
+            let resolved = command.contains("/") ? ConfigPath.resolve(command, against: directory) : command
+            return .stdio(command: resolved, arguments: arguments, environment: environment, workingDirectory: workingDirectory)
+        case (nil, let url?):
+            for key in ["args", "env", "cwd"] {
+                if let entry = reader.entry(key) {
+                    log.add("`\(key)` applies only to servers started with `command`; [servers.\(name)] uses `url`", at: entry.keyLocation)
+                }
+            }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), !url.hasSuffix("://") else {
+                log.add("`url` must start with http:// or https://, found \"\(url)\"", at: reader.entry("url")?.valueLocation)
+                return nil
+            }
+            switch transport ?? "streamable-http" {
+            case "streamable-http": return .streamableHTTP(url: url)
+            case "sse": return .legacySSE(url: url)
+            case let other:
+                log.add("`transport` must be \"streamable-http\" or \"sse\" for a server with `url`, found \"\(other)\"", at: transportLocation)
+                return nil
+            }
+        case (.some, .some):
+            log.add("[servers.\(name)] sets both `command` and `url`; keep exactly one", at: reader.entry("url")?.keyLocation)
+            return nil
+        case (nil, nil):
+            if reader.entry("command") == nil && reader.entry("url") == nil {
+                log.add("[servers.\(name)] needs `command` (to start a process) or `url` (to connect over HTTP)", at: reader.table.location)
+            }
+            return nil
+        }
+    }
+
+    private func decodeEnvironment(_ reader: TableReader) -> [String: String] {
+        guard let table = reader.subtable("env") else { return [:] }
+        var environment: [String: String] = [:]
+        for entry in table.entries {
+            guard let value = entry.value.stringValue else {
+                log.add("`env.\(entry.key)` must be a string, found \(entry.value.typeName)", at: entry.valueLocation)
+                continue
+            }
+            environment[entry.key] = value
+        }
+        return environment
+    }
+
+    private func decodeFilter(_ reader: TableReader, _ key: String, server: String) -> NameFilter {
+        guard let table = reader.subtable(key) else { return NameFilter() }
+        let filterReader = TableReader(table: table, name: "[servers.\(server).\(key)]", log: log)
+        filterReader.rejectUnknownKeys(known: ["allow", "deny"])
+        return NameFilter(allow: filterReader.globArray("allow") ?? [], deny: filterReader.globArray("deny") ?? [])
+    }
+}

@@ -1,0 +1,181 @@
+import CSystemShims
+import Glibc
+import Synchronization
+
+/// A single-threaded epoll reactor: every descriptor, timer and piece of proxy state it serves is
+/// touched only on its thread, so the hot path (read a line, route it, write it) takes no locks.
+///
+/// Other threads reach it only through `execute(_:)`.
+public final class EventLoop: @unchecked Sendable {
+    // Safe to share: `pendingTasks` is behind a Mutex and `wakeDescriptor` is only written to;
+    // everything else is touched solely on the loop thread, which `assertInLoop()` checks.
+
+    public struct Interest: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        public static let read = Interest(rawValue: EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
+        public static let write = Interest(rawValue: EPOLLOUT.rawValue)
+    }
+
+    /// What epoll reported for a descriptor.
+    public struct Readiness: Sendable {
+        public let rawValue: UInt32
+        public var isReadable: Bool { rawValue & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue | EPOLLRDHUP.rawValue) != 0 }
+        public var isWritable: Bool { rawValue & (EPOLLOUT.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 }
+    }
+
+    public typealias TimerID = UInt64
+
+    private enum State { case idle, running, stopping, stopped }
+
+    private let epollDescriptor: Int32
+    private let wakeDescriptor: Int32
+    private let pendingTasks = Mutex<[@Sendable () -> Void]>([])
+    private var handlers: [Int32: (Readiness) -> Void] = [:]
+    private var timers = TimerQueue()
+    private var state = State.idle
+    private let loopThread = Mutex<pthread_t?>(nil)
+
+    public init() {
+        epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
+        precondition(epollDescriptor >= 0, "epoll_create1 failed: errno \(errno)")
+        wakeDescriptor = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        precondition(wakeDescriptor >= 0, "eventfd failed: errno \(errno)")
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.fd = wakeDescriptor
+        epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, wakeDescriptor, &event)
+    }
+
+    deinit {
+        close(wakeDescriptor)
+        close(epollDescriptor)
+    }
+
+    /// Monotonic clock in nanoseconds.
+    public static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    public var inLoop: Bool {
+        loopThread.withLock { thread in thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+        precondition(inLoop, "called off the event loop thread", file: file, line: line)
+    }
+
+    /// Runs `task` on the loop thread soon; safe from any thread.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        pendingTasks.withLock { $0.append(task) }
+        var one: UInt64 = 1
+        _ = write(wakeDescriptor, &one, 8)
+    }
+
+    // MARK: Descriptors
+
+    /// Watches `descriptor`; returns false when epoll cannot watch it (a regular file or /dev/null).
+    @discardableResult
+    public func register(_ descriptor: Int32, interest: Interest, handler: @escaping (Readiness) -> Void) -> Bool {
+        assertInLoop()
+        var event = epoll_event()
+        event.events = interest.rawValue
+        event.data.fd = descriptor
+        guard epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, descriptor, &event) == 0 else {
+            precondition(errno == EPERM, "epoll_ctl(ADD, \(descriptor)) failed: errno \(errno)")
+            return false
+        }
+        handlers[descriptor] = handler
+        return true
+    }
+
+    public func modify(_ descriptor: Int32, interest: Interest) {
+        assertInLoop()
+        guard handlers[descriptor] != nil else { return }
+        var event = epoll_event()
+        event.events = interest.rawValue
+        event.data.fd = descriptor
+        epoll_ctl(epollDescriptor, EPOLL_CTL_MOD, descriptor, &event)
+    }
+
+    public func unregister(_ descriptor: Int32) {
+        assertInLoop()
+        guard handlers.removeValue(forKey: descriptor) != nil else { return }
+        var event = epoll_event()
+        epoll_ctl(epollDescriptor, EPOLL_CTL_DEL, descriptor, &event)
+    }
+
+    // MARK: Timers
+
+    /// Runs `action` on the loop after `delay` nanoseconds unless cancelled first.
+    @discardableResult
+    public func schedule(afterNanoseconds delay: UInt64, _ action: @escaping () -> Void) -> TimerID {
+        assertInLoop()
+        return timers.add(deadline: Self.now() + delay, action: action)
+    }
+
+    public func cancelTimer(_ id: TimerID) {
+        assertInLoop()
+        timers.cancel(id)
+    }
+
+    // MARK: Running
+
+    /// Serves descriptors, timers and tasks on the calling thread until `stop()`.
+    public func run() {
+        loopThread.withLock { $0 = pthread_self() }
+        state = .running
+        var events = [epoll_event](repeating: epoll_event(), count: 64)
+        while state == .running {
+            runTasks()
+            runDueTimers()
+            guard state == .running else { break }
+            let timeout = timers.millisecondsUntilNextDeadline(now: Self.now())
+            let count = events.withUnsafeMutableBufferPointer {
+                epoll_wait(epollDescriptor, $0.baseAddress, Int32($0.count), timeout)
+            }
+            if count < 0 {
+                precondition(errno == EINTR, "epoll_wait failed: errno \(errno)")
+                continue
+            }
+            for index in 0..<Int(count) {
+                let event = events[index]
+                let descriptor = event.data.fd
+                if descriptor == wakeDescriptor {
+                    var counter: UInt64 = 0
+                    _ = read(wakeDescriptor, &counter, 8)
+                    continue
+                }
+                handlers[descriptor]?(Readiness(rawValue: event.events))
+            }
+        }
+        runTasks()
+        state = .stopped
+        loopThread.withLock { $0 = nil }
+    }
+
+    /// Makes `run()` return after the current iteration; safe from any thread.
+    public func stop() {
+        execute { [self] in state = .stopping }
+    }
+
+    private func runTasks() {
+        while true {
+            let batch = pendingTasks.withLock { tasks -> [@Sendable () -> Void] in
+                defer { tasks.removeAll(keepingCapacity: true) }
+                return tasks
+            }
+            if batch.isEmpty { return }
+            for task in batch { task() }
+        }
+    }
+
+    private func runDueTimers() {
+        let now = Self.now()
+        while let action = timers.popDue(now: now) {
+            action()
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/// Method names the proxy core treats specially; everything else is routed generically.
+enum MCPMethod {
+    static let initialize = "initialize"
+    static let ping = "ping"
+    static let initialized = "notifications/initialized"
+    static let cancelled = "notifications/cancelled"
+    static let progress = "notifications/progress"
+    static let toolsList = "tools/list"
+    static let toolsCall = "tools/call"
+    static let promptsList = "prompts/list"
+    static let promptsGet = "prompts/get"
+    static let resourcesList = "resources/list"
+    static let resourceTemplatesList = "resources/templates/list"
+    static let resourcesRead = "resources/read"
+    static let resourcesSubscribe = "resources/subscribe"
+    static let resourcesUnsubscribe = "resources/unsubscribe"
+    static let completionComplete = "completion/complete"
+    static let loggingSetLevel = "logging/setLevel"
+    static let rootsListChanged = "notifications/roots/list_changed"
+    static let toolsListChanged = "notifications/tools/list_changed"
+    static let promptsListChanged = "notifications/prompts/list_changed"
+    static let resourcesListChanged = "notifications/resources/list_changed"
+}

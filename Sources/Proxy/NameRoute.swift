@@ -1,0 +1,5 @@
+/// Where an exposed tool or prompt name really lives.
+struct NameRoute: Equatable {
+    let server: String
+    let originalName: String
+}

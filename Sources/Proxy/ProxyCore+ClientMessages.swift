@@ -1,0 +1,345 @@
+import Config
+import IO
+import JSON
+import JSONRPC
+
+extension ProxyCore {
+    /// One message from a client, exactly as framed.
+    public func receive(_ message: [UInt8], from session: ClientSession) {
+        let envelope: JSONRPCEnvelope
+        do {
+            envelope = try JSONRPCEnvelope.scan(message)
+        } catch {
+            rejectUnreadable(message, error: error, from: session)
+            return
+        }
+        switch envelope.kind {
+        case .request:
+            counters.requests += 1
+            handleRequest(message, envelope: envelope, from: session)
+        case .notification:
+            counters.notifications += 1
+            handleNotification(message, envelope: envelope, from: session)
+        case .successResponse, .errorResponse:
+            handleClientResponse(message, envelope: envelope, from: session)
+        }
+    }
+
+    private func rejectUnreadable(_ message: [UInt8], error: JSONRPCScanError, from session: ClientSession) {
+        switch error {
+        case .parseError(let detail):
+            counters.parseErrors += 1
+            log.warning("client \(session.label) sent malformed JSON (\(detail)): \(UpstreamConnection.preview(message))")
+            session.send(
+                JSONRPCMessage.error(idText: nil, code: JSONRPCErrorCode.parseError, message: "Parse error: \(detail)", data: nil))
+        case .invalidRequest(let reason, let id):
+            counters.invalidRequests += 1
+            log.warning("client \(session.label) sent an invalid request (\(reason))")
+            session.send(
+                JSONRPCMessage.error(
+                    idText: id?.jsonBytes, code: JSONRPCErrorCode.invalidRequest, message: "Invalid Request: \(reason)",
+                    data: nil))
+        }
+    }
+
+    // MARK: Requests
+
+    private func handleRequest(_ message: [UInt8], envelope: JSONRPCEnvelope, from session: ClientSession) {
+        let idText = Array(message[envelope.idRange!])
+        let method = envelope.method ?? ""
+        func fail(_ failure: ProxyFailure) {
+            counters.failedRequests += 1
+            session.send(failure.response(idText: idText))
+        }
+        if method == MCPMethod.ping {
+            counters.answeredLocally += 1
+            session.send(JSONRPCMessage.success(idText: idText, result: .object([:])))
+            return
+        }
+        if method == MCPMethod.initialize {
+            handleInitialize(message, idText: idText, from: session)
+            return
+        }
+        guard session.phase != .awaitingInitialize else { return fail(.notInitialized(method: method)) }
+        guard phase == .serving else { return fail(.shuttingDown(method: method)) }
+        guard session.inFlight[idText] == nil else {
+            counters.invalidRequests += 1
+            session.send(
+                JSONRPCMessage.error(
+                    idText: idText, code: JSONRPCErrorCode.invalidRequest,
+                    message: "Invalid Request: id \(String(decoding: idText, as: UTF8.self)) is already in use by a request in flight",
+                    data: nil))
+            return
+        }
+        switch exposure {
+        case .transparent:
+            routeTransparently(message, envelope: envelope, method: method, idText: idText, from: session)
+        case .aggregated:
+            routeAggregated(message, envelope: envelope, method: method, idText: idText, from: session)
+        }
+    }
+
+    private func routeTransparently(
+        _ message: [UInt8], envelope: JSONRPCEnvelope, method: String, idText: [UInt8], from session: ClientSession
+    ) {
+        let upstream = upstreams[0]
+        let filters = upstream.config
+        switch method {
+        case MCPMethod.toolsList where !filters.tools.isPassThrough,
+            MCPMethod.promptsList where !filters.prompts.isPassThrough,
+            MCPMethod.resourcesList where !filters.resources.isPassThrough:
+            let kind = ListKind(method: method)!
+            forward(message, envelope: envelope, idText: idText, to: upstream, from: session) { result in
+                kind.filtered(result, by: kind.filter(of: filters))
+            }
+        case MCPMethod.toolsCall where !filters.tools.isPassThrough,
+            MCPMethod.promptsGet where !filters.prompts.isPassThrough:
+            let name = (try? JSONParser.parse(message))?["params"]?["name"]?.stringValue ?? ""
+            let isTool = method == MCPMethod.toolsCall
+            guard (isTool ? filters.tools : filters.prompts).allows(name) else {
+                counters.failedRequests += 1
+                session.send((isTool ? ProxyFailure.unknownTool(name) : .unknownPrompt(name)).response(idText: idText))
+                return
+            }
+            forward(message, envelope: envelope, idText: idText, to: upstream, from: session)
+        default:
+            forward(message, envelope: envelope, idText: idText, to: upstream, from: session)
+        }
+    }
+
+    private func routeAggregated(
+        _ message: [UInt8], envelope: JSONRPCEnvelope, method: String, idText: [UInt8], from session: ClientSession
+    ) {
+        func fail(_ failure: ProxyFailure) {
+            counters.failedRequests += 1
+            session.send(failure.response(idText: idText))
+        }
+        if let kind = ListKind(method: method) {
+            answerAggregatedList(kind, message: message, idText: idText, from: session)
+            return
+        }
+        switch method {
+        case MCPMethod.toolsCall, MCPMethod.promptsGet:
+            guard var request = try? JSONParser.parse(message), let name = request["params"]?["name"]?.stringValue else {
+                return fail(.invalidParams(method: method, reason: "params.name must be a string"))
+            }
+            let isTool = method == MCPMethod.toolsCall
+            guard let route = catalog.route(isTool ? .tool : .prompt, exposedName: name),
+                let upstream = upstream(named: route.server),
+                (isTool ? upstream.config.tools : upstream.config.prompts).allows(route.originalName)
+            else {
+                return fail(isTool ? .unknownTool(name) : .unknownPrompt(name))
+            }
+            request.setParam("name", to: .string(route.originalName))
+            forwardRewritten(request, idText: idText, method: method, to: upstream, from: session)
+        case MCPMethod.resourcesRead, MCPMethod.resourcesSubscribe, MCPMethod.resourcesUnsubscribe:
+            guard let uri = (try? JSONParser.parse(message))?["params"]?["uri"]?.stringValue else {
+                return fail(.invalidParams(method: method, reason: "params.uri must be a string"))
+            }
+            withResourceOwner(of: uri) { [weak self] owner in
+                guard let self else { return }
+                guard let owner, let upstream = self.upstream(named: owner), upstream.config.resources.allows(uri) else {
+                    return fail(.unknownResource(uri))
+                }
+                self.forward(message, envelope: envelope, idText: idText, to: upstream, from: session)
+            }
+        case MCPMethod.completionComplete:
+            routeCompletion(message, envelope: envelope, idText: idText, from: session)
+        case MCPMethod.loggingSetLevel:
+            broadcastRequest(message, method: method, idText: idText, capability: "logging", from: session)
+        default:
+            fail(.methodNotFound(method))
+        }
+    }
+
+    private func routeCompletion(_ message: [UInt8], envelope: JSONRPCEnvelope, idText: [UInt8], from session: ClientSession) {
+        let method = MCPMethod.completionComplete
+        guard var request = try? JSONParser.parse(message), let reference = request["params"]?["ref"] else {
+            counters.failedRequests += 1
+            session.send(ProxyFailure.invalidParams(method: method, reason: "params.ref is required").response(idText: idText))
+            return
+        }
+        if reference["type"]?.stringValue == "ref/prompt", let name = reference["name"]?.stringValue {
+            guard let route = catalog.route(.prompt, exposedName: name), let upstream = upstream(named: route.server) else {
+                counters.failedRequests += 1
+                session.send(ProxyFailure.unknownPrompt(name).response(idText: idText))
+                return
+            }
+            var params = request["params"]?.objectValue ?? [:]
+            var ref = reference.objectValue ?? [:]
+            ref["name"] = .string(route.originalName)
+            params["ref"] = .object(ref)
+            request.setParam(nil, to: .object(params))
+            forwardRewritten(request, idText: idText, method: method, to: upstream, from: session)
+        } else if let uri = reference["uri"]?.stringValue {
+            withResourceOwner(of: uri) { [weak self] owner in
+                guard let self else { return }
+                guard let owner, let upstream = self.upstream(named: owner) else {
+                    self.counters.failedRequests += 1
+                    session.send(ProxyFailure.unknownResource(uri).response(idText: idText))
+                    return
+                }
+                self.forward(message, envelope: envelope, idText: idText, to: upstream, from: session)
+            }
+        } else {
+            counters.failedRequests += 1
+            session.send(ProxyFailure.invalidParams(method: method, reason: "unsupported params.ref").response(idText: idText))
+        }
+    }
+
+    /// Sends a request to every ready upstream with `capability` and answers `{}` when all have replied.
+    private func broadcastRequest(
+        _ message: [UInt8], method: String, idText: [UInt8], capability: String, from session: ClientSession
+    ) {
+        let params = (try? JSONParser.parse(message))?["params"]
+        let targets = upstreams.filter { $0.isReady && $0.capabilities?[capability] != nil }
+        var remaining = targets.count
+        let answer = { session.send(JSONRPCMessage.success(idText: idText, result: .object([:]))) }
+        guard remaining > 0 else { return answer() }
+        for upstream in targets {
+            let sent = upstream.send(
+                method: method, build: { JSONRPCMessage.request(idText: $0, method: method, params: params) },
+                onReply: { [log] reply in
+                    if case .failed(let failure) = reply { log.warning("\(method) on '\(upstream.name)': \(failure)") }
+                    remaining -= 1
+                    if remaining == 0 { answer() }
+                })
+            if case .failure = sent {
+                remaining -= 1
+                if remaining == 0 { answer() }
+            }
+        }
+    }
+
+    // MARK: Forwarding
+
+    /// Sends a client's request to `upstream` with the id swapped for the upstream's, and its
+    /// answer back with the client's id restored byte for byte. `transform` rewrites a
+    /// successful result when the proxy must filter it.
+    func forward(
+        _ message: [UInt8], envelope: JSONRPCEnvelope, idText: [UInt8], to upstream: UpstreamConnection,
+        from session: ClientSession, transform: ((JSONValue) -> JSONValue)? = nil
+    ) {
+        let idRange = envelope.idRange!
+        let method = envelope.method ?? ""
+        let progressToken = Self.progressToken(in: message, envelope: envelope)
+        let sent = upstream.send(
+            method: method,
+            build: { replacingID(in: message, idRange: idRange, with: $0) },
+            onReply: { [weak self, weak session] reply in
+                guard let self, let session else { return }
+                self.finishForward(reply, idText: idText, progressToken: progressToken, upstream: upstream, session: session, transform: transform)
+            })
+        switch sent {
+        case .success(let upstreamID):
+            session.inFlight[idText] = ClientSession.InFlight(upstream: upstream, upstreamID: upstreamID, progressToken: progressToken)
+            if let progressToken {
+                progressRoutes[ProgressKey(server: upstream.name, token: progressToken)] = (session, upstreamID)
+            }
+        case .failure(let failure):
+            counters.failedRequests += 1
+            session.send(failure.response(idText: idText))
+        }
+    }
+
+    private func finishForward(
+        _ reply: UpstreamReply, idText: [UInt8], progressToken: [UInt8]?, upstream: UpstreamConnection,
+        session: ClientSession, transform: ((JSONValue) -> JSONValue)?
+    ) {
+        session.inFlight[idText] = nil
+        if let progressToken { progressRoutes[ProgressKey(server: upstream.name, token: progressToken)] = nil }
+        switch reply {
+        case .response(let bytes, let envelope):
+            if let transform, envelope.kind == .successResponse, let parsed = try? JSONParser.parse(bytes),
+                let result = parsed["result"]
+            {
+                session.send(JSONRPCMessage.success(idText: idText, result: transform(result)))
+            } else {
+                session.send(replacingID(in: bytes, idRange: envelope.idRange!, with: idText))
+            }
+        case .failed(let failure):
+            counters.failedRequests += 1
+            session.send(failure.response(idText: idText))
+        }
+    }
+
+    /// Forwards a request the proxy had to rewrite (a prefixed name made original).
+    private func forwardRewritten(
+        _ request: JSONValue, idText: [UInt8], method: String, to upstream: UpstreamConnection, from session: ClientSession
+    ) {
+        let bytes = request.serialized()
+        guard let envelope = try? JSONRPCEnvelope.scan(bytes) else {
+            preconditionFailure("a request the proxy serialized must scan")
+        }
+        forward(bytes, envelope: envelope, idText: idText, to: upstream, from: session)
+    }
+
+    /// The serialized `params._meta.progressToken`, found without parsing unless the key is present.
+    static func progressToken(in message: [UInt8], envelope: JSONRPCEnvelope) -> [UInt8]? {
+        guard let paramsRange = envelope.paramsRange, message[paramsRange].contains(subsequence: progressTokenKey),
+            let token = (try? JSONParser.parse(message))?["params"]?["_meta"]?["progressToken"]
+        else { return nil }
+        return token.serialized()
+    }
+
+    private static let progressTokenKey = Array("\"progressToken\"".utf8)
+
+    // MARK: Notifications and responses from the client
+
+    private func handleNotification(_ message: [UInt8], envelope: JSONRPCEnvelope, from session: ClientSession) {
+        switch envelope.method {
+        case MCPMethod.initialized:
+            if session.phase == .initializing || session.phase == .ready { session.phase = .ready }
+        case MCPMethod.cancelled:
+            guard let params = (try? JSONParser.parse(message))?["params"], let requestID = params["requestId"] else { return }
+            let idText = requestID.serialized()
+            guard let request = session.inFlight.removeValue(forKey: idText) else {
+                log.debug("client cancelled \(requestID.serializedString), which is not in flight")
+                return
+            }
+            if let upstream = request.upstream, let upstreamID = request.upstreamID {
+                upstream.cancel(upstreamID, reason: params["reason"]?.stringValue)
+                if let token = request.progressToken { progressRoutes[ProgressKey(server: upstream.name, token: token)] = nil }
+            }
+        default:
+            // roots/list_changed, progress for server requests and anything newer go to every upstream.
+            for upstream in upstreams { upstream.sendNotification(message) }
+        }
+    }
+
+    private func handleClientResponse(_ message: [UInt8], envelope: JSONRPCEnvelope, from session: ClientSession) {
+        guard case .number(let id)? = envelope.id, let request = session.serverRequests.removeValue(forKey: id) else {
+            log.warning("client \(session.label) answered a request nobody asked: \(UpstreamConnection.preview(message))")
+            return
+        }
+        request.upstream.sendResponse(replacingID(in: message, idRange: envelope.idRange!, with: request.upstreamIDText))
+    }
+}
+
+extension JSONValue {
+    /// Sets `params[key]` (or the whole `params` when `key` is nil) of a JSON-RPC message.
+    mutating func setParam(_ key: String?, to value: JSONValue) {
+        guard case .object(var message) = self else { return }
+        if let key {
+            var params = message["params"]?.objectValue ?? [:]
+            params[key] = value
+            message["params"] = .object(params)
+        } else {
+            message["params"] = value
+        }
+        self = .object(message)
+    }
+}
+
+extension ArraySlice where Element == UInt8 {
+    func contains(subsequence needle: [UInt8]) -> Bool {
+        guard needle.count <= count, let first = needle.first else { return needle.isEmpty }
+        var index = startIndex
+        let last = endIndex - needle.count
+        while index <= last {
+            if self[index] == first && self[index..<index + needle.count].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
+    }
+}

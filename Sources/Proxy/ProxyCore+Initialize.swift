@@ -1,0 +1,153 @@
+import IO
+import JSON
+import JSONRPC
+
+extension ProxyCore {
+    /// Answers `initialize` once every upstream is initialized with the client's version,
+    /// capabilities and identity (or has failed to be).
+    func handleInitialize(_ message: [UInt8], idText: [UInt8], from session: ClientSession) {
+        guard session.phase == .awaitingInitialize else {
+            counters.invalidRequests += 1
+            session.send(
+                JSONRPCMessage.error(
+                    idText: idText, code: JSONRPCErrorCode.invalidRequest,
+                    message: "Invalid Request: the session is already initialized", data: nil))
+            return
+        }
+        let params = (try? JSONParser.parse(message))?["params"]?.objectValue ?? [:]
+        session.phase = .initializing
+        session.initializeParams = params
+        session.negotiatedVersion = ProtocolVersion.negotiate(requested: params["protocolVersion"]?.stringValue)
+        log.info(
+            "client \(session.label) initializing",
+            ["client": params["clientInfo"]?["name"]?.stringValue ?? "?", "protocol": session.negotiatedVersion])
+
+        if !upstreamsInitializing {
+            upstreamsInitializing = true
+            var upstreamParams: JSONObject = [
+                "protocolVersion": .string(session.negotiatedVersion),
+                "capabilities": params["capabilities"] ?? .object([:]),
+                "clientInfo": params["clientInfo"] ?? ["name": "plugboard", "version": .string(PlugboardVersion.current)],
+            ]
+            if let meta = params["_meta"] { upstreamParams["_meta"] = meta }
+            for upstream in upstreams { upstream.initialize(with: .object(upstreamParams)) }
+            let grace = config.limits.initializeTimeout.nanoseconds + 500_000_000
+            loop.schedule(afterNanoseconds: grace) { [weak self] in self?.releaseInitializeWaiters() }
+        }
+        let answer = { [weak self, weak session] in
+            guard let self, let session, session.phase != .closed else { return }
+            self.answerInitialize(idText: idText, session: session)
+        }
+        if allUpstreamsSettled { answer() } else { initializeWaiters.append(answer) }
+    }
+
+    var allUpstreamsSettled: Bool {
+        upstreams.allSatisfy { settledUpstreams.contains($0.name) }
+    }
+
+    func upstreamSettled(_ upstream: UpstreamConnection) {
+        settledUpstreams.insert(upstream.name)
+        if allUpstreamsSettled { releaseInitializeWaiters() }
+    }
+
+    private func releaseInitializeWaiters() {
+        let waiters = initializeWaiters
+        initializeWaiters = []
+        for waiter in waiters { waiter() }
+    }
+
+    private func answerInitialize(idText: [UInt8], session: ClientSession) {
+        let ready = upstreams.filter(\.isReady)
+        guard !ready.isEmpty else {
+            session.phase = .awaitingInitialize
+            let names = upstreams.map { "'\($0.name)' (\($0.phase.name))" }.joined(separator: ", ")
+            counters.failedRequests += 1
+            session.send(
+                JSONRPCMessage.error(
+                    idText: idText, code: JSONRPCErrorCode.internalError,
+                    message: "No upstream server could be initialized: \(names); see plugboard's log", data: nil))
+            return
+        }
+        let result: JSONObject
+        switch exposure {
+        case .transparent:
+            result = ready[0].initializeResult ?? [:]
+            if let version = result["protocolVersion"]?.stringValue { session.negotiatedVersion = version }
+        case .aggregated:
+            result = aggregatedInitializeResult(ready: ready, version: session.negotiatedVersion)
+        }
+        if session.phase == .initializing { session.phase = .ready }
+        let missing = upstreams.filter { !$0.isReady }.map(\.name)
+        if !missing.isEmpty {
+            log.warning("answering initialize without \(missing.joined(separator: ", ")); they join when they come up")
+        }
+        session.send(JSONRPCMessage.success(idText: idText, result: .object(result)))
+    }
+
+    /// One endpoint's worth of capabilities: what any ready upstream offers, with `listChanged`
+    /// promised because upstreams can come and go.
+    private func aggregatedInitializeResult(ready: [UpstreamConnection], version: String) -> JSONObject {
+        var capabilities: JSONObject = [:]
+        var experimental: JSONObject = [:]
+        var instructions: [String] = []
+        for upstream in ready {
+            let offered = upstream.capabilities ?? [:]
+            if offered["tools"] != nil { capabilities["tools"] = ["listChanged": true] }
+            if offered["prompts"] != nil { capabilities["prompts"] = ["listChanged": true] }
+            if let resources = offered["resources"] {
+                let subscribe = resources["subscribe"]?.boolValue == true || capabilities["resources"]?["subscribe"]?.boolValue == true
+                capabilities["resources"] = ["listChanged": true, "subscribe": .bool(subscribe)]
+            }
+            if offered["logging"] != nil { capabilities["logging"] = .object([:]) }
+            if offered["completions"] != nil { capabilities["completions"] = .object([:]) }
+            for (key, value) in offered["experimental"]?.objectValue ?? [:] where experimental[key] == nil {
+                experimental[key] = value
+            }
+            if let text = upstream.initializeResult?["instructions"]?.stringValue, !text.isEmpty {
+                instructions.append("## \(upstream.name)\n\(text)")
+            }
+        }
+        if !experimental.isEmpty { capabilities["experimental"] = .object(experimental) }
+        guard case .aggregated(let separator) = exposure else { preconditionFailure("aggregated result in transparent mode") }
+        var result: JSONObject = [
+            "protocolVersion": .string(version),
+            "capabilities": .object(capabilities),
+            "serverInfo": [
+                "name": "plugboard",
+                "title": .string("plugboard: \(ready.map(\.name).joined(separator: ", "))"),
+                "version": .string(PlugboardVersion.current),
+            ],
+        ]
+        let preface = "Tools and prompts of several servers, named <server>\(separator)<name>."
+        result["instructions"] = .string(([preface] + instructions).joined(separator: "\n\n"))
+        return result
+    }
+
+    /// A server came up: after a restart (or a late first start) clients are told its lists may
+    /// have changed, where the capabilities they were given promise it.
+    func upstreamBecameReady(_ upstream: UpstreamConnection, afterRestart: Bool) {
+        let wasSettled = settledUpstreams.contains(upstream.name)
+        upstreamSettled(upstream)
+        guard afterRestart || wasSettled else { return }
+        let offered = upstream.capabilities ?? [:]
+        let announcements: [(String, String)] = [
+            ("tools", MCPMethod.toolsListChanged), ("prompts", MCPMethod.promptsListChanged),
+            ("resources", MCPMethod.resourcesListChanged),
+        ]
+        for session in sessions where session.phase == .ready {
+            for (capability, method) in announcements where offered[capability] != nil {
+                let promised: Bool
+                switch exposure {
+                case .aggregated: promised = true
+                case .transparent: promised = offered[capability]?["listChanged"]?.boolValue == true
+                }
+                if promised { session.send(JSONRPCMessage.notification(method: method, params: nil)) }
+            }
+        }
+    }
+}
+
+/// plugboard's own version, reported in `serverInfo` and `--version`.
+public enum PlugboardVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,117 @@
+import IO
+import JSON
+import JSONRPC
+
+extension ProxyCore {
+    /// Upstreams are asked for every page; clients get one complete, prefixed, filtered list.
+    static let maxPagesPerUpstream = 100
+
+    func answerAggregatedList(_ kind: ListKind, message: [UInt8], idText: [UInt8], from session: ClientSession) {
+        if let cursor = (try? JSONParser.parse(message))?["params"]?["cursor"], !cursor.isNull {
+            counters.failedRequests += 1
+            session.send(
+                ProxyFailure.invalidParams(
+                    method: kind.method, reason: "unknown cursor: plugboard returns complete lists without pagination"
+                ).response(idText: idText))
+            return
+        }
+        collectAggregatedList(kind) { items in
+            session.send(JSONRPCMessage.success(idText: idText, result: [kind.resultKey: .array(items)]))
+        }
+    }
+
+    /// Every ready upstream's items of `kind`, renamed for the aggregated endpoint.
+    func collectAggregatedList(_ kind: ListKind, completion: @escaping ([JSONValue]) -> Void) {
+        let targets = upstreams.filter { $0.isReady && $0.capabilities?[kind.capability] != nil }
+        var collected: [String: [JSONValue]] = [:]
+        var remaining = targets.count
+        let finish = { [weak self] in
+            guard let self else { return }
+            completion(targets.flatMap { self.expose(kind, items: collected[$0.name] ?? [], from: $0) })
+        }
+        guard remaining > 0 else { return finish() }
+        for upstream in targets {
+            fetchAllPages(kind, from: upstream) { [log] items in
+                switch items {
+                case .success(let items): collected[upstream.name] = items
+                case .failure(let failure): log.warning("leaving '\(upstream.name)' out of \(kind.method): \(failure)")
+                }
+                remaining -= 1
+                if remaining == 0 { finish() }
+            }
+        }
+    }
+
+    private func expose(_ kind: ListKind, items: [JSONValue], from upstream: UpstreamConnection) -> [JSONValue] {
+        let filter = kind.filter(of: upstream.config)
+        let visible = items.filter { filter.allows($0[kind.identityKey]?.stringValue ?? "") }
+        let identities = visible.map { $0[kind.identityKey]?.stringValue ?? "" }
+        switch kind {
+        case .tools, .prompts:
+            let (exposed, collisions) = catalog.register(kind == .tools ? .tool : .prompt, server: upstream.name, originalNames: identities)
+            for name in collisions {
+                log.warning("\(kind.resultKey) name collision on \(name); '\(upstream.name)' got a hashed name")
+            }
+            return zip(visible, exposed).map { item, name in
+                guard case .object(var object) = item else { return item }
+                object["name"] = .string(name)
+                return .object(object)
+            }
+        case .resources:
+            for uri in catalog.registerResources(server: upstream.name, uris: identities) {
+                log.warning("resource \(uri) is offered by several servers; '\(upstream.name)' lost it")
+            }
+            return visible
+        case .resourceTemplates:
+            catalog.registerResourceTemplates(server: upstream.name, templates: identities)
+            return visible
+        }
+    }
+
+    /// Follows `nextCursor` until the upstream has nothing more (or too many pages).
+    func fetchAllPages(
+        _ kind: ListKind, from upstream: UpstreamConnection, cursor: JSONValue? = nil, gathered: [JSONValue] = [],
+        page: Int = 1, completion: @escaping (Result<[JSONValue], ProxyFailure>) -> Void
+    ) {
+        let params: JSONValue? = cursor.map { ["cursor": $0] }
+        let sent = upstream.send(
+            method: kind.method, build: { JSONRPCMessage.request(idText: $0, method: kind.method, params: params) },
+            onReply: { [weak self] reply in
+                guard let self else { return }
+                switch reply {
+                case .failed(let failure):
+                    completion(.failure(failure))
+                case .response(let bytes, _):
+                    let message = try? JSONParser.parse(bytes)
+                    guard let result = message?["result"] else {
+                        let error = message?["error"]?["message"]?.stringValue ?? "no result"
+                        return completion(.failure(.upstreamUnavailable(server: upstream.name, method: kind.method, reason: error)))
+                    }
+                    let items = gathered + (result[kind.resultKey]?.arrayValue ?? [])
+                    if let next = result["nextCursor"], !next.isNull, page < Self.maxPagesPerUpstream {
+                        self.fetchAllPages(kind, from: upstream, cursor: next, gathered: items, page: page + 1, completion: completion)
+                    } else {
+                        if page >= Self.maxPagesPerUpstream {
+                            self.log.warning("'\(upstream.name)' returned over \(Self.maxPagesPerUpstream) pages of \(kind.method); stopped there")
+                        }
+                        completion(.success(items))
+                    }
+                }
+            })
+        if case .failure(let failure) = sent { completion(.failure(failure)) }
+    }
+
+    /// Finds which upstream serves `uri`, refreshing the resource listings once if it is unknown.
+    func withResourceOwner(of uri: String, _ body: @escaping (String?) -> Void) {
+        if let owner = catalog.owner(ofResource: uri) { return body(owner) }
+        let candidates = upstreams.filter { $0.isReady && $0.capabilities?["resources"] != nil }
+        if candidates.count == 1 { return body(candidates[0].name) }
+        var remaining = 2
+        let done = { [weak self] in
+            remaining -= 1
+            if remaining == 0 { body(self?.catalog.owner(ofResource: uri)) }
+        }
+        collectAggregatedList(.resources) { _ in done() }
+        collectAggregatedList(.resourceTemplates) { _ in done() }
+    }
+}

@@ -1,0 +1,184 @@
+import Config
+import IO
+import JSON
+import JSONRPC
+import Logging
+
+/// The proxy core: client sessions on one side, upstream connections on the other, and the
+/// routing between them. Loop-confined: every method runs on `loop`.
+public final class ProxyCore {
+    enum Phase { case serving, draining, stopped }
+
+    /// How names appear to clients, resolved from `[expose]` and the number of servers.
+    enum Exposure: Equatable {
+        case transparent
+        case aggregated(separator: String)
+    }
+
+    let config: PlugboardConfig
+    let loop: EventLoop
+    let log: Logger
+    let exposure: Exposure
+    var phase = Phase.serving
+    let upstreams: [UpstreamConnection]
+    var sessions: [ClientSession] = []
+    var catalog: Catalog
+    /// Progress tokens of forwarded requests: which session asked, and the upstream's request id.
+    var progressRoutes: [ProgressKey: (session: ClientSession, upstreamID: Int64)] = [:]
+    /// Answers to `initialize` held until every upstream has settled.
+    var initializeWaiters: [() -> Void] = []
+    var upstreamsInitializing = false
+    var settledUpstreams: Set<String> = []
+    var counters = Counters()
+
+    struct ProgressKey: Hashable {
+        let server: String
+        let token: [UInt8]
+    }
+
+    struct Counters {
+        var requests = 0
+        var notifications = 0
+        var parseErrors = 0
+        var invalidRequests = 0
+        var answeredLocally = 0
+        var failedRequests = 0
+    }
+
+    public init(config: PlugboardConfig, loop: EventLoop, log: Logger) {
+        self.config = config
+        self.loop = loop
+        self.log = log.tagged("proxy")
+        let enabled = config.servers.filter(\.enabled)
+        switch config.exposure.mode {
+        case .transparent: exposure = .transparent
+        case .aggregate: exposure = .aggregated(separator: config.exposure.separator)
+        case .auto: exposure = enabled.count == 1 ? .transparent : .aggregated(separator: config.exposure.separator)
+        }
+        upstreams = enabled.map { UpstreamConnection(config: $0, limits: config.limits, loop: loop, log: log) }
+        catalog = Catalog(separator: config.exposure.separator, serverNames: Set(enabled.map(\.name)))
+    }
+
+    /// Starts every upstream process; they are initialized when the first client initializes.
+    public func start() {
+        loop.assertInLoop()
+        let mode = if case .aggregated(let separator) = exposure { "aggregated (separator \"\(separator)\")" } else { "transparent" }
+        log.info("serving \(upstreams.count) upstream server(s), \(mode)")
+        for upstream in upstreams {
+            upstream.onServerMessage = { [weak self] upstream, message, envelope in
+                self?.handleUpstreamMessage(message, envelope: envelope, from: upstream)
+            }
+            upstream.onReady = { [weak self] upstream, afterRestart in
+                self?.upstreamBecameReady(upstream, afterRestart: afterRestart)
+            }
+            upstream.onInitializeFailed = { [weak self] upstream, _ in
+                self?.upstreamSettled(upstream)
+            }
+            upstream.start()
+        }
+    }
+
+    func upstream(named name: String) -> UpstreamConnection? {
+        upstreams.first { $0.name == name }
+    }
+
+    // MARK: Sessions
+
+    /// Registers a client; `deliver` writes one message to it.
+    public func openSession(label: String, deliver: @escaping ([UInt8]) -> Void) -> ClientSession {
+        let session = ClientSession(label: label, deliver: deliver)
+        sessions.append(session)
+        return session
+    }
+
+    /// The client is gone: its requests in flight are cancelled upstream and requests the
+    /// upstreams sent it are answered with an error.
+    public func closeSession(_ session: ClientSession, reason: String) {
+        guard session.phase != .closed else { return }
+        session.phase = .closed
+        sessions.removeAll { $0 === session }
+        for (_, request) in session.inFlight {
+            if let upstream = request.upstream, let id = request.upstreamID {
+                upstream.cancel(id, reason: "client disconnected")
+            }
+        }
+        if !session.inFlight.isEmpty {
+            log.notice("client \(session.label) went away (\(reason)) with \(session.inFlight.count) request(s) in flight; cancelled them upstream")
+        }
+        session.inFlight = [:]
+        for (_, request) in session.serverRequests {
+            request.upstream.sendResponse(
+                JSONRPCMessage.error(
+                    idText: request.upstreamIDText, code: JSONRPCErrorCode.internalError,
+                    message: "The client disconnected before answering \(request.method)", data: nil))
+        }
+        session.serverRequests = [:]
+        progressRoutes = progressRoutes.filter { $0.value.session !== session }
+    }
+
+    /// A client sent a line longer than `limits.max_message_bytes`; it was discarded unread.
+    public func receiveOversized(byteCount: Int, from session: ClientSession) {
+        counters.invalidRequests += 1
+        log.warning("client \(session.label) sent a message of \(byteCount) bytes, over limits.max_message_bytes")
+        session.send(
+            JSONRPCMessage.error(
+                idText: nil, code: JSONRPCErrorCode.invalidRequest,
+                message: "Message of \(byteCount) bytes exceeds the limit of \(config.limits.maxMessageBytes) bytes (limits.max_message_bytes)",
+                data: nil))
+    }
+
+    // MARK: Shutdown
+
+    public var isDraining: Bool { phase != .serving }
+
+    /// Stops taking requests, lets those in flight finish for up to `deadline`, then stops the
+    /// upstreams (stdin EOF, SIGTERM, SIGKILL). `completion` runs once every child is reaped.
+    public func shutdown(deadline: TimeSpan, completion: @escaping () -> Void) {
+        loop.assertInLoop()
+        guard phase == .serving else { return }
+        phase = .draining
+        let inFlight = upstreams.reduce(0) { $0 + $1.inFlightCount }
+        log.info("shutting down: \(inFlight) request(s) in flight, waiting up to \(deadline)")
+        var remaining = upstreams.count
+        let finish = { [weak self] in
+            self?.phase = .stopped
+            completion()
+        }
+        if remaining == 0 {
+            finish()
+            return
+        }
+        for upstream in upstreams {
+            upstream.stop {
+                remaining -= 1
+                if remaining == 0 { finish() }
+            }
+        }
+        loop.schedule(afterNanoseconds: deadline.nanoseconds) { [upstreams, log] in
+            let late = upstreams.filter { $0.inFlightCount > 0 }
+            for upstream in late {
+                log.warning("\(upstream.inFlightCount) request(s) to '\(upstream.name)' still in flight at the shutdown deadline; failing them")
+            }
+            for upstream in upstreams { upstream.terminate() }
+        }
+    }
+
+    // MARK: Status
+
+    public var status: JSONObject {
+        var servers: JSONObject = [:]
+        for upstream in upstreams { servers[upstream.name] = .object(upstream.statusSummary) }
+        let mode: JSONValue = if case .aggregated = exposure { "aggregated" } else { "transparent" }
+        return [
+            "phase": .string("\(phase)"),
+            "exposure": mode,
+            "sessions": .number(JSONNumber(sessions.count)),
+            "requests": .number(JSONNumber(counters.requests)),
+            "notifications": .number(JSONNumber(counters.notifications)),
+            "parseErrors": .number(JSONNumber(counters.parseErrors)),
+            "invalidRequests": .number(JSONNumber(counters.invalidRequests)),
+            "failedRequests": .number(JSONNumber(counters.failedRequests)),
+            "upstreams": .object(servers),
+        ]
+    }
+}

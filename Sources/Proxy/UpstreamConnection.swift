@@ -1,0 +1,549 @@
+import CSystemShims
+import Config
+import Glibc
+import IO
+import JSON
+import JSONRPC
+import Logging
+import Processes
+
+/// One upstream MCP server reached over stdio: its child process, pipes, pending requests,
+/// health checks and restarts. Loop-confined.
+final class UpstreamConnection {
+    /// The life of the connection; the process and its pipes exist only in the phases that carry them.
+    enum Phase {
+        case idle
+        /// The process runs but waits for a client's `initialize` to learn what to announce.
+        case spawned(RunningServer)
+        case initializing(RunningServer)
+        case ready(RunningServer)
+        case waitingToRestart(reason: String)
+        case stopping(RunningServer)
+        case stopped
+
+        var name: String {
+            switch self {
+            case .idle: "idle"
+            case .spawned: "spawned"
+            case .initializing: "initializing"
+            case .ready: "ready"
+            case .waitingToRestart: "restarting"
+            case .stopping: "stopping"
+            case .stopped: "stopped"
+            }
+        }
+
+        var server: RunningServer? {
+            switch self {
+            case .spawned(let s), .initializing(let s), .ready(let s), .stopping(let s): s
+            case .idle, .waitingToRestart, .stopped: nil
+            }
+        }
+    }
+
+    /// The child process and the channels on its pipes.
+    final class RunningServer {
+        let process: ChildProcess
+        let channel: PipeChannel
+        let stderr: PipeChannel?
+        init(process: ChildProcess, channel: PipeChannel, stderr: PipeChannel?) {
+            self.process = process
+            self.channel = channel
+            self.stderr = stderr
+        }
+    }
+
+    let config: UpstreamServer
+    let limits: Limits
+    private let loop: EventLoop
+    private let log: Logger
+    private(set) var phase = Phase.idle
+    /// The upstream's `initialize` result, once it has answered one.
+    private(set) var initializeResult: JSONObject?
+    private var nextRequestID: Int64 = 1
+    private var pending: [Int64: PendingRequest] = [:]
+    private var parked: [ParkedRequest] = []
+    private var sweepTimer: EventLoop.TimerID?
+    private var healthTimer: EventLoop.TimerID?
+    private var restartAttempt = 0
+    private var failedHealthChecks = 0
+    private var initializeParams: JSONValue?
+    private var stopCompletion: (() -> Void)?
+    private(set) var counters = Counters()
+
+    struct Counters {
+        var requestsSent = 0
+        var responsesReceived = 0
+        var timeouts = 0
+        var failedByExit = 0
+        var restarts = 0
+        var unmatchedResponses = 0
+        var malformedMessages = 0
+    }
+
+    /// Requests and notifications the server sends on its own (not responses).
+    var onServerMessage: (UpstreamConnection, [UInt8], JSONRPCEnvelope) -> Void = { _, _, _ in }
+    /// The server finished `initialize`; `afterRestart` is true when this is not its first life.
+    var onReady: (UpstreamConnection, _ afterRestart: Bool) -> Void = { _, _ in }
+    /// An initialize attempt failed; the connection will restart with backoff.
+    var onInitializeFailed: (UpstreamConnection, String) -> Void = { _, _ in }
+
+    var name: String { config.name }
+    var isReady: Bool { if case .ready = phase { true } else { false } }
+    var inFlightCount: Int { pending.count + parked.count }
+    var capabilities: JSONObject? { initializeResult?["capabilities"]?.objectValue }
+
+    init(config: UpstreamServer, limits: Limits, loop: EventLoop, log: Logger) {
+        self.config = config
+        self.limits = limits
+        self.loop = loop
+        self.log = log.tagged("upstream:\(config.name)")
+    }
+
+    // MARK: Lifecycle
+
+    /// Starts the process; it is initialized when `initialize(with:)` is called.
+    func start() {
+        spawn()
+    }
+
+    /// Sends `initialize` with the client's parameters (protocol version, capabilities, client
+    /// info); remembered so that a restarted server is initialized the same way.
+    func initialize(with params: JSONValue) {
+        initializeParams = params
+        if case .spawned(let server) = phase { sendInitialize(on: server) }
+    }
+
+    /// Stops taking requests; once `pending` drains (or `terminate()` is called) the process is
+    /// closed, then signalled; `completion` runs once it has been reaped.
+    func stop(completion: @escaping () -> Void) {
+        stopCompletion = completion
+        failParked(with: { .shuttingDown(method: $0) })
+        cancelTimers()
+        switch phase {
+        case .spawned(let server), .initializing(let server), .ready(let server):
+            phase = .stopping(server)
+            if pending.isEmpty { terminate() }
+        case .stopping:
+            break
+        case .idle, .waitingToRestart, .stopped:
+            phase = .stopped
+            finishStop()
+        }
+    }
+
+    /// Ends the process now: EOF on its stdin, then SIGTERM after 2 s, then SIGKILL after 3 s more.
+    func terminate() {
+        guard case .stopping(let server) = phase else { return }
+        failPending(with: { .shuttingDown(method: $0) })
+        server.channel.closeOutputAfterFlush()
+        let process = server.process
+        loop.schedule(afterNanoseconds: 2_000_000_000) { [log] in
+            guard process.exitStatus == nil else { return }
+            log.warning("did not exit after its stdin closed; sending SIGTERM", ["pid": "\(process.pid)"])
+            process.signal(SIGTERM)
+        }
+        loop.schedule(afterNanoseconds: 5_000_000_000) { [log] in
+            guard process.exitStatus == nil else { return }
+            log.warning("did not exit after SIGTERM; sending SIGKILL", ["pid": "\(process.pid)"])
+            process.signal(SIGKILL)
+        }
+    }
+
+    private func finishStop() {
+        let completion = stopCompletion
+        stopCompletion = nil
+        completion?()
+    }
+
+    private func spawn() {
+        guard case .stdio(let command, let arguments, let environment, let workingDirectory) = config.transport else {
+            log.error("only stdio upstreams are supported in this version; \(config.name) is configured with a URL")
+            phase = .stopped
+            return
+        }
+        var processEnvironment = ProcessEnvironment.current()
+        for (key, value) in environment { processEnvironment[key] = value }
+        let process: ChildProcess
+        do {
+            process = try ChildProcess.spawn(
+                ChildProcess.Configuration(
+                    executable: command, arguments: arguments, environment: processEnvironment,
+                    workingDirectory: workingDirectory,
+                    standardInput: .pipe, standardOutput: .pipe, standardError: .pipe))
+        } catch {
+            log.error("could not start: \(error)")
+            scheduleRestart(reason: "could not start: \(error)")
+            onInitializeFailed(self, "could not start: \(error)")
+            return
+        }
+        let channel = PipeChannel(
+            name: config.name, loop: loop,
+            input: process.standardOutput?.rawValue, output: process.standardInput?.rawValue,
+            maxMessageBytes: limits.maxMessageBytes, maxQueuedBytes: limits.maxQueuedBytes)
+        let stderr = process.standardError.map {
+            PipeChannel(
+                name: "\(config.name) stderr", loop: loop, input: $0.rawValue, output: nil,
+                maxMessageBytes: 64 * 1024, maxQueuedBytes: 0)
+        }
+        let server = RunningServer(process: process, channel: channel, stderr: stderr)
+        channel.onMessage = { [weak self] message in self?.receive(message) }
+        channel.onOversizedMessage = { [weak self] size in
+            self?.counters.malformedMessages += 1
+            self?.log.error(
+                "sent a message of \(size) bytes, over limits.max_message_bytes (\(self?.limits.maxMessageBytes ?? 0)); it was discarded"
+            )
+        }
+        channel.onInputClosed = { [weak self] end in
+            self?.log.debug("stdout closed: \(end)")
+        }
+        channel.onOutputFailed = { [weak self] code in
+            self?.log.warning("stdin closed: \(String(cString: strerror(code)))")
+        }
+        stderr?.onMessage = { [log] line in
+            log.info(String(decoding: line, as: UTF8.self), ["stream": "stderr"])
+        }
+        stderr?.onOversizedMessage = { [log] size in
+            log.warning("stderr line of \(size) bytes skipped (over 64 KiB)")
+        }
+        channel.start()
+        stderr?.start()
+        let bound = LoopBound(self, loop: loop)
+        process.onExit { [loop] status in
+            loop.execute { bound.value.processExited(server, status: status) }
+        }
+        log.info("started", ["pid": "\(process.pid)", "command": command])
+        phase = .spawned(server)
+        if initializeParams != nil { sendInitialize(on: server) }
+    }
+
+    private func sendInitialize(on server: RunningServer) {
+        guard case .spawned = phase, let params = initializeParams else { return }
+        phase = .initializing(server)
+        let id = takeRequestID()
+        let message = JSONRPCMessage.request(id: .number(id), method: MCPMethod.initialize, params: params)
+        let now = EventLoop.now()
+        let timeout = limits.initializeTimeout
+        pending[id] = PendingRequest(
+            method: MCPMethod.initialize,
+            onReply: { [weak self] reply in self?.initializeReplied(reply, server: server) },
+            deadline: now + timeout.nanoseconds, hardDeadline: now + timeout.nanoseconds,
+            timeoutSeconds: timeout.seconds)
+        server.channel.send(message)
+        armSweep()
+    }
+
+    private func initializeReplied(_ reply: UpstreamReply, server: RunningServer) {
+        guard case .initializing(let current) = phase, current === server else { return }
+        switch reply {
+        case .failed(let failure):
+            initializeFailed(server, reason: failure.description)
+        case .response(let bytes, let envelope):
+            guard envelope.kind == .successResponse,
+                let result = (try? JSONParser.parse(bytes))?["result"]?.objectValue
+            else {
+                let reason = ((try? JSONParser.parse(bytes))?["error"]).map { "it answered \($0.serializedString)" }
+                initializeFailed(server, reason: reason ?? "its answer was not a valid initialize result")
+                return
+            }
+            initializeResult = result
+            server.channel.send(JSONRPCMessage.notification(method: MCPMethod.initialized, params: nil))
+            let afterRestart = counters.restarts > 0
+            restartAttempt = 0
+            failedHealthChecks = 0
+            phase = .ready(server)
+            let version = result["protocolVersion"]?.stringValue ?? "?"
+            let serverName = result["serverInfo"]?["name"]?.stringValue ?? "?"
+            log.info("initialized", ["protocol": version, "server": serverName])
+            flushParked(on: server)
+            armHealthCheck()
+            onReady(self, afterRestart)
+        }
+    }
+
+    private func initializeFailed(_ server: RunningServer, reason: String) {
+        log.error("initialize failed: \(reason)")
+        onInitializeFailed(self, reason)
+        server.process.signal(SIGTERM)
+        let process = server.process
+        loop.schedule(afterNanoseconds: 3_000_000_000) {
+            if process.exitStatus == nil { process.signal(SIGKILL) }
+        }
+    }
+
+    private func processExited(_ server: RunningServer, status: ExitStatus) {
+        guard phase.server === server else { return }
+        server.channel.close()
+        server.stderr?.close()
+        failPending(with: { [name] method in .upstreamExited(server: name, method: method, status: status.description) })
+        if case .stopping = phase {
+            log.info("stopped (\(status))")
+            phase = .stopped
+            finishStop()
+            return
+        }
+        let wasInitializing = if case .initializing = phase { true } else { false }
+        log.error("exited unexpectedly (\(status))")
+        scheduleRestart(reason: status.description)
+        if wasInitializing { onInitializeFailed(self, status.description) }
+    }
+
+    private func scheduleRestart(reason: String) {
+        cancelTimers()
+        let initial = max(config.restartBackoffInitial.milliseconds, 1)
+        let delayMs = min(initial << min(restartAttempt, 20), config.restartBackoffMax.milliseconds)
+        restartAttempt += 1
+        phase = .waitingToRestart(reason: reason)
+        log.notice("restarting in \(TimeSpan(milliseconds: delayMs)) (attempt \(restartAttempt))")
+        loop.schedule(afterNanoseconds: UInt64(delayMs) * 1_000_000) { [weak self] in
+            guard let self, case .waitingToRestart = self.phase else { return }
+            self.counters.restarts += 1
+            self.spawn()
+        }
+        armSweep()
+    }
+
+    // MARK: Requests
+
+    /// Sends a request built around the id the connection picks; parks it while the server is
+    /// starting. Returns the upstream id, usable with `cancel(_:reason:)`, or the failure.
+    func send(
+        method: String, timeout: TimeSpan? = nil, build: @escaping (_ idText: [UInt8]) -> [UInt8],
+        onReply: @escaping (UpstreamReply) -> Void
+    ) -> Result<Int64, ProxyFailure> {
+        guard inFlightCount < limits.maxInFlightPerUpstream else {
+            return .failure(.tooManyInFlight(server: name, limit: limits.maxInFlightPerUpstream))
+        }
+        let timeout = timeout ?? config.requestTimeout
+        let id = takeRequestID()
+        let now = EventLoop.now()
+        switch phase {
+        case .ready(let server):
+            let message = build(Self.idText(id))
+            switch server.channel.send(message) {
+            case .written, .queued: break
+            case .peerNotReading(let queued):
+                return .failure(.upstreamNotReading(server: name, method: method, queuedBytes: queued))
+            case .closed:
+                return .failure(.upstreamUnavailable(server: name, method: method, reason: "its stdin is closed"))
+            }
+            counters.requestsSent += 1
+            pending[id] = PendingRequest(
+                method: method, onReply: onReply, deadline: now + timeout.nanoseconds,
+                hardDeadline: now + 10 * timeout.nanoseconds, timeoutSeconds: timeout.seconds)
+        case .idle, .spawned, .initializing, .waitingToRestart:
+            parked.append(
+                ParkedRequest(
+                    method: method, build: build, onReply: onReply, deadline: now + timeout.nanoseconds,
+                    timeoutSeconds: timeout.seconds, id: id))
+        case .stopping, .stopped:
+            return .failure(.shuttingDown(method: method))
+        }
+        armSweep()
+        return .success(id)
+    }
+
+    /// Forwards a notification when the server is ready; returns false otherwise.
+    @discardableResult
+    func sendNotification(_ message: [UInt8]) -> Bool {
+        guard case .ready(let server) = phase else { return false }
+        return server.channel.send(message) != .closed
+    }
+
+    /// Sends a response to one of the server's own requests.
+    func sendResponse(_ message: [UInt8]) {
+        phase.server?.channel.send(message)
+    }
+
+    /// Forgets a request the client cancelled and tells the server, as the spec asks.
+    func cancel(_ id: Int64, reason: String?) {
+        if parked.contains(where: { $0.id == id }) {
+            parked.removeAll { $0.id == id }
+            return
+        }
+        guard pending.removeValue(forKey: id) != nil else { return }
+        var params: JSONObject = ["requestId": .number(JSONNumber(id))]
+        if let reason { params["reason"] = .string(reason) }
+        sendNotification(JSONRPCMessage.notification(method: MCPMethod.cancelled, params: .object(params)))
+    }
+
+    /// A progress notification arrived for request `id`: the spec lets it reset the timeout.
+    func noteProgress(for id: Int64) {
+        guard var request = pending[id] else { return }
+        request.deadline = min(EventLoop.now() + UInt64(request.timeoutSeconds * 1e9), request.hardDeadline)
+        pending[id] = request
+    }
+
+    private func takeRequestID() -> Int64 {
+        defer { nextRequestID += 1 }
+        return nextRequestID
+    }
+
+    static func idText(_ id: Int64) -> [UInt8] { Array(String(id).utf8) }
+
+    // MARK: Incoming
+
+    private func receive(_ message: [UInt8]) {
+        let envelope: JSONRPCEnvelope
+        do {
+            envelope = try JSONRPCEnvelope.scan(message)
+        } catch {
+            counters.malformedMessages += 1
+            log.error("sent an invalid JSON-RPC message (\(error)); discarded: \(Self.preview(message))")
+            return
+        }
+        switch envelope.kind {
+        case .successResponse, .errorResponse:
+            guard case .number(let id)? = envelope.id, let request = pending.removeValue(forKey: id) else {
+                counters.unmatchedResponses += 1
+                log.warning("sent a response with an id nobody is waiting for (late, cancelled or unknown): \(Self.preview(message))")
+                return
+            }
+            counters.responsesReceived += 1
+            request.onReply(.response(message, envelope))
+            drainedIfStopping()
+        case .request, .notification:
+            onServerMessage(self, message, envelope)
+        }
+    }
+
+    static func preview(_ message: [UInt8]) -> String {
+        let head = String(decoding: message.prefix(200), as: UTF8.self)
+        return message.count > 200 ? head + "… (\(message.count) bytes)" : head
+    }
+
+    // MARK: Timers
+
+    private func armSweep() {
+        guard sweepTimer == nil, !(pending.isEmpty && parked.isEmpty) else { return }
+        sweepTimer = loop.schedule(afterNanoseconds: 100_000_000) { [weak self] in
+            guard let self else { return }
+            self.sweepTimer = nil
+            self.expireOverdueRequests()
+            self.armSweep()
+        }
+    }
+
+    private func expireOverdueRequests() {
+        let now = EventLoop.now()
+        let overdue = pending.filter { $0.value.deadline <= now }
+        for (id, request) in overdue {
+            pending[id] = nil
+            counters.timeouts += 1
+            log.warning("did not answer \(request.method) within \(TimeSpan(milliseconds: Int64(request.timeoutSeconds * 1000)))", ["id": "\(id)"])
+            if request.method != MCPMethod.initialize {
+                let params: JSONObject = ["requestId": .number(JSONNumber(id)), "reason": "timed out in plugboard"]
+                sendNotification(JSONRPCMessage.notification(method: MCPMethod.cancelled, params: .object(params)))
+            }
+            request.onReply(.failed(.timedOut(server: name, method: request.method, seconds: request.timeoutSeconds)))
+        }
+        if !overdue.isEmpty { drainedIfStopping() }
+        let (expired, waiting) = parked.partitioned { $0.deadline <= now }
+        parked = waiting
+        for request in expired {
+            counters.timeouts += 1
+            let reason = if case .waitingToRestart(let why) = phase { "it is restarting after: \(why)" } else { "it is still starting" }
+            request.onReply(.failed(.upstreamUnavailable(server: name, method: request.method, reason: reason)))
+        }
+    }
+
+    private func armHealthCheck() {
+        guard config.healthCheckInterval.milliseconds > 0 else { return }
+        if let healthTimer { loop.cancelTimer(healthTimer) }
+        healthTimer = loop.schedule(afterNanoseconds: config.healthCheckInterval.nanoseconds) { [weak self] in
+            self?.healthTimer = nil
+            self?.checkHealth()
+        }
+    }
+
+    private func checkHealth() {
+        guard case .ready(let server) = phase else { return }
+        let result = send(
+            method: MCPMethod.ping, timeout: config.healthCheckTimeout,
+            build: { JSONRPCMessage.request(idText: $0, method: MCPMethod.ping, params: nil) },
+            onReply: { [weak self] reply in
+                guard let self else { return }
+                if case .failed(let failure) = reply {
+                    self.failedHealthChecks += 1
+                    self.log.warning("health check failed (\(self.failedHealthChecks) in a row): \(failure)")
+                    if self.failedHealthChecks >= 3, case .ready(let current) = self.phase, current === server {
+                        self.log.error("unhealthy after 3 failed health checks; restarting it")
+                        server.process.signal(SIGKILL)
+                    }
+                } else {
+                    self.failedHealthChecks = 0
+                }
+                self.armHealthCheck()
+            })
+        if case .failure = result { armHealthCheck() }
+    }
+
+    var isHealthy: Bool { isReady && failedHealthChecks == 0 }
+
+    private func cancelTimers() {
+        if let healthTimer { loop.cancelTimer(healthTimer) }
+        healthTimer = nil
+    }
+
+    // MARK: Failing what is outstanding
+
+    private func flushParked(on server: RunningServer) {
+        let waiting = parked
+        parked = []
+        let now = EventLoop.now()
+        for request in waiting {
+            let message = request.build(Self.idText(request.id))
+            guard server.channel.send(message) != .closed else {
+                request.onReply(.failed(.upstreamUnavailable(server: name, method: request.method, reason: "its stdin is closed")))
+                continue
+            }
+            counters.requestsSent += 1
+            let remaining = request.deadline > now ? request.deadline - now : 0
+            pending[request.id] = PendingRequest(
+                method: request.method, onReply: request.onReply, deadline: request.deadline,
+                hardDeadline: request.deadline + 9 * remaining, timeoutSeconds: request.timeoutSeconds)
+        }
+        armSweep()
+    }
+
+    private func failPending(with failure: (String) -> ProxyFailure) {
+        let outstanding = pending
+        pending = [:]
+        counters.failedByExit += outstanding.count
+        for (_, request) in outstanding.sorted(by: { $0.key < $1.key }) {
+            request.onReply(.failed(failure(request.method)))
+        }
+    }
+
+    private func failParked(with failure: (String) -> ProxyFailure) {
+        let waiting = parked
+        parked = []
+        for request in waiting { request.onReply(.failed(failure(request.method))) }
+    }
+
+    private func drainedIfStopping() {
+        if case .stopping = phase, pending.isEmpty { terminate() }
+    }
+
+    var statusSummary: JSONObject {
+        [
+            "phase": .string(phase.name),
+            "pid": phase.server.map { .number(JSONNumber(Int64($0.process.pid))) } ?? .null,
+            "inFlight": .number(JSONNumber(inFlightCount)),
+            "restarts": .number(JSONNumber(counters.restarts)),
+            "timeouts": .number(JSONNumber(counters.timeouts)),
+            "healthy": .bool(isHealthy),
+        ]
+    }
+}
+
+extension Array {
+    fileprivate func partitioned(by belongsInFirst: (Element) -> Bool) -> ([Element], [Element]) {
+        var first: [Element] = []
+        var second: [Element] = []
+        for element in self {
+            if belongsInFirst(element) { first.append(element) } else { second.append(element) }
+        }
+        return (first, second)
+    }
+}
