@@ -52,7 +52,7 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON", "JSONRPC"], swiftSettings: strict),
-        .testTarget(name: "TOMLTests", dependencies: ["TOML", "JSON"], swiftSettings: strict),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config"], swiftSettings: strict),
         .testTarget(name: "ProcessesTests", dependencies: ["Processes"], swiftSettings: strict),
