@@ -155,10 +155,11 @@ public final class PipeChannel {
     }
 
     private func scheduleFileRead() {
-        loop.execute { [weak self] in
-            guard let bound = self else { return }
-            bound.readAvailable()
-            if bound.input != nil { bound.scheduleFileRead() }
+        let bound = LoopBound(self, loop: loop)
+        loop.execute {
+            let channel = bound.value
+            channel.readAvailable()
+            if channel.input != nil { channel.scheduleFileRead() }
         }
     }
 
@@ -172,6 +173,13 @@ public final class PipeChannel {
     }
 
     private func finishInput(_ end: InputEnd) {
+        // A last message without its newline still counts.
+        if let frame = framer.finish() {
+            switch frame {
+            case .message(let bytes): onMessage(bytes)
+            case .oversized(let byteCount): onOversizedMessage(byteCount)
+            }
+        }
         closeInput()
         onInputClosed(end)
     }

@@ -48,6 +48,15 @@ public final class ClientSession {
         deliver(message)
     }
 
+    /// Sends the answer to the client's request `idText` and forgets the request.
+    func answer(_ idText: [UInt8], _ message: [UInt8]) {
+        inFlight[idText] = nil
+        send(message)
+    }
+
+    /// Messages that arrived while `initialize` was being answered, replayed after it.
+    var deferred: [([UInt8], JSONRPCEnvelope)] = []
+
     func takeServerRequestID() -> Int64 {
         defer { nextServerRequestID += 1 }
         return nextServerRequestID

@@ -16,12 +16,34 @@ extension ProxyCore {
         switch envelope.kind {
         case .request:
             counters.requests += 1
-            handleRequest(message, envelope: envelope, from: session)
+            if phase != .serving && envelope.method != MCPMethod.ping {
+                let idText = Array(message[envelope.idRange!])
+                counters.failedRequests += 1
+                session.send(ProxyFailure.shuttingDown(method: envelope.method ?? "").response(idText: idText))
+                return
+            }
         case .notification:
             counters.notifications += 1
-            handleNotification(message, envelope: envelope, from: session)
         case .successResponse, .errorResponse:
-            handleClientResponse(message, envelope: envelope, from: session)
+            break
+        }
+        if session.phase == .initializing && !Self.isHandshake(envelope.method) {
+            session.deferred.append((message, envelope))
+            return
+        }
+        dispatch(message, envelope: envelope, from: session)
+    }
+
+    /// What may pass while `initialize` is being answered; the rest waits for the answer.
+    private static func isHandshake(_ method: String?) -> Bool {
+        method == MCPMethod.initialize || method == MCPMethod.ping || method == MCPMethod.initialized
+    }
+
+    func dispatch(_ message: [UInt8], envelope: JSONRPCEnvelope, from session: ClientSession) {
+        switch envelope.kind {
+        case .request: handleRequest(message, envelope: envelope, from: session)
+        case .notification: handleNotification(message, envelope: envelope, from: session)
+        case .successResponse, .errorResponse: handleClientResponse(message, envelope: envelope, from: session)
         }
     }
 
@@ -49,11 +71,11 @@ extension ProxyCore {
         let method = envelope.method ?? ""
         func fail(_ failure: ProxyFailure) {
             counters.failedRequests += 1
-            session.send(failure.response(idText: idText))
+            session.answer(idText, failure.response(idText: idText))
         }
         if method == MCPMethod.ping {
             counters.answeredLocally += 1
-            session.send(JSONRPCMessage.success(idText: idText, result: .object([:])))
+            session.answer(idText, JSONRPCMessage.success(idText: idText, result: .object([:])))
             return
         }
         if method == MCPMethod.initialize {
@@ -61,7 +83,6 @@ extension ProxyCore {
             return
         }
         guard session.phase != .awaitingInitialize else { return fail(.notInitialized(method: method)) }
-        guard phase == .serving else { return fail(.shuttingDown(method: method)) }
         guard session.inFlight[idText] == nil else {
             counters.invalidRequests += 1
             session.send(
@@ -71,6 +92,7 @@ extension ProxyCore {
                     data: nil))
             return
         }
+        session.inFlight[idText] = ClientSession.InFlight(upstream: nil, upstreamID: nil, progressToken: nil)
         switch exposure {
         case .transparent:
             routeTransparently(message, envelope: envelope, method: method, idText: idText, from: session)
@@ -98,7 +120,7 @@ extension ProxyCore {
             let isTool = method == MCPMethod.toolsCall
             guard (isTool ? filters.tools : filters.prompts).allows(name) else {
                 counters.failedRequests += 1
-                session.send((isTool ? ProxyFailure.unknownTool(name) : .unknownPrompt(name)).response(idText: idText))
+                session.answer(idText, (isTool ? ProxyFailure.unknownTool(name) : .unknownPrompt(name)).response(idText: idText))
                 return
             }
             forward(message, envelope: envelope, idText: idText, to: upstream, from: session)
@@ -112,7 +134,7 @@ extension ProxyCore {
     ) {
         func fail(_ failure: ProxyFailure) {
             counters.failedRequests += 1
-            session.send(failure.response(idText: idText))
+            session.answer(idText, failure.response(idText: idText))
         }
         if let kind = ListKind(method: method) {
             answerAggregatedList(kind, message: message, idText: idText, from: session)
@@ -156,13 +178,13 @@ extension ProxyCore {
         let method = MCPMethod.completionComplete
         guard var request = try? JSONParser.parse(message), let reference = request["params"]?["ref"] else {
             counters.failedRequests += 1
-            session.send(ProxyFailure.invalidParams(method: method, reason: "params.ref is required").response(idText: idText))
+            session.answer(idText, ProxyFailure.invalidParams(method: method, reason: "params.ref is required").response(idText: idText))
             return
         }
         if reference["type"]?.stringValue == "ref/prompt", let name = reference["name"]?.stringValue {
             guard let route = catalog.route(.prompt, exposedName: name), let upstream = upstream(named: route.server) else {
                 counters.failedRequests += 1
-                session.send(ProxyFailure.unknownPrompt(name).response(idText: idText))
+                session.answer(idText, ProxyFailure.unknownPrompt(name).response(idText: idText))
                 return
             }
             var params = request["params"]?.objectValue ?? [:]
@@ -176,14 +198,14 @@ extension ProxyCore {
                 guard let self else { return }
                 guard let owner, let upstream = self.upstream(named: owner) else {
                     self.counters.failedRequests += 1
-                    session.send(ProxyFailure.unknownResource(uri).response(idText: idText))
+                    session.answer(idText, ProxyFailure.unknownResource(uri).response(idText: idText))
                     return
                 }
                 self.forward(message, envelope: envelope, idText: idText, to: upstream, from: session)
             }
         } else {
             counters.failedRequests += 1
-            session.send(ProxyFailure.invalidParams(method: method, reason: "unsupported params.ref").response(idText: idText))
+            session.answer(idText, ProxyFailure.invalidParams(method: method, reason: "unsupported params.ref").response(idText: idText))
         }
     }
 
@@ -194,7 +216,7 @@ extension ProxyCore {
         let params = (try? JSONParser.parse(message))?["params"]
         let targets = upstreams.filter { $0.isReady && $0.capabilities?[capability] != nil }
         var remaining = targets.count
-        let answer = { session.send(JSONRPCMessage.success(idText: idText, result: .object([:]))) }
+        let answer = { session.answer(idText, JSONRPCMessage.success(idText: idText, result: .object([:]))) }
         guard remaining > 0 else { return answer() }
         for upstream in targets {
             let sent = upstream.send(
@@ -238,7 +260,7 @@ extension ProxyCore {
             }
         case .failure(let failure):
             counters.failedRequests += 1
-            session.send(failure.response(idText: idText))
+            session.answer(idText, failure.response(idText: idText))
         }
     }
 
@@ -253,13 +275,13 @@ extension ProxyCore {
             if let transform, envelope.kind == .successResponse, let parsed = try? JSONParser.parse(bytes),
                 let result = parsed["result"]
             {
-                session.send(JSONRPCMessage.success(idText: idText, result: transform(result)))
+                session.answer(idText, JSONRPCMessage.success(idText: idText, result: transform(result)))
             } else {
-                session.send(replacingID(in: bytes, idRange: envelope.idRange!, with: idText))
+                session.answer(idText, replacingID(in: bytes, idRange: envelope.idRange!, with: idText))
             }
         case .failed(let failure):
             counters.failedRequests += 1
-            session.send(failure.response(idText: idText))
+            session.answer(idText, failure.response(idText: idText))
         }
     }
 
@@ -289,7 +311,7 @@ extension ProxyCore {
     private func handleNotification(_ message: [UInt8], envelope: JSONRPCEnvelope, from session: ClientSession) {
         switch envelope.method {
         case MCPMethod.initialized:
-            if session.phase == .initializing || session.phase == .ready { session.phase = .ready }
+            break  // the proxy initialized each upstream itself; the session is ready once answered
         case MCPMethod.cancelled:
             guard let params = (try? JSONParser.parse(message))?["params"], let requestID = params["requestId"] else { return }
             let idText = requestID.serialized()

@@ -8,7 +8,7 @@ extension ProxyCore {
     func handleInitialize(_ message: [UInt8], idText: [UInt8], from session: ClientSession) {
         guard session.phase == .awaitingInitialize else {
             counters.invalidRequests += 1
-            session.send(
+            session.answer(idText,
                 JSONRPCMessage.error(
                     idText: idText, code: JSONRPCErrorCode.invalidRequest,
                     message: "Invalid Request: the session is already initialized", data: nil))
@@ -62,10 +62,13 @@ extension ProxyCore {
             session.phase = .awaitingInitialize
             let names = upstreams.map { "'\($0.name)' (\($0.phase.name))" }.joined(separator: ", ")
             counters.failedRequests += 1
-            session.send(
+            session.answer(idText,
                 JSONRPCMessage.error(
                     idText: idText, code: JSONRPCErrorCode.internalError,
                     message: "No upstream server could be initialized: \(names); see plugboard's log", data: nil))
+            let deferred = session.deferred
+            session.deferred = []
+            for (message, envelope) in deferred { dispatch(message, envelope: envelope, from: session) }
             return
         }
         let result: JSONObject
@@ -81,7 +84,10 @@ extension ProxyCore {
         if !missing.isEmpty {
             log.warning("answering initialize without \(missing.joined(separator: ", ")); they join when they come up")
         }
-        session.send(JSONRPCMessage.success(idText: idText, result: .object(result)))
+        session.answer(idText, JSONRPCMessage.success(idText: idText, result: .object(result)))
+        let deferred = session.deferred
+        session.deferred = []
+        for (message, envelope) in deferred { dispatch(message, envelope: envelope, from: session) }
     }
 
     /// One endpoint's worth of capabilities: what any ready upstream offers, with `listChanged`

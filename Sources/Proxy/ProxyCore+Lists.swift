@@ -9,14 +9,14 @@ extension ProxyCore {
     func answerAggregatedList(_ kind: ListKind, message: [UInt8], idText: [UInt8], from session: ClientSession) {
         if let cursor = (try? JSONParser.parse(message))?["params"]?["cursor"], !cursor.isNull {
             counters.failedRequests += 1
-            session.send(
+            session.answer(idText,
                 ProxyFailure.invalidParams(
                     method: kind.method, reason: "unknown cursor: plugboard returns complete lists without pagination"
                 ).response(idText: idText))
             return
         }
         collectAggregatedList(kind) { items in
-            session.send(JSONRPCMessage.success(idText: idText, result: [kind.resultKey: .array(items)]))
+            session.answer(idText, JSONRPCMessage.success(idText: idText, result: [kind.resultKey: .array(items)]))
         }
     }
 

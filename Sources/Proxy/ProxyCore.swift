@@ -137,28 +137,43 @@ public final class ProxyCore {
         loop.assertInLoop()
         guard phase == .serving else { return }
         phase = .draining
-        let inFlight = upstreams.reduce(0) { $0 + $1.inFlightCount }
+        let inFlight = sessions.reduce(0) { $0 + $1.inFlight.count + $1.deferred.count }
         log.info("shutting down: \(inFlight) request(s) in flight, waiting up to \(deadline)")
+        let deadlineAt = EventLoop.now() + deadline.nanoseconds
+        func waitForClientRequests() {
+            if isIdle || EventLoop.now() >= deadlineAt {
+                stopUpstreams(deadlineAt: deadlineAt, completion: completion)
+            } else {
+                loop.schedule(afterNanoseconds: 5_000_000) { waitForClientRequests() }
+            }
+        }
+        waitForClientRequests()
+    }
+
+    /// No client request is waiting for an answer.
+    private var isIdle: Bool {
+        initializeWaiters.isEmpty && sessions.allSatisfy { $0.inFlight.isEmpty && $0.deferred.isEmpty }
+    }
+
+    private func stopUpstreams(deadlineAt: UInt64, completion: @escaping () -> Void) {
+        if !isIdle {
+            let late = sessions.reduce(0) { $0 + $1.inFlight.count }
+            log.warning("\(late) request(s) still in flight at the shutdown deadline; failing them")
+        }
         var remaining = upstreams.count
         let finish = { [weak self] in
             self?.phase = .stopped
             completion()
         }
-        if remaining == 0 {
-            finish()
-            return
-        }
+        guard remaining > 0 else { return finish() }
         for upstream in upstreams {
             upstream.stop {
                 remaining -= 1
                 if remaining == 0 { finish() }
             }
         }
-        loop.schedule(afterNanoseconds: deadline.nanoseconds) { [upstreams, log] in
-            let late = upstreams.filter { $0.inFlightCount > 0 }
-            for upstream in late {
-                log.warning("\(upstream.inFlightCount) request(s) to '\(upstream.name)' still in flight at the shutdown deadline; failing them")
-            }
+        let now = EventLoop.now()
+        loop.schedule(afterNanoseconds: deadlineAt > now ? deadlineAt - now : 0) { [upstreams] in
             for upstream in upstreams { upstream.terminate() }
         }
     }

@@ -208,9 +208,9 @@ final class UpstreamConnection {
         }
         channel.start()
         stderr?.start()
-        let bound = LoopBound(self, loop: loop)
+        let bound = LoopBound((connection: self, server: server), loop: loop)
         process.onExit { [loop] status in
-            loop.execute { bound.value.processExited(server, status: status) }
+            loop.execute { bound.value.connection.processExited(bound.value.server, status: status) }
         }
         log.info("started", ["pid": "\(process.pid)", "command": command])
         phase = .spawned(server)

@@ -200,10 +200,21 @@ server.tool(
     if (topic) {
       // Relevant sections first, then everything else (a real docs index is not precise either).
       const secs = sections(md);
-      const hit = (s) => topic.split(/\s+/).some((w) => w && s.toLowerCase().includes(w));
+      const words = topic.split(/\s+/).filter(Boolean);
+      const rank = (s) => {
+        const lower = s.toLowerCase();
+        const heading = lower.slice(0, lower.indexOf('\n') + 1 || lower.length);
+        let r = 0;
+        for (const w of words) {
+          if (heading.includes(w)) r += 100;
+          r += lower.split(w).length - 1;
+        }
+        return r;
+      };
       const preamble = secs[0];
-      const rest = secs.slice(1);
-      doc = [preamble, ...rest.filter(hit), ...rest.filter((s) => !hit(s))].join('\n');
+      const rest = secs.slice(1).map((s, i) => ({ s, i, r: rank(s) }));
+      rest.sort((a, b) => b.r - a.r || a.i - b.i); // stable: relevant first, then document order
+      doc = [preamble, ...rest.map((x) => x.s)].join('\n');
     }
     let truncated = false;
     if (doc.length > budget) {

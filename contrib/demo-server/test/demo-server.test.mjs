@@ -99,14 +99,14 @@ describe('demo server', () => {
   test('cancelled slow request gets no response; server keeps serving concurrently', async () => {
     const c = new RawClient(DEMO_SERVER);
     await c.initialize();
-    const slow = c.start('tools/call', { name: 'slow', arguments: { ms: 400 } });
+    const slow = c.start('tools/call', { name: 'slow', arguments: { ms: 400 } }, undefined, 1000);
     const other = c.start('tools/call', { name: 'slow', arguments: { ms: 50 } });
     // a quick request is answered while both slow ones are pending
     const echo = await call(c, 'echo', { text: 'during' });
     assert.equal(echo.result.content[0].text, 'during');
     c.notify('notifications/cancelled', { requestId: slow.id, reason: 'test' });
     assert.equal((await other.response).result.content[0].text, 'slept 50 ms');
-    await assert.rejects(c.waitFor((m) => m.id === slow.id, 800), /timeout/);
+    await assert.rejects(slow.response, /timeout/);
     assert.match(c.stderr, /cancelled: test/);
     await c.close();
   });
@@ -192,7 +192,7 @@ describe('demo server', () => {
   test('crash exits with status 3 and no response', async () => {
     const c = new RawClient(DEMO_SERVER);
     await c.initialize();
-    c.start('tools/call', { name: 'crash', arguments: {} });
+    c.start('tools/call', { name: 'crash', arguments: {} }, undefined, 500).response.catch(() => {});
     const { code } = await c.exited;
     assert.equal(code, 3);
     assert.equal(c.messages.filter((m) => 'result' in m || 'error' in m).length, 0);

@@ -7,6 +7,12 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEMO_SERVER = join(HERE, '..', 'server.mjs');
 export const DOCS_SERVER = join(HERE, '..', '..', 'demo-docs', 'server.mjs');
 
+const live = new Set();
+// Never leave a server behind when a test fails before close().
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
 export class RawClient {
   constructor(script, env = {}) {
     this.proc = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -31,7 +37,15 @@ export class RawClient {
     });
     this.proc.stderr.setEncoding('utf8');
     this.proc.stderr.on('data', (c) => (this.stderr += c));
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
+    live.add(this.proc);
+    this.proc.unref(); // a leaked child must not keep the test process alive
+    for (const s of [this.proc.stdin, this.proc.stdout, this.proc.stderr]) s.unref?.();
+    this.exited = new Promise((resolve) =>
+      this.proc.on('exit', (code, signal) => {
+        live.delete(this.proc);
+        resolve({ code, signal });
+      }),
+    );
   }
   checkWaiters() {
     for (const w of [...this.waiters]) {
@@ -66,13 +80,13 @@ export class RawClient {
     this.send(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
   }
   /** Send a request; returns {id, response: Promise}. */
-  start(method, params, id = this.nextId++) {
+  start(method, params, id = this.nextId++, timeoutMs = 5000) {
+    const response = this.waitFor((m) => m.id === id && !('method' in m), timeoutMs);
     this.send(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
-    return { id, response: this.waitFor((m) => m.id === id && !('method' in m)) };
+    return { id, response };
   }
-  async request(method, params, timeoutMs) {
-    const { id } = this.start(method, params);
-    return this.waitFor((m) => m.id === id && !('method' in m), timeoutMs);
+  request(method, params, timeoutMs) {
+    return this.start(method, params, undefined, timeoutMs).response;
   }
   async initialize(protocolVersion = '2025-11-25', capabilities = {}) {
     const r = await this.request('initialize', {

@@ -1,0 +1,165 @@
+import Processes
+
+/// Measures MCP stdio servers, directly and through the proxy: per-call latency of
+/// sequential `tools/call`s and throughput with several requests outstanding.
+struct ProxyBenchmark {
+    struct Options {
+        var targets: [(label: String, command: String)] = []
+        var iterations = 1000
+        var warmup = 100
+        var sizes = [1024, 51200]
+        var inFlight = 8
+        var durationMilliseconds = 3000
+        var tool = "payload"
+        var sizeArgument = "bytes"
+        var json = false
+
+        init(parsing arguments: [String]) throws {
+            var direct: String?, proxied: String?
+            var remaining = arguments[...]
+            func value(_ flag: String) throws -> String {
+                guard let value = remaining.popFirst() else { throw BenchError("\(flag) needs a value") }
+                return value
+            }
+            func count(_ flag: String, minimum: Int) throws -> Int {
+                let text = try value(flag)
+                guard let number = Int(text), number >= minimum else {
+                    throw BenchError("\(flag) needs an integer ≥ \(minimum), not \"\(text)\"")
+                }
+                return number
+            }
+            while let flag = remaining.popFirst() {
+                switch flag {
+                case "--direct": direct = try value(flag)
+                case "--proxied": proxied = try value(flag)
+                case "--iterations": iterations = try count(flag, minimum: 1)
+                case "--warmup": warmup = try count(flag, minimum: 0)
+                case "--in-flight": inFlight = try count(flag, minimum: 1)
+                case "--duration-ms": durationMilliseconds = try count(flag, minimum: 1)
+                case "--tool": tool = try value(flag)
+                case "--size-argument": sizeArgument = try value(flag)
+                case "--json": json = true
+                case "--sizes":
+                    let text = try value(flag)
+                    sizes = try text.split(separator: ",").map { item in
+                        guard let size = parseSize(item) else { throw BenchError("--sizes: \"\(item)\" is not a byte count") }
+                        return size
+                    }
+                    if sizes.isEmpty { throw BenchError("--sizes needs at least one size") }
+                default: throw BenchError("unknown option \"\(flag)\"")
+                }
+            }
+            guard let direct else { throw BenchError("--direct is required") }
+            targets = [("direct", direct)]
+            if let proxied { targets.append(("proxied", proxied)) }
+        }
+    }
+
+    struct Measurement {
+        var size: Int
+        var latency: LatencySummary
+        var callsPerSecond: Double
+        var throughputCalls: Int
+    }
+
+    struct TargetResult {
+        var label: String
+        var command: String
+        var measurements: [Measurement]
+        var exit: String
+    }
+
+    let options: Options
+
+    func run() throws {
+        let results = try measureAll()
+        let report = Report(options: options, results: results)
+        print(report.table())
+        if options.json { print(report.json()) }
+    }
+
+    /// Starts every target, then measures them side by side: latency calls alternate
+    /// between targets so that both see the same machine (other builds, CPU frequency,
+    /// a JIT warming up), and throughput phases run one target at a time.
+    private func measureAll() throws -> [TargetResult] {
+        var targets: [StdioTarget] = []
+        for (label, command) in options.targets {
+            FileDescriptor.standardError.writeMessage("plugboard-bench: starting \(label): \(command)\n")
+            let target = try StdioTarget(label: label, command: command)
+            targets.append(target)
+            try target.initialize()
+        }
+        var measurements = [[Measurement]](repeating: [], count: targets.count)
+        for size in options.sizes {
+            FileDescriptor.standardError.writeMessage("plugboard-bench: measuring \(sizeLabel(size))\n")
+            for _ in 0..<options.warmup {
+                for target in targets { _ = try call(target, size: size) }
+            }
+            var samples = [[UInt64]](repeating: [], count: targets.count)
+            for index in targets.indices { samples[index].reserveCapacity(options.iterations) }
+            for iteration in 0..<options.iterations {
+                // Alternate who goes first: the target called second runs while the first
+                // may still be busy after answering (garbage collection, flushing).
+                let order = iteration.isMultiple(of: 2) ? Array(targets.indices) : targets.indices.reversed()
+                for index in order { samples[index].append(try call(targets[index], size: size)) }
+            }
+            for (index, target) in targets.enumerated() {
+                let (calls, perSecond) = try throughput(target, size: size)
+                measurements[index].append(Measurement(
+                    size: size, latency: LatencySummary(nanoseconds: samples[index]),
+                    callsPerSecond: perSecond, throughputCalls: calls))
+            }
+        }
+        return zip(targets, measurements).map { target, measurements in
+            TargetResult(
+                label: target.label, command: target.command, measurements: measurements,
+                exit: target.shutDown().description)
+        }
+    }
+
+    /// One sequential call; returns its latency in ns (send → last byte of the response).
+    private func call(_ target: StdioTarget, size: Int) throws -> UInt64 {
+        let started = monotonicNanoseconds()
+        let id = try target.sendCall(tool: options.tool, sizeArgument: options.sizeArgument, size: size)
+        return try target.awaitResponse(id: id, step: "tools/call \(options.tool)") - started
+    }
+
+    /// Keeps `inFlight` calls outstanding for the duration; returns calls completed within
+    /// it and calls per second. Outstanding calls are drained afterwards, uncounted.
+    private func throughput(_ target: StdioTarget, size: Int) throws -> (Int, Double) {
+        let step = "tools/call \(options.tool)"
+        for _ in 0..<options.inFlight {
+            try target.sendCall(tool: options.tool, sizeArgument: options.sizeArgument, size: size)
+        }
+        var outstanding = options.inFlight, completed = 0
+        let started = monotonicNanoseconds()
+        let deadline = started + UInt64(options.durationMilliseconds) * 1_000_000
+        while outstanding > 0 {
+            let response = try target.awaitAnyResponse(step: step)
+            guard response.isResponse else { continue }
+            if let error = response.error { throw BenchError("\(target.label): \(step) failed: \(error)") }
+            outstanding -= 1
+            if monotonicNanoseconds() < deadline {
+                completed += 1
+                try target.sendCall(tool: options.tool, sizeArgument: options.sizeArgument, size: size)
+                outstanding += 1
+            }
+        }
+        let seconds = Double(options.durationMilliseconds) / 1000
+        return (completed, Double(completed) / seconds)
+    }
+}
+
+/// Parses "1024", "50k" or "1m" (binary multiples).
+func parseSize(_ text: Substring) -> Int? {
+    let lower = text.lowercased()
+    if let number = Int(lower) { return number >= 0 ? number : nil }
+    let multiplier: Int
+    switch lower.last {
+    case "k": multiplier = 1024
+    case "m": multiplier = 1024 * 1024
+    default: return nil
+    }
+    guard let number = Int(lower.dropLast()), number >= 0 else { return nil }
+    return number * multiplier
+}

@@ -1,0 +1,69 @@
+import Glibc
+import Processes
+
+// plugboard-bench: measures plugboard. `json` times the JSON module; `proxy` measures
+// what the proxy adds to an MCP stdio server's latency and throughput.
+
+let usage = """
+    usage: plugboard-bench json
+           plugboard-bench proxy --direct "<cmd> <args…>" [--proxied "<cmd> <args…>"]
+                                 [--iterations N] [--warmup N] [--sizes 1024,51200]
+                                 [--in-flight 8] [--duration-ms 3000]
+                                 [--tool payload] [--size-argument bytes] [--json]
+
+    proxy: spawns each command as an MCP stdio server (the command line is split on
+    spaces), initializes it, then for each size makes N sequential tools/call requests
+    (client-observed latency) and keeps --in-flight requests outstanding for
+    --duration-ms (throughput). With --proxied it compares the two against plugboard's
+    targets. --json adds one line of machine-readable results at the end. On a small
+    machine, pin everything to one CPU (taskset -c 0 plugboard-bench …) for stable
+    comparisons: otherwise where the scheduler puts each process moves p50 by ±50 µs.
+    """
+
+func fail(_ message: String, status: Int32) -> Never {
+    FileDescriptor.standardError.writeMessage("plugboard-bench: \(message)\n")
+    exit(status)
+}
+
+extension FileDescriptor {
+    /// Best effort: a benchmark's diagnostics are not worth failing over.
+    func writeMessage(_ text: String) {
+        try? writeAll(Array(text.utf8))
+    }
+}
+
+// A client whose server died must see EPIPE from write, not die of SIGPIPE.
+_ = signal(SIGPIPE, SIG_IGN)
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "json":
+    runJSONBenchmark()
+case "proxy":
+    let options: ProxyBenchmark.Options
+    do { options = try ProxyBenchmark.Options(parsing: Array(arguments.dropFirst())) } catch {
+        fail("\(error)\n\n\(usage)", status: 64)
+    }
+    // Created before any other thread so the signals stay blocked everywhere: Ctrl-C
+    // stops the servers (they run in their own process groups, out of the terminal's reach).
+    let interrupts = SignalWatcher(signals: [SIGINT, SIGTERM]) { signal in
+        TargetRegistry.shared.isInterrupted = true
+        let stopped = TargetRegistry.shared.terminateAll()
+        FileDescriptor.standardError.writeMessage(
+            "plugboard-bench: \(signalName(signal)), stopped \(stopped) server(s)\n")
+        exit(128 + signal)
+    }
+    do {
+        try ProxyBenchmark(options: options).run()
+    } catch {
+        // An interrupt makes the servers vanish mid-call; its handler reports and exits.
+        while TargetRegistry.shared.isInterrupted { pause() }
+        _ = TargetRegistry.shared.terminateAll()
+        fail("\(error)", status: 1)
+    }
+    interrupts.stop()
+case "-h", "--help", "help":
+    print(usage)
+default:
+    fail(arguments.first.map { "unknown subcommand \"\($0)\"\n\n\(usage)" } ?? usage, status: 64)
+}
