@@ -30,6 +30,6 @@ struct URITemplate {
             rest = rest[found.upperBound...]
         }
         let last = literals[literals.count - 1]
-        return last.isEmpty || (rest.hasSuffix(last) && rest.count > last.count)
+        return rest.hasSuffix(last) && rest.count > last.count
     }
 }
