@@ -33,6 +33,7 @@ public final class EventLoop: @unchecked Sendable {
     private let pendingTasks = Mutex<[@Sendable () -> Void]>([])
     private var handlers: [Int32: (Readiness) -> Void] = [:]
     private var timers = TimerQueue()
+    private var beforeWaitTasks: [() -> Void] = []
     private var state = State.idle
     private let loopThread = Mutex<pthread_t?>(nil)
 
@@ -131,6 +132,7 @@ public final class EventLoop: @unchecked Sendable {
         while state == .running {
             runTasks()
             runDueTimers()
+            runBeforeWaitTasks()
             guard state == .running else { break }
             let timeout = timers.millisecondsUntilNextDeadline(now: Self.now())
             let count = events.withUnsafeMutableBufferPointer {
@@ -152,8 +154,24 @@ public final class EventLoop: @unchecked Sendable {
             }
         }
         runTasks()
+        runBeforeWaitTasks()
         state = .stopped
         loopThread.withLock { $0 = nil }
+    }
+
+    /// Runs `task` once, after this iteration's events, tasks and timers and before the loop
+    /// sleeps again: writes queued here go out together, one syscall per descriptor.
+    public func runBeforeNextWait(_ task: @escaping () -> Void) {
+        assertInLoop()
+        beforeWaitTasks.append(task)
+    }
+
+    private func runBeforeWaitTasks() {
+        while !beforeWaitTasks.isEmpty {
+            let batch = beforeWaitTasks
+            beforeWaitTasks.removeAll(keepingCapacity: true)
+            for task in batch { task() }
+        }
     }
 
     /// Makes `run()` return after the current iteration; safe from any thread.

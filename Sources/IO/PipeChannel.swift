@@ -42,7 +42,11 @@ public final class PipeChannel {
     private var queue: [[UInt8]] = []
     private var queueHeadOffset = 0
     private var closeOutputWhenFlushed = false
-    public private(set) var queuedBytes = 0
+    /// Bytes the pipe would not take yet, waiting for EPOLLOUT.
+    private var backlogBytes = 0
+    /// Messages sent during this loop iteration, not yet written.
+    private var batch: [[UInt8]] = []
+    private var batchBytes = 0
     private static let readChunkSize = 64 * 1024
     private static let newline: [UInt8] = [UInt8(ascii: "\n")]
     private var readBuffer: UnsafeMutableRawBufferPointer
@@ -71,37 +75,41 @@ public final class PipeChannel {
         loop.assertInLoop()
         if let input {
             setNonBlocking(input)
+            enlargePipeBuffer(input)
             inputIsPollable = loop.register(input, interest: .read) { [weak self] _ in self?.readAvailable() }
             if !inputIsPollable {
                 // A regular file or /dev/null never blocks: drain it in loop tasks.
                 scheduleFileRead()
             }
         }
-        if let output { setNonBlocking(output) }
+        if let output {
+            setNonBlocking(output)
+            enlargePipeBuffer(output)
+        }
     }
 
-    /// Queues one message (without its newline) for the peer.
+    /// Queues one message (without its newline) for the peer. Messages sent in one loop
+    /// iteration are written together with one `writev` before the loop sleeps again.
     @discardableResult
     public func send(_ message: [UInt8]) -> SendOutcome {
-        guard let output, !closeOutputWhenFlushed else { return .closed }
-        if queue.isEmpty {
-            let written = writeVector(output, message)
-            if written < 0 { return .closed }
-            let total = message.count + 1
-            if written == total { return .written }
-            enqueue(message, alreadyWritten: written)
-            return .queued
+        guard output != nil, !closeOutputWhenFlushed else { return .closed }
+        guard backlogBytes <= maxQueuedBytes else { return .peerNotReading(queuedBytes: backlogBytes) }
+        batch.append(message)
+        batchBytes += message.count + 1
+        if batch.count == 1 {
+            loop.runBeforeNextWait { [weak self] in self?.flushBatch() }
         }
-        guard queuedBytes <= maxQueuedBytes else { return .peerNotReading(queuedBytes: queuedBytes) }
-        enqueue(message, alreadyWritten: 0)
         return .queued
     }
+
+    /// Bytes handed to `send` that the peer has not read yet.
+    public var queuedBytes: Int { backlogBytes + batchBytes }
 
     /// Closes the output once everything queued has been written (EOF for the peer).
     public func closeOutputAfterFlush() {
         guard output != nil else { return }
         closeOutputWhenFlushed = true
-        if queue.isEmpty { closeOutput() }
+        if queue.isEmpty && batch.isEmpty { closeOutput() }
     }
 
     /// Closes both directions now, dropping anything still queued.
@@ -124,8 +132,10 @@ public final class PipeChannel {
         Glibc.close(output)
         self.output = nil
         queue.removeAll()
-        queuedBytes = 0
+        backlogBytes = 0
         queueHeadOffset = 0
+        batch.removeAll()
+        batchBytes = 0
     }
 
     // MARK: Reading
@@ -138,6 +148,9 @@ public final class PipeChannel {
             if count > 0 {
                 framer.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
                 deliverFrames()
+                // epoll is level-triggered: a short read means the pipe is empty for now, and
+                // skipping the read that would say EAGAIN saves a syscall per message.
+                if count < readBuffer.count || !inputIsPollable { return }
                 continue
             }
             if count == 0 {
@@ -186,29 +199,82 @@ public final class PipeChannel {
 
     // MARK: Writing
 
-    /// Writes `message` and a newline with one `writev`; returns bytes written, or -1 when the
-    /// output is gone (the failure has been reported).
-    private func writeVector(_ descriptor: Int32, _ message: [UInt8]) -> Int {
-        message.withUnsafeBytes { body in
-            Self.newline.withUnsafeBytes { newline in
-                var vectors = [
-                    iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count),
-                    iovec(iov_base: UnsafeMutableRawPointer(mutating: newline.baseAddress), iov_len: 1),
-                ]
-                while true {
-                    let written = writev(descriptor, &vectors, 2)
-                    if written >= 0 { return written }
-                    switch errno {
-                    case EINTR: continue
-                    case EAGAIN: return 0
-                    default:
-                        outputFailed(errno)
-                        return -1
-                    }
+    /// Writes this iteration's messages, each followed by a newline, with as few `writev`
+    /// calls as the pipe allows; what it does not take waits in the backlog for EPOLLOUT.
+    private func flushBatch() {
+        let messages = batch
+        batch.removeAll(keepingCapacity: true)
+        batchBytes = 0
+        guard let output else { return }
+        var next = 0
+        if queue.isEmpty {
+            while next < messages.count {
+                let chunk = messages[next..<min(next + Self.messagesPerWrite, messages.count)]
+                guard let written = writeVector(output, chunk) else { return }
+                let consumed = Self.fullyWrittenCount(chunk, bytes: written)
+                next += consumed.messages
+                if consumed.messages < chunk.count {
+                    enqueue(messages[next], alreadyWritten: consumed.intoNext)
+                    next += 1
+                    break
                 }
             }
         }
+        while next < messages.count {
+            enqueue(messages[next], alreadyWritten: 0)
+            next += 1
+        }
+        if closeOutputWhenFlushed && queue.isEmpty { closeOutput() }
     }
+
+    /// IOV_MAX is 1024 on Linux; each message takes two vectors (body and newline).
+    private static let messagesPerWrite = 512
+
+    /// How many messages of `chunk` `bytes` covers completely, and how far into the next it got.
+    private static func fullyWrittenCount(_ chunk: ArraySlice<[UInt8]>, bytes: Int) -> (messages: Int, intoNext: Int) {
+        var remaining = bytes
+        var count = 0
+        for message in chunk {
+            let size = message.count + 1
+            guard remaining >= size else { return (count, remaining) }
+            remaining -= size
+            count += 1
+        }
+        return (count, 0)
+    }
+
+    /// One `writev` of `messages` with their newlines: bytes written, 0 when the pipe is full,
+    /// nil when the output failed (already reported).
+    private func writeVector(_ descriptor: Int32, _ messages: ArraySlice<[UInt8]>) -> Int? {
+        var vectors: [iovec] = []
+        vectors.reserveCapacity(messages.count * 2)
+        let newline = Self.newlineByte
+        for message in messages {
+            // The arrays outlive the call (held by `messages`), so their storage stays put.
+            message.withUnsafeBytes { body in
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count))
+            }
+            vectors.append(iovec(iov_base: newline, iov_len: 1))
+        }
+        while true {
+            let written = writev(descriptor, vectors, Int32(vectors.count))
+            if written >= 0 { return written }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN: return 0
+            default:
+                outputFailed(errno)
+                return nil
+            }
+        }
+    }
+
+    /// A newline that lives as long as the process, for `iovec`s; written once, then only read.
+    nonisolated(unsafe) private static let newlineByte: UnsafeMutableRawPointer = {
+        let byte = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+        byte.storeBytes(of: UInt8(ascii: "\n"), as: UInt8.self)
+        return byte
+    }()
 
     private func enqueue(_ message: [UInt8], alreadyWritten: Int) {
         var remainder: [UInt8]
@@ -218,7 +284,7 @@ public final class PipeChannel {
             remainder = Array(message[alreadyWritten...])
             remainder.append(UInt8(ascii: "\n"))
         }
-        queuedBytes += remainder.count
+        backlogBytes += remainder.count
         queue.append(remainder)
         if !outputRegistered, let output {
             outputRegistered = loop.register(output, interest: .write) { [weak self] _ in self?.flushQueue() }
@@ -237,7 +303,7 @@ public final class PipeChannel {
                 return
             }
             queueHeadOffset += written
-            queuedBytes -= written
+            backlogBytes -= written
             if queueHeadOffset == head.count {
                 queue.removeFirst()
                 queueHeadOffset = 0
@@ -254,6 +320,14 @@ public final class PipeChannel {
         closeOutput()
         onOutputFailed(code)
     }
+
+    /// A 1 MiB pipe lets a peer write a large message in one go instead of waking us per 64 KiB.
+    /// Best effort: not a pipe, or over `/proc/sys/fs/pipe-max-size`, leaves it as it was.
+    private func enlargePipeBuffer(_ descriptor: Int32) {
+        _ = fcntl(descriptor, Self.setPipeSize, Int32(1 << 20))
+    }
+
+    private static let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ, not exported by Glibc's overlay
 
     private func setNonBlocking(_ descriptor: Int32) {
         let flags = fcntl(descriptor, F_GETFL)
