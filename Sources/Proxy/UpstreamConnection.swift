@@ -396,7 +396,11 @@ final class UpstreamConnection {
         case .successResponse, .errorResponse:
             guard case .number(let id)? = envelope.id, let request = pending.removeValue(forKey: id) else {
                 counters.unmatchedResponses += 1
-                log.warning("sent a response with an id nobody is waiting for (late, cancelled or unknown): \(Self.preview(message))")
+                if case .number(let id)? = envelope.id, id > 0, id < nextRequestID {
+                    log.debug("answered request \(id) after it was cancelled or timed out; dropped")
+                } else {
+                    log.warning("sent a response with an id plugboard never used; dropped: \(Self.preview(message))")
+                }
                 return
             }
             counters.responsesReceived += 1

@@ -1,0 +1,82 @@
+import Foundation
+import JSON
+import Testing
+
+/// An upstream that breaks the rules must cost the client at most that one call, with an error
+/// that says what happened, and never the session.
+@Suite("misbehaving upstreams", .serialized)
+struct UpstreamFaultTests {
+    static let server = Checkout.root + "/Tests/EndToEndTests/Fixtures/misbehaving-server.mjs"
+
+    static func plugboard(limits: String = "") throws -> PlugboardUnderTest {
+        try PlugboardUnderTest(
+            config: TemporaryConfig(
+                """
+                [limits]
+                shutdown_timeout = "2s"
+                \(limits)
+                [servers.bad]
+                command = "node"
+                args = ["\(server)"]
+                request_timeout = "1s"
+                """))
+    }
+
+    @Test("invalid lines and a response with an id nobody used are dropped; the call still completes")
+    func garbageIsDropped() throws {
+        let plugboard = try Self.plugboard()
+        try plugboard.initialize()
+        let result = try plugboard.request("tools/call", ["name": "garbage", "arguments": [:]])
+        #expect(result.firstText == "after garbage")
+        #expect(plugboard.unsolicited.isEmpty, "nothing of the garbage reached the client")
+        let echoed = try plugboard.request("tools/call", ["name": "echo", "arguments": ["a": 1]])
+        #expect(echoed.firstText == #"{"a":1}"#)
+    }
+
+    @Test("a call the upstream never answers times out with -32001 naming the server and method")
+    func stalledCallTimesOut() throws {
+        let plugboard = try Self.plugboard()
+        try plugboard.initialize()
+        let started = Date()
+        let result = try plugboard.request("tools/call", ["name": "stall", "arguments": [:]])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result["error"]?["code"] == -32001)
+        #expect(result["error"]?["message"]?.stringValue?.contains("'bad'") == true)
+        #expect(result["error"]?["data"]?["method"] == "tools/call")
+        #expect(elapsed >= 0.9 && elapsed < 3)
+        #expect(try plugboard.request("ping")["result"] != nil)
+    }
+
+    @Test("a line over max_message_bytes from an upstream is discarded and its call times out instead of hanging")
+    func oversizedLineIsDiscarded() throws {
+        let plugboard = try Self.plugboard(limits: "max_message_bytes = 1048576")
+        try plugboard.initialize()
+        let result = try plugboard.request("tools/call", ["name": "huge", "arguments": [:]])
+        #expect(result["error"]?["code"] == -32001)
+        let echoed = try plugboard.request("tools/call", ["name": "echo", "arguments": [:]])
+        #expect(echoed.firstText == "{}")
+    }
+
+    @Test("an upstream that stops reading gets a bounded backlog; every call still gets an answer")
+    func backpressureIsBounded() throws {
+        let plugboard = try Self.plugboard(limits: "max_queued_bytes = 1048576")
+        try plugboard.initialize()
+        _ = try plugboard.request("tools/call", ["name": "deaf", "arguments": [:]])
+        let filler = String(repeating: "z", count: 100_000)
+        let count = 40
+        for index in 0..<count {
+            try plugboard.send([
+                "jsonrpc": "2.0", "id": .number(JSONNumber(1000 + index)), "method": "tools/call",
+                "params": ["name": "echo", "arguments": ["filler": .string(filler)]],
+            ])
+        }
+        var codes: [Int64] = []
+        for index in 0..<count {
+            let answer = try plugboard.response(to: .number(JSONNumber(1000 + index)), timeout: 10)
+            codes.append(answer["error"]?["code"]?.int64Value ?? 0)
+        }
+        #expect(codes.allSatisfy { $0 == -32001 || $0 == -32603 }, "each call failed with a timeout or a not-reading error: \(codes)")
+        #expect(codes.contains(-32603), "the backlog limit refused some calls at once")
+        #expect(try plugboard.request("ping")["result"] != nil)
+    }
+}
