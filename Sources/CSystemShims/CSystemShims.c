@@ -26,7 +26,7 @@ static int pb_redirect(posix_spawn_file_actions_t *actions, int fd, int target, 
 }
 
 int pb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
-             const char *working_directory, int stdin_fd, int stdout_fd, int stderr_fd) {
+             const char *working_directory, int stdin_fd, int stdout_fd, int stderr_fd, int fd3) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int result = posix_spawn_file_actions_init(&actions);
@@ -52,7 +52,8 @@ int pb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[
     if (result == 0) result = pb_redirect(&actions, stderr_fd, 2, O_WRONLY);
     if (result == 0 && working_directory != NULL)
         result = posix_spawn_file_actions_addchdir_np(&actions, working_directory);
-    if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (result == 0 && fd3 >= 0) result = posix_spawn_file_actions_adddup2(&actions, fd3, 3);
+    if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, fd3 >= 0 ? 4 : 3);
     if (result == 0) result = posix_spawnattr_setflags(&attributes,
         POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     if (result == 0) result = posix_spawnattr_setsigmask(&attributes, &empty);

@@ -12,7 +12,7 @@ struct ConfigDecoder {
 
     func decode() -> PlugboardConfig {
         let top = TableReader(table: root, name: "the top level", log: log)
-        top.rejectUnknownKeys(known: ["limits", "log", "expose", "plugins_dir", "servers"])
+        top.rejectUnknownKeys(known: ["limits", "log", "expose", "plugins_dir", "plugins", "servers"])
         let limits = decodeLimits(top.subtable("limits"))
         let logging = decodeLogging(top.subtable("log"))
         let exposure = decodeExposure(top.subtable("expose"))
@@ -27,7 +27,20 @@ struct ConfigDecoder {
         checkEnabledServers(servers, exposure: exposure)
         return PlugboardConfig(
             directory: directory, limits: limits, logging: logging, exposure: exposure,
-            pluginsDirectory: pluginsDirectory, servers: servers)
+            pluginsDirectory: pluginsDirectory, servers: servers, plugins: decodePlugins(top.subtable("plugins")))
+    }
+
+    private func decodePlugins(_ table: TOMLTable?) -> PluginSettings {
+        var settings = PluginSettings()
+        guard let table else { return settings }
+        let reader = TableReader(table: table, name: "[plugins]", log: log)
+        reader.rejectUnknownKeys(known: ["workers", "concurrency", "timeout", "max_memory_mb", "node"])
+        if let value = reader.integer("workers", minimum: 1) { settings.workers = value }
+        if let value = reader.integer("concurrency", minimum: 1) { settings.concurrency = value }
+        if let value = reader.duration("timeout") { settings.timeout = value }
+        if let value = reader.integer("max_memory_mb", minimum: 16) { settings.maxMemoryMegabytes = value }
+        if let value = reader.string("node") { settings.node = value }
+        return settings
     }
 
     private func decodeLimits(_ table: TOMLTable?) -> Limits {

@@ -12,6 +12,8 @@ public struct PlugboardConfig: Sendable, Equatable {
     public var pluginsDirectory: String
     /// Upstream servers in the order their tables first appear.
     public var servers: [UpstreamServer]
+    /// `[plugins]`: the worker pools every plugin runs in.
+    public var plugins: PluginSettings
 
     public init(
         directory: String,
@@ -19,7 +21,8 @@ public struct PlugboardConfig: Sendable, Equatable {
         logging: LoggingSettings = LoggingSettings(),
         exposure: Exposure = Exposure(),
         pluginsDirectory: String,
-        servers: [UpstreamServer]
+        servers: [UpstreamServer],
+        plugins: PluginSettings = PluginSettings()
     ) {
         self.directory = directory
         self.limits = limits
@@ -27,6 +30,7 @@ public struct PlugboardConfig: Sendable, Equatable {
         self.exposure = exposure
         self.pluginsDirectory = pluginsDirectory
         self.servers = servers
+        self.plugins = plugins
     }
 
     public func server(named name: String) -> UpstreamServer? {
@@ -143,6 +147,28 @@ public enum UpstreamTransport: Sendable, Equatable {
     case legacySSE(url: String)
 }
 
+/// `[plugins]`: how plugin workers run.
+public struct PluginSettings: Sendable, Equatable {
+    /// Warm Node processes per plugin (`workers`, default 2).
+    public var workers: Int
+    /// Calls one worker runs at once (`concurrency`, default 4); more wait in plugboard.
+    public var concurrency: Int
+    /// How long one plugin call may take (`timeout`, default 5s).
+    public var timeout: TimeSpan
+    /// A worker whose resident memory exceeds this is replaced (`max_memory_mb`, default 256).
+    public var maxMemoryMegabytes: Int
+    /// The Node.js executable (`node`, default "node", looked up in PATH).
+    public var node: String
+
+    public init(workers: Int = 2, concurrency: Int = 4, timeout: TimeSpan = .seconds(5), maxMemoryMegabytes: Int = 256, node: String = "node") {
+        self.workers = workers
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.maxMemoryMegabytes = maxMemoryMegabytes
+        self.node = node
+    }
+}
+
 /// One entry of a plugin chain (`[[servers.NAME.plugins.request]]` or `.response`).
 public struct PluginChainEntry: Sendable, Equatable {
     /// Plugin name: a file `NAME.js` or `NAME.mjs` in the plugins directory.
@@ -155,7 +181,31 @@ public struct PluginChainEntry: Sendable, Equatable {
     public var configJSON: String
     /// Where the entry was written, for error messages (`file:line:col`).
     public var location: String
-    public init(plugin: String, tools: [String] = [], methods: [String] = ["tools/call"], configJSON: String = "{}", location: String = "") {
+    /// How the plugin runs (`mode`, default `pool`).
+    public var mode: Mode
+    /// What a failing plugin (timeout, crash, invalid output) does to the call (`on_error`, default `fail`).
+    public var onError: FailurePolicy
+
+    public enum Mode: String, Sendable, Equatable, CaseIterable {
+        /// In the warm worker pool, through the plugin host.
+        case pool
+        /// Once per call as `node SCRIPT`, input JSON on stdin, one JSON line out (scripts of the original design).
+        case exec
+    }
+
+    public enum FailurePolicy: String, Sendable, Equatable, CaseIterable {
+        /// The call fails with an error naming the plugin and phase.
+        case fail
+        /// The plugin is skipped (logged) and the chain goes on with the content unchanged.
+        case skip
+    }
+
+    public init(
+        plugin: String, tools: [String] = [], methods: [String] = ["tools/call"], configJSON: String = "{}", location: String = "",
+        mode: Mode = .pool, onError: FailurePolicy = .fail
+    ) {
+        self.mode = mode
+        self.onError = onError
         self.plugin = plugin
         self.tools = tools
         self.methods = methods

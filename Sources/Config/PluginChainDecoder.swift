@@ -35,7 +35,7 @@ struct PluginChainDecoder {
 
     private func decodeEntry(_ table: TOMLTable, header: String) -> PluginChainEntry? {
         let reader = TableReader(table: table, name: header, log: log)
-        reader.rejectUnknownKeys(known: ["plugin", "tools", "methods", "config"])
+        reader.rejectUnknownKeys(known: ["plugin", "tools", "methods", "config", "mode", "on_error"])
         guard let plugin = reader.string("plugin") else {
             if reader.entry("plugin") == nil {
                 log.add("\(header) needs `plugin`, the name of a .js or .mjs file in \(pluginsDirectory)", at: table.location)
@@ -59,6 +59,8 @@ struct PluginChainDecoder {
         let configJSON = reader.subtable("config").map { JSONText.encode(.table($0)) } ?? "{}"
         return PluginChainEntry(
             plugin: plugin, tools: reader.globArray("tools") ?? [], methods: methods,
-            configJSON: configJSON, location: table.location.description)
+            configJSON: configJSON, location: table.location.description,
+            mode: reader.choice("mode", of: PluginChainEntry.Mode.self) ?? .pool,
+            onError: reader.choice("on_error", of: PluginChainEntry.FailurePolicy.self) ?? .fail)
     }
 }

@@ -27,6 +27,9 @@ extension ChildProcess {
         /// Defaults to `.inherit`: a `.pipe` must be drained, or the child blocks once
         /// 64 KiB is written to it.
         public var standardError: Redirect
+        /// Given to the child as descriptor 3 (a dedicated channel such as a socketpair end);
+        /// the caller keeps and closes its own copy.
+        public var descriptor3: FileDescriptor?
 
         public init(
             executable: String,
@@ -35,7 +38,8 @@ extension ChildProcess {
             workingDirectory: String? = nil,
             standardInput: Redirect = .pipe,
             standardOutput: Redirect = .pipe,
-            standardError: Redirect = .inherit
+            standardError: Redirect = .inherit,
+            descriptor3: FileDescriptor? = nil
         ) {
             self.executable = executable
             self.arguments = arguments
@@ -44,6 +48,7 @@ extension ChildProcess {
             self.standardInput = standardInput
             self.standardOutput = standardOutput
             self.standardError = standardError
+            self.descriptor3 = descriptor3
         }
     }
 

@@ -83,6 +83,7 @@ public final class ChildProcess: Sendable {
         let (stdoutChild, stdoutParent) = try prepare(configuration.standardOutput, childReads: false)
         let (stderrChild, stderrParent) = try prepare(configuration.standardError, childReads: false)
 
+        let channel = configuration.descriptor3?.rawValue ?? -1
         let arguments = [configuration.executable] + configuration.arguments
         let environment = configuration.environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
@@ -90,10 +91,10 @@ public final class ChildProcess: Sendable {
             withCStringArray(environment) { envp in
                 if let directory = configuration.workingDirectory {
                     return directory.withCString { cwd in
-                        pb_spawn(&pid, path, argv, envp, cwd, stdinChild, stdoutChild, stderrChild)
+                        pb_spawn(&pid, path, argv, envp, cwd, stdinChild, stdoutChild, stderrChild, channel)
                     }
                 }
-                return pb_spawn(&pid, path, argv, envp, nil, stdinChild, stdoutChild, stderrChild)
+                return pb_spawn(&pid, path, argv, envp, nil, stdinChild, stdoutChild, stderrChild, channel)
             }
         }
         closeAll(childEnds)
