@@ -26,10 +26,17 @@ let package = Package(
         // Typed configuration from TOML.
         .target(name: "Config", dependencies: ["TOML"], swiftSettings: strict),
 
+        // JavaScript plugins: Node worker pools, chains, output validation.
+        .target(
+            name: "Plugins",
+            dependencies: ["JSON", "JSONRPC", "Config", "IO", "Logging", "Processes"],
+            resources: [.embedInCode("plugin-host.mjs")],
+            swiftSettings: strict),
+
         // The proxy core: sessions, routing, upstream connections.
         .target(
             name: "Proxy",
-            dependencies: ["JSON", "JSONRPC", "Config", "IO", "Logging", "Processes", "CSystemShims"],
+            dependencies: ["JSON", "JSONRPC", "Config", "IO", "Logging", "Plugins", "Processes", "CSystemShims"],
             swiftSettings: strict),
 
         // Frontends that carry client sessions into the core.
@@ -38,7 +45,7 @@ let package = Package(
         // Lifecycle: signals, ordered start/stop.
         .target(
             name: "Supervisor",
-            dependencies: ["Proxy", "Frontends", "Config", "IO", "JSON", "Logging", "Processes"],
+            dependencies: ["Proxy", "Frontends", "Config", "IO", "JSON", "Logging", "Plugins", "Processes"],
             swiftSettings: strict),
 
         .executableTarget(
@@ -56,6 +63,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config"], swiftSettings: strict),
         .testTarget(name: "ProcessesTests", dependencies: ["Processes"], swiftSettings: strict),
+        .testTarget(name: "PluginsTests", dependencies: ["Plugins", "JSON", "Config"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["JSON", "JSONRPC", "Processes"],

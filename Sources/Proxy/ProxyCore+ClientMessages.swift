@@ -242,6 +242,21 @@ extension ProxyCore {
         _ message: [UInt8], envelope: JSONRPCEnvelope, idText: [UInt8], to upstream: UpstreamConnection,
         from session: ClientSession, transform: ((JSONValue) -> JSONValue)? = nil
     ) {
+        let postProcess: PostProcess? = transform.map { transform in { result, done in done(.success(transform(result))) } }
+        guard let pluginChain, upstream.hasPluginChains else {
+            return forwardDirectly(message, envelope: envelope, idText: idText, to: upstream, from: session, postProcess: postProcess)
+        }
+        forwardThroughPlugins(
+            message, envelope: envelope, idText: idText, to: upstream, from: session, chain: pluginChain, postProcess: postProcess)
+    }
+
+    /// Sends a client's request to `upstream` with the id swapped for the upstream's, and its
+    /// answer back with the client's id restored byte for byte; nothing else is parsed.
+    /// `postProcess` rewrites a successful result when the proxy or a plugin must.
+    func forwardDirectly(
+        _ message: [UInt8], envelope: JSONRPCEnvelope, idText: [UInt8], to upstream: UpstreamConnection,
+        from session: ClientSession, postProcess: PostProcess? = nil
+    ) {
         let idRange = envelope.idRange!
         let method = envelope.method ?? ""
         let progressToken = Self.progressToken(in: message, envelope: envelope)
@@ -250,7 +265,8 @@ extension ProxyCore {
             build: { replacingID(in: message, idRange: idRange, with: $0) },
             onReply: { [weak self, weak session] reply in
                 guard let self, let session else { return }
-                self.finishForward(reply, idText: idText, progressToken: progressToken, upstream: upstream, session: session, transform: transform)
+                self.finishForward(
+                    reply, idText: idText, progressToken: progressToken, upstream: upstream, session: session, postProcess: postProcess)
             })
         switch sent {
         case .success(let upstreamID):
@@ -266,16 +282,25 @@ extension ProxyCore {
 
     private func finishForward(
         _ reply: UpstreamReply, idText: [UInt8], progressToken: [UInt8]?, upstream: UpstreamConnection,
-        session: ClientSession, transform: ((JSONValue) -> JSONValue)?
+        session: ClientSession, postProcess: PostProcess?
     ) {
-        session.inFlight[idText] = nil
         if let progressToken { progressRoutes[ProgressKey(server: upstream.name, token: progressToken)] = nil }
         switch reply {
         case .response(let bytes, let envelope):
-            if let transform, envelope.kind == .successResponse, let parsed = try? JSONParser.parse(bytes),
+            if let postProcess, envelope.kind == .successResponse, let parsed = try? JSONParser.parse(bytes),
                 let result = parsed["result"]
             {
-                session.answer(idText, JSONRPCMessage.success(idText: idText, result: transform(result)))
+                session.inFlight[idText] = ClientSession.InFlight(upstream: nil, upstreamID: nil, progressToken: nil)
+                postProcess(result) { [weak self, weak session] processed in
+                    guard let self, let session, session.inFlight[idText] != nil else { return }
+                    switch processed {
+                    case .success(let result):
+                        session.answer(idText, JSONRPCMessage.success(idText: idText, result: result))
+                    case .failure(let failure):
+                        self.counters.failedRequests += 1
+                        session.answer(idText, failure.response(idText: idText))
+                    }
+                }
             } else {
                 session.answer(idText, replacingID(in: bytes, idRange: envelope.idRange!, with: idText))
             }

@@ -31,13 +31,17 @@ extension ProxyCore {
         }
         guard remaining > 0 else { return finish() }
         for upstream in targets {
-            fetchAllPages(kind, from: upstream) { [log] items in
-                switch items {
-                case .success(let items): collected[upstream.name] = items
-                case .failure(let failure): log.warning("leaving '\(upstream.name)' out of \(kind.method): \(failure)")
+            fetchAllPages(kind, from: upstream) { [weak self, log] items in
+                let settle = { (items: Result<[JSONValue], ProxyFailure>) in
+                    switch items {
+                    case .success(let items): collected[upstream.name] = items
+                    case .failure(let failure): log.warning("leaving '\(upstream.name)' out of \(kind.method): \(failure)")
+                    }
+                    remaining -= 1
+                    if remaining == 0 { finish() }
                 }
-                remaining -= 1
-                if remaining == 0 { finish() }
+                guard kind == .tools, case .success(let tools) = items, let self else { return settle(items) }
+                self.applyListChain(tools, from: upstream, completion: settle)
             }
         }
     }

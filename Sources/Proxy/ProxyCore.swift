@@ -3,6 +3,7 @@ import IO
 import JSON
 import JSONRPC
 import Logging
+import Plugins
 
 /// The proxy core: client sessions on one side, upstream connections on the other, and the
 /// routing between them. Loop-confined: every method runs on `loop`.
@@ -30,6 +31,13 @@ public final class ProxyCore {
     var upstreamsInitializing = false
     var settledUpstreams: Set<String> = []
     var counters = Counters()
+    /// Runs plugin chains; nil when no server has any.
+    let plugins: PluginRegistry?
+    let pluginChain: PluginChain?
+    var nextChainRequestID = 1
+
+    /// Rewrites a successful result before it reaches the client (filters, plugin chains).
+    typealias PostProcess = (JSONValue, @escaping (Result<JSONValue, ProxyFailure>) -> Void) -> Void
 
     struct ProgressKey: Hashable {
         let server: String
@@ -45,8 +53,10 @@ public final class ProxyCore {
         var failedRequests = 0
     }
 
-    public init(config: PlugboardConfig, loop: EventLoop, log: Logger) {
+    public init(config: PlugboardConfig, loop: EventLoop, log: Logger, plugins: PluginRegistry? = nil) {
         self.config = config
+        self.plugins = plugins.flatMap { $0.isEmpty ? nil : $0 }
+        self.pluginChain = self.plugins.map { PluginChain(registry: $0, log: log) }
         self.loop = loop
         self.log = log.tagged("proxy")
         let enabled = config.servers.filter(\.enabled)
@@ -64,6 +74,7 @@ public final class ProxyCore {
         loop.assertInLoop()
         let mode = if case .aggregated(let separator) = exposure { "aggregated (separator \"\(separator)\")" } else { "transparent" }
         log.info("serving \(upstreams.count) upstream server(s), \(mode)")
+        plugins?.start()
         for upstream in upstreams {
             upstream.onServerMessage = { [weak self] upstream, message, envelope in
                 self?.handleUpstreamMessage(message, envelope: envelope, from: upstream)
@@ -162,8 +173,12 @@ public final class ProxyCore {
         }
         var remaining = upstreams.count
         let finish = { [weak self] in
-            self?.phase = .stopped
-            completion()
+            guard let self else { return }
+            let done = {
+                self.phase = .stopped
+                completion()
+            }
+            if let plugins = self.plugins { plugins.drain(completion: done) } else { done() }
         }
         guard remaining > 0 else { return finish() }
         for upstream in upstreams {
@@ -194,6 +209,7 @@ public final class ProxyCore {
             "invalidRequests": .number(JSONNumber(counters.invalidRequests)),
             "failedRequests": .number(JSONNumber(counters.failedRequests)),
             "upstreams": .object(servers),
+            "plugins": .object(plugins?.status ?? [:]),
         ]
     }
 }

@@ -1,5 +1,6 @@
 import JSON
 import JSONRPC
+import Plugins
 
 /// Why the proxy answered a request itself with a JSON-RPC error.
 ///
@@ -18,6 +19,8 @@ public enum ProxyFailure: Error, Equatable, CustomStringConvertible {
     case timedOut(server: String, method: String, seconds: Double)
     case tooManyInFlight(server: String, limit: Int)
     case shuttingDown(method: String)
+    case plugin(PluginFailure)
+    case blockedByPlugin(plugin: String, phase: PluginPhase, reason: String)
 
     public var code: Int {
         switch self {
@@ -26,8 +29,9 @@ public enum ProxyFailure: Error, Equatable, CustomStringConvertible {
         case .methodNotFound: JSONRPCErrorCode.methodNotFound
         case .notInitialized: JSONRPCErrorCode.invalidRequest
         case .timedOut: JSONRPCErrorCode.requestTimeout
-        case .upstreamUnavailable, .upstreamExited, .upstreamNotReading, .tooManyInFlight, .shuttingDown:
+        case .upstreamUnavailable, .upstreamExited, .upstreamNotReading, .tooManyInFlight, .shuttingDown, .plugin:
             JSONRPCErrorCode.internalError
+        case .blockedByPlugin: Self.blockedByPluginCode
         }
     }
 
@@ -50,6 +54,9 @@ public enum ProxyFailure: Error, Equatable, CustomStringConvertible {
         case .tooManyInFlight(let server, let limit):
             "Upstream server '\(server)' already has \(limit) requests in flight (limits.max_in_flight)"
         case .shuttingDown(let method): "plugboard is shutting down; \(method) was not forwarded"
+        case .plugin(let failure): "The call failed in a plugin: \(failure)"
+        case .blockedByPlugin(let plugin, let phase, let reason):
+            phase == .request ? "Blocked by plugin '\(plugin)': \(reason)" : "Result withheld by plugin '\(plugin)': \(reason)"
         }
     }
 
@@ -59,9 +66,15 @@ public enum ProxyFailure: Error, Equatable, CustomStringConvertible {
             .upstreamNotReading(let server, let method, _), .timedOut(let server, let method, _):
             ["server": .string(server), "method": .string(method)]
         case .tooManyInFlight(let server, _): ["server": .string(server)]
+        case .plugin(let failure): ["plugin": .string(failure.plugin), "phase": .string(failure.phase.rawValue)]
+        case .blockedByPlugin(let plugin, let phase, let reason):
+            ["plugin": .string(plugin), "phase": .string(phase.rawValue), "reason": .string(reason)]
         default: nil
         }
     }
+
+    /// The server-error code plugboard uses when a plugin refuses a request or withholds a result.
+    public static let blockedByPluginCode = -32010
 
     /// The error response for a request whose id token was `idText`.
     func response(idText: [UInt8]?) -> [UInt8] {

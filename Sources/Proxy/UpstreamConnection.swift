@@ -89,6 +89,7 @@ final class UpstreamConnection {
     var onInitializeFailed: (UpstreamConnection, String) -> Void = { _, _ in }
 
     var name: String { config.name }
+    var hasPluginChains: Bool { !(config.plugins.request.isEmpty && config.plugins.response.isEmpty) }
     var isReady: Bool { if case .ready = phase { true } else { false } }
     var inFlightCount: Int { pending.count + parked.count }
     var capabilities: JSONObject? { initializeResult?["capabilities"]?.objectValue }

@@ -4,6 +4,7 @@ import Glibc
 import IO
 import JSON
 import Logging
+import Plugins
 import Processes
 import Proxy
 
@@ -20,6 +21,7 @@ public final class Supervisor {
     private var frontend: StdioFrontend?
     private var signalWatcher: SignalWatcher?
     private let startedAt = EventLoop.now()
+    private var exitStatus: Int32 = 0
 
     public init(config: PlugboardConfig, log: Logger) {
         self.config = config
@@ -39,11 +41,20 @@ public final class Supervisor {
         loop.run()
         signalWatcher?.stop()
         log.info("stopped")
-        return 0
+        return exitStatus
     }
 
     private func start() {
-        let core = ProxyCore(config: config, loop: loop, log: log)
+        let plugins: PluginRegistry
+        do {
+            plugins = try PluginRegistry(config: config, loop: loop, log: log)
+        } catch {
+            log.error("\(error)")
+            exitStatus = 1
+            loop.stop()
+            return
+        }
+        let core = ProxyCore(config: config, loop: loop, log: log, plugins: plugins)
         let frontend = StdioFrontend(
             core: core, loop: loop, maxMessageBytes: config.limits.maxMessageBytes,
             maxQueuedBytes: config.limits.maxQueuedBytes, log: log)

@@ -1,0 +1,122 @@
+import Config
+import Glibc
+import JSON
+import Logging
+
+/// What a chain knows about the call it works on; the same in both phases of one call.
+public struct ChainContext {
+    public let serverName: String
+    public let method: String
+    /// The tool or prompt name, or the resource URI: what entry globs match against.
+    public let subject: String?
+    /// Shared by the request and response phase of one call.
+    public let requestID: String
+
+    public init(serverName: String, method: String, subject: String?, requestID: String) {
+        self.serverName = serverName
+        self.method = method
+        self.subject = subject
+        self.requestID = requestID
+    }
+}
+
+/// How a chain ended.
+public enum ChainOutcome {
+    /// Go on with this (possibly rewritten) params object (request phase) or result (response phase).
+    case proceed(JSONObject)
+    case blocked(plugin: String, reason: String)
+    case failed(PluginFailure)
+}
+
+/// Runs the entries of one server's request or response chain in order, each on what the one
+/// before it produced. Loop-confined.
+public final class PluginChain {
+    private let registry: PluginRegistry
+    private let log: Logger
+
+    public init(registry: PluginRegistry, log: Logger) {
+        self.registry = registry
+        self.log = log.tagged("plugins")
+    }
+
+    /// The entries of `chain` that apply to this call.
+    public static func entries(_ chain: [PluginChainEntry], for context: ChainContext) -> [PluginChainEntry] {
+        chain.filter { entry in
+            guard entry.methods.contains(context.method) else { return false }
+            guard !entry.tools.isEmpty, let subject = context.subject else { return true }
+            return entry.tools.contains { (try? GlobPattern($0))?.matches(subject) ?? false }
+        }
+    }
+
+    public func runRequest(
+        _ entries: [PluginChainEntry], context: ChainContext, params: JSONObject, completion: @escaping (ChainOutcome) -> Void
+    ) {
+        step(entries[...], phase: .request, context: context, params: params, current: params, completion: completion)
+    }
+
+    public func runResponse(
+        _ entries: [PluginChainEntry], context: ChainContext, params: JSONObject, result: JSONObject,
+        completion: @escaping (ChainOutcome) -> Void
+    ) {
+        step(entries[...], phase: .response, context: context, params: params, current: result, completion: completion)
+    }
+
+    private func step(
+        _ remaining: ArraySlice<PluginChainEntry>, phase: PluginPhase, context: ChainContext, params: JSONObject,
+        current: JSONObject, completion: @escaping (ChainOutcome) -> Void
+    ) {
+        guard let entry = remaining.first else { return completion(.proceed(current)) }
+        let input = PluginInput.build(entry: entry, phase: phase, context: context, params: phase == .request ? current : params,
+                                      result: phase == .response ? current : nil)
+        let started = EventLoopClock.now()
+        registry.call(entry, phase: phase, input: input) { [weak self] reply in
+            guard let self else { return }
+            let elapsedMs = Double(EventLoopClock.now() - started) / 1e6
+            let outcome: Result<PluginOutput, PluginFailure> = reply.flatMap { value in
+                PluginOutput.validate(value, phase: phase).mapError {
+                    PluginFailure(plugin: entry.plugin, phase: phase, kind: .invalidOutput(reason: $0.reason))
+                }
+            }
+            switch outcome {
+            case .failure(let failure):
+                guard entry.onError == .skip else {
+                    self.log.error("\(failure) (\(context.method) on '\(context.serverName)')")
+                    return completion(.failed(failure))
+                }
+                self.log.warning("\(failure); skipped (on_error = \"skip\")")
+                self.step(remaining.dropFirst(), phase: phase, context: context, params: params, current: current, completion: completion)
+            case .success(let output):
+                if let softError = output.softError {
+                    self.log.warning("plugin '\(entry.plugin)' (\(phase) phase) reported: \(softError); content left unchanged")
+                }
+                self.log.debug("plugin '\(entry.plugin)' \(phase) took \((elapsedMs * 100).rounded() / 100) ms")
+                let applied = PluginOutputApplier.apply(output, phase: phase, method: context.method, to: current, plugin: entry.plugin)
+                switch applied {
+                case .failure(let problem):
+                    let failure = PluginFailure(plugin: entry.plugin, phase: phase, kind: .invalidOutput(reason: problem.reason))
+                    guard entry.onError == .skip else { return completion(.failed(failure)) }
+                    self.log.warning("\(failure); skipped (on_error = \"skip\")")
+                    self.step(remaining.dropFirst(), phase: phase, context: context, params: params, current: current, completion: completion)
+                case .success(.blocked(let reason)):
+                    self.log.notice("plugin '\(entry.plugin)' blocked \(context.method) \(context.subject ?? ""): \(reason)")
+                    completion(.blocked(plugin: entry.plugin, reason: reason))
+                case .success(.replaced(let next)):
+                    if output.continueChain {
+                        self.step(remaining.dropFirst(), phase: phase, context: context, params: params, current: next, completion: completion)
+                    } else {
+                        completion(.proceed(next))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The monotonic clock, for timing plugin calls.
+enum EventLoopClock {
+    static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}

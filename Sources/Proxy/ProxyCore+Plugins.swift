@@ -1,0 +1,100 @@
+import JSON
+import JSONRPC
+import Plugins
+
+extension ProxyCore {
+    /// Runs the server's request chain, forwards what it produced, and runs the response chain
+    /// on the answer. Calls no chain entry applies to take the direct path unparsed.
+    func forwardThroughPlugins(
+        _ message: [UInt8], envelope: JSONRPCEnvelope, idText: [UInt8], to upstream: UpstreamConnection,
+        from session: ClientSession, chain: PluginChain, postProcess: PostProcess?
+    ) {
+        let method = envelope.method ?? ""
+        guard let parsed = try? JSONParser.parse(message) else {
+            return forwardDirectly(message, envelope: envelope, idText: idText, to: upstream, from: session, postProcess: postProcess)
+        }
+        let params = parsed["params"]?.objectValue ?? [:]
+        let context = ChainContext(
+            serverName: upstream.name, method: method, subject: Self.chainSubject(method: method, params: params),
+            requestID: "\(session.label)-\(nextChainRequestID)")
+        let requestEntries = PluginChain.entries(upstream.config.plugins.request, for: context)
+        let responseEntries = PluginChain.entries(upstream.config.plugins.response, for: context)
+        guard !(requestEntries.isEmpty && responseEntries.isEmpty) else {
+            return forwardDirectly(message, envelope: envelope, idText: idText, to: upstream, from: session, postProcess: postProcess)
+        }
+        nextChainRequestID += 1
+
+        let send = { [weak self, weak session] (params: JSONObject) in
+            guard let self, let session, session.inFlight[idText] != nil else { return }  // cancelled meanwhile
+            var request = parsed
+            request.setParam(nil, to: .object(params))
+            let bytes = request.serialized()
+            guard let rescanned = try? JSONRPCEnvelope.scan(bytes) else { preconditionFailure("a request the proxy serialized must scan") }
+            let afterResponseChain: PostProcess? =
+                responseEntries.isEmpty
+                ? postProcess
+                : { result, done in
+                    let runChain = { (result: JSONValue) in
+                        chain.runResponse(responseEntries, context: context, params: params, result: result.objectValue ?? [:]) { outcome in
+                            done(Self.failure(of: outcome, phase: .response).map { .failure($0) } ?? .success(Self.value(of: outcome)))
+                        }
+                    }
+                    guard let postProcess else { return runChain(result) }
+                    postProcess(result) { processed in
+                        switch processed {
+                        case .success(let result): runChain(result)
+                        case .failure: done(processed)
+                        }
+                    }
+                }
+            self.forwardDirectly(bytes, envelope: rescanned, idText: idText, to: upstream, from: session, postProcess: afterResponseChain)
+        }
+
+        guard !requestEntries.isEmpty else { return send(params) }
+        chain.runRequest(requestEntries, context: context, params: params) { [weak self, weak session] outcome in
+            guard let self, let session else { return }
+            if let failure = Self.failure(of: outcome, phase: .request) {
+                guard session.inFlight[idText] != nil else { return }
+                self.counters.failedRequests += 1
+                session.answer(idText, failure.response(idText: idText))
+                return
+            }
+            send(Self.value(of: outcome).objectValue ?? params)
+        }
+    }
+
+    /// The name or URI chain entries' `tools` globs are matched against.
+    static func chainSubject(method: String, params: JSONObject) -> String? {
+        switch method {
+        case MCPMethod.toolsCall, MCPMethod.promptsGet: params["name"]?.stringValue
+        case MCPMethod.resourcesRead: params["uri"]?.stringValue
+        default: nil
+        }
+    }
+
+    private static func failure(of outcome: ChainOutcome, phase: PluginPhase) -> ProxyFailure? {
+        switch outcome {
+        case .proceed: nil
+        case .blocked(let plugin, let reason): .blockedByPlugin(plugin: plugin, phase: phase, reason: reason)
+        case .failed(let failure): .plugin(failure)
+        }
+    }
+
+    private static func value(of outcome: ChainOutcome) -> JSONValue {
+        if case .proceed(let object) = outcome { return .object(object) }
+        return .null
+    }
+
+    /// Runs an upstream's `tools/list` response chain on its complete (all pages) list.
+    func applyListChain(_ items: [JSONValue], from upstream: UpstreamConnection, completion: @escaping (Result<[JSONValue], ProxyFailure>) -> Void) {
+        let context = ChainContext(serverName: upstream.name, method: MCPMethod.toolsList, subject: nil, requestID: "list-\(nextChainRequestID)")
+        guard let pluginChain else { return completion(.success(items)) }
+        let entries = PluginChain.entries(upstream.config.plugins.response, for: context)
+        guard !entries.isEmpty else { return completion(.success(items)) }
+        nextChainRequestID += 1
+        pluginChain.runResponse(entries, context: context, params: [:], result: ["tools": .array(items)]) { outcome in
+            if let failure = Self.failure(of: outcome, phase: .response) { return completion(.failure(failure)) }
+            completion(.success(Self.value(of: outcome)["tools"]?.arrayValue ?? []))
+        }
+    }
+}
