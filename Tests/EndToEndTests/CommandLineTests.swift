@@ -1,0 +1,115 @@
+import Foundation
+import Glibc
+import JSON
+import Processes
+import Testing
+
+/// The executable's own surface: commands, exit statuses, signals.
+@Suite("the plugboard command", .serialized)
+struct CommandLineTests {
+    /// Runs plugboard to completion and returns its status, stdout and stderr.
+    static func run(_ arguments: [String]) throws -> (status: ChildProcess.ExitStatus, stdout: String, stderr: String) {
+        let process = try ChildProcess.spawn(
+            ChildProcess.Configuration(
+                executable: Checkout.plugboardBinary, arguments: arguments, workingDirectory: Checkout.root,
+                standardInput: .discard, standardOutput: .pipe, standardError: .pipe))
+        let stdout = drain(process.standardOutput!)
+        let stderr = drain(process.standardError!)
+        let status = process.waitForExit(timeout: .seconds(30)) ?? process.terminate(gracePeriod: .seconds(1))
+        return (status, stdout, stderr)
+    }
+
+    static func drain(_ descriptor: FileDescriptor) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while let count = try? chunk.withUnsafeMutableBytes({ try descriptor.read(into: $0) }), count > 0 {
+            bytes += chunk[..<count]
+        }
+        descriptor.close()
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test("help lists the commands on stdout and exits 0; an unknown option exits 2 saying which")
+    func help() throws {
+        let help = try Self.run(["--help"])
+        #expect(help.status == .exited(0))
+        #expect(help.stdout.contains("plugboard run") && help.stdout.contains("plugboard check"))
+        let wrong = try Self.run(["run", "--frobnicate"])
+        #expect(wrong.status == .exited(2))
+        #expect(wrong.stderr.contains("--frobnicate"))
+    }
+
+    @Test("check accepts the shipped etc/ and lists every error of a broken config with file:line:col")
+    func check() throws {
+        let good = try Self.run(["check", "--config", "etc"])
+        #expect(good.status == .exited(0), "\(good.stderr)")
+        let broken = try TemporaryConfig(
+            """
+            [limits]
+            request_timeout = "soon"
+            [servers.demo]
+            comand = "node"
+            """)
+        defer { broken.remove() }
+        let result = try Self.run(["check", "--config", broken.directory])
+        #expect(result.status == .exited(1))
+        #expect(result.stderr.contains("plugboard.toml:2:19"), "\(result.stderr)")
+        #expect(result.stderr.contains("plugboard.toml:4:1"), "\(result.stderr)")
+        #expect(result.stderr.contains("did you mean \"command\""), "\(result.stderr)")
+    }
+
+    @Test("SIGTERM lets the call in flight finish, stops the upstream and exits 0; SIGUSR1 logs a status dump first")
+    func signals() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("plugboard-signals-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let config = try TemporaryConfig.demo()
+        defer { config.remove() }
+        let process = try ChildProcess.spawn(
+            ChildProcess.Configuration(
+                executable: "/bin/sh",
+                arguments: ["-c", "exec \"$0\" run --config \"$1\" 2>\"$2\"", Checkout.plugboardBinary, config.directory, log],
+                workingDirectory: Checkout.root, standardInput: .pipe, standardOutput: .pipe))
+        let client = LineClient(process: process)
+        try client.send(#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#)
+        _ = try client.line()
+        try client.send(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","arguments":{"ms":700}}}"#)
+        Thread.sleep(forTimeInterval: 0.2)
+        kill(process.pid, SIGUSR1)
+        Thread.sleep(forTimeInterval: 0.1)
+        kill(process.pid, SIGTERM)
+        let answer = try JSONParser.parse(Array(try client.line().utf8))
+        #expect(answer["id"] == 2 && answer["result"] != nil)
+        #expect(process.waitForExit(timeout: .seconds(10)) == .exited(0))
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(text.contains("status {"), "no status dump in: \(text)")
+        #expect(text.contains("\"inFlight\":1"), "the dump should show the call in flight: \(text)")
+        #expect(text.contains("stopped (exited with status 0)"), "\(text)")
+    }
+}
+
+/// Blocking line I/O on a child's stdin and stdout.
+final class LineClient {
+    let process: ChildProcess
+    private var buffer: [UInt8] = []
+
+    init(process: ChildProcess) { self.process = process }
+
+    func send(_ line: String) throws {
+        try process.standardInput!.writeAll(Array((line + "\n").utf8))
+    }
+
+    func line(timeout: Int32 = 10_000) throws -> String {
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                defer { buffer.removeSubrange(...newline) }
+                return String(decoding: buffer[..<newline], as: UTF8.self)
+            }
+            var poller = pollfd(fd: process.standardOutput!.rawValue, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, timeout) > 0 else { throw TestTimeout(waitingFor: "a line") }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = try chunk.withUnsafeMutableBytes { try process.standardOutput!.read(into: $0) }
+            guard count > 0 else { throw TestTimeout(waitingFor: "a line before EOF") }
+            buffer += chunk[..<count]
+        }
+    }
+}
