@@ -34,12 +34,39 @@ struct ConfigDecoder {
         var settings = PluginSettings()
         guard let table else { return settings }
         let reader = TableReader(table: table, name: "[plugins]", log: log)
-        reader.rejectUnknownKeys(known: ["workers", "concurrency", "timeout", "max_memory_mb", "node"])
-        if let value = reader.integer("workers", minimum: 1) { settings.workers = value }
+        reader.rejectUnknownKeys(known: [
+            "min_workers", "max_workers", "concurrency", "max_queue", "max_concurrent_calls", "timeout",
+            "max_calls_per_worker", "max_worker_age", "drain_timeout", "max_memory_mb", "node", "pass_env", "env", "permissions",
+        ])
+        if let value = reader.integer("min_workers", minimum: 0) { settings.minWorkers = value }
+        if let value = reader.integer("max_workers", minimum: 1) { settings.maxWorkers = value }
+        if settings.minWorkers > settings.maxWorkers {
+            log.add("`min_workers` (\(settings.minWorkers)) must not exceed `max_workers` (\(settings.maxWorkers))", at: reader.entry("min_workers")?.valueLocation)
+        }
         if let value = reader.integer("concurrency", minimum: 1) { settings.concurrency = value }
+        if let value = reader.integer("max_queue", minimum: 0) { settings.maxQueue = value }
+        if let value = reader.integer("max_concurrent_calls", minimum: 1) { settings.maxConcurrentCalls = value }
         if let value = reader.duration("timeout") { settings.timeout = value }
+        if let value = reader.integer("max_calls_per_worker", minimum: 0) { settings.maxCallsPerWorker = value }
+        if let value = reader.duration("max_worker_age") { settings.maxWorkerAge = value }
+        if let value = reader.duration("drain_timeout") { settings.drainTimeout = value }
         if let value = reader.integer("max_memory_mb", minimum: 16) { settings.maxMemoryMegabytes = value }
         if let value = reader.string("node") { settings.node = value }
+        if let value = reader.stringArray("pass_env") { settings.passEnvironment = value }
+        if let env = reader.subtable("env") {
+            let envReader = TableReader(table: env, name: "[plugins.env]", log: log)
+            for entry in env.entries {
+                if let value = envReader.string(entry.key) { settings.environment[entry.key] = value }
+            }
+        }
+        if let permissions = reader.subtable("permissions") {
+            let permissionReader = TableReader(table: permissions, name: "[plugins.permissions]", log: log)
+            permissionReader.rejectUnknownKeys(known: ["fs_read", "fs_write", "child_process"])
+            settings.permissions = PluginPermissions(
+                fileSystemRead: (permissionReader.stringArray("fs_read") ?? []).map { ConfigPath.resolve($0, against: directory) },
+                fileSystemWrite: (permissionReader.stringArray("fs_write") ?? []).map { ConfigPath.resolve($0, against: directory) },
+                childProcess: permissionReader.bool("child_process") ?? false)
+        }
         return settings
     }
 

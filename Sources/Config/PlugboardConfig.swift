@@ -149,23 +149,71 @@ public enum UpstreamTransport: Sendable, Equatable {
 
 /// `[plugins]`: how plugin workers run.
 public struct PluginSettings: Sendable, Equatable {
-    /// Warm Node processes per plugin (`workers`, default 2).
-    public var workers: Int
+    /// Warm Node processes kept per plugin (`min_workers`, default 1).
+    public var minWorkers: Int
+    /// Most processes per plugin when calls pile up (`max_workers`, default 4).
+    public var maxWorkers: Int
     /// Calls one worker runs at once (`concurrency`, default 4); more wait in plugboard.
     public var concurrency: Int
-    /// How long one plugin call may take (`timeout`, default 5s).
+    /// Calls waiting per plugin before new ones are refused (`max_queue`, default 256).
+    public var maxQueue: Int
+    /// Calls running at once across all plugins (`max_concurrent_calls`, default 64).
+    public var maxConcurrentCalls: Int
+    /// Default for a chain entry's `timeout` (`timeout`, default 30s), waiting included.
     public var timeout: TimeSpan
-    /// A worker whose resident memory exceeds this is replaced (`max_memory_mb`, default 256).
+    /// A worker is recycled after this many calls (`max_calls_per_worker`, default 10000; 0: never).
+    public var maxCallsPerWorker: Int
+    /// A worker is recycled after this long (`max_worker_age`, default 1h; "0s": never).
+    public var maxWorkerAge: TimeSpan
+    /// How long a draining or timed-out worker gets before SIGTERM, then SIGKILL (`drain_timeout`, default 5s).
+    public var drainTimeout: TimeSpan
+    /// Node's heap cap per worker, and the resident size that gets it replaced (`max_memory_mb`, default 256).
     public var maxMemoryMegabytes: Int
     /// The Node.js executable (`node`, default "node", looked up in PATH).
     public var node: String
+    /// Variables of plugboard's environment passed to workers (`pass_env`), beside PATH, HOME, LANG, TZ, TMPDIR.
+    public var passEnvironment: [String]
+    /// Variables set for workers (`env`).
+    public var environment: [String: String]
+    /// Node's permission model (`[plugins.permissions]`); nil when off.
+    public var permissions: PluginPermissions?
 
-    public init(workers: Int = 2, concurrency: Int = 4, timeout: TimeSpan = .seconds(5), maxMemoryMegabytes: Int = 256, node: String = "node") {
-        self.workers = workers
+    public init(
+        minWorkers: Int = 1, maxWorkers: Int = 4, concurrency: Int = 4, maxQueue: Int = 256, maxConcurrentCalls: Int = 64,
+        timeout: TimeSpan = .seconds(30), maxCallsPerWorker: Int = 10_000, maxWorkerAge: TimeSpan = .seconds(3600),
+        drainTimeout: TimeSpan = .seconds(5), maxMemoryMegabytes: Int = 256, node: String = "node",
+        passEnvironment: [String] = [], environment: [String: String] = [:], permissions: PluginPermissions? = nil
+    ) {
+        self.minWorkers = minWorkers
+        self.maxWorkers = maxWorkers
         self.concurrency = concurrency
+        self.maxQueue = maxQueue
+        self.maxConcurrentCalls = maxConcurrentCalls
         self.timeout = timeout
+        self.maxCallsPerWorker = maxCallsPerWorker
+        self.maxWorkerAge = maxWorkerAge
+        self.drainTimeout = drainTimeout
         self.maxMemoryMegabytes = maxMemoryMegabytes
         self.node = node
+        self.passEnvironment = passEnvironment
+        self.environment = environment
+        self.permissions = permissions
+    }
+}
+
+/// `[plugins.permissions]`: run workers under Node's permission model (`--experimental-permission`).
+public struct PluginPermissions: Sendable, Equatable {
+    /// Paths workers may read besides the plugin's own folder (`fs_read`).
+    public var fileSystemRead: [String]
+    /// Paths workers may write (`fs_write`).
+    public var fileSystemWrite: [String]
+    /// Whether workers may start processes (`child_process`, default false).
+    public var childProcess: Bool
+
+    public init(fileSystemRead: [String] = [], fileSystemWrite: [String] = [], childProcess: Bool = false) {
+        self.fileSystemRead = fileSystemRead
+        self.fileSystemWrite = fileSystemWrite
+        self.childProcess = childProcess
     }
 }
 
@@ -185,6 +233,8 @@ public struct PluginChainEntry: Sendable, Equatable {
     public var mode: Mode
     /// What a failing plugin (timeout, crash, invalid output) does to the call (`on_error`, default `fail`).
     public var onError: FailurePolicy
+    /// How long one call of this entry may take (`timeout`, default `[plugins] timeout`).
+    public var timeout: TimeSpan?
 
     public enum Mode: String, Sendable, Equatable, CaseIterable {
         /// In the warm worker pool, through the plugin host.
@@ -202,8 +252,9 @@ public struct PluginChainEntry: Sendable, Equatable {
 
     public init(
         plugin: String, tools: [String] = [], methods: [String] = ["tools/call"], configJSON: String = "{}", location: String = "",
-        mode: Mode = .pool, onError: FailurePolicy = .fail
+        mode: Mode = .pool, onError: FailurePolicy = .fail, timeout: TimeSpan? = nil
     ) {
+        self.timeout = timeout
         self.mode = mode
         self.onError = onError
         self.plugin = plugin

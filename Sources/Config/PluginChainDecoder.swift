@@ -35,7 +35,7 @@ struct PluginChainDecoder {
 
     private func decodeEntry(_ table: TOMLTable, header: String) -> PluginChainEntry? {
         let reader = TableReader(table: table, name: header, log: log)
-        reader.rejectUnknownKeys(known: ["plugin", "tools", "methods", "config", "mode", "on_error"])
+        reader.rejectUnknownKeys(known: ["plugin", "tools", "methods", "config", "mode", "on_error", "timeout"])
         guard let plugin = reader.string("plugin") else {
             if reader.entry("plugin") == nil {
                 log.add("\(header) needs `plugin`, the name of a .js or .mjs file in \(pluginsDirectory)", at: table.location)
@@ -61,6 +61,7 @@ struct PluginChainDecoder {
             plugin: plugin, tools: reader.globArray("tools") ?? [], methods: methods,
             configJSON: configJSON, location: table.location.description,
             mode: reader.choice("mode", of: PluginChainEntry.Mode.self) ?? .pool,
-            onError: reader.choice("on_error", of: PluginChainEntry.FailurePolicy.self) ?? .fail)
+            onError: reader.choice("on_error", of: PluginChainEntry.FailurePolicy.self) ?? .fail,
+            timeout: reader.duration("timeout"))
     }
 }

@@ -1,3 +1,4 @@
+import Config
 import Glibc
 import IO
 import JSON
@@ -20,13 +21,18 @@ final class ExecPluginRunner {
         self.log = log.tagged("plugin:\(plugin.name)")
     }
 
-    func call(phase: PluginPhase, input: JSONValue, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
+    var defaultTimeout: TimeSpan { settings.plugins.timeout }
+
+    func call(
+        phase: PluginPhase, input: JSONValue, timeout: TimeSpan, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void
+    ) {
         func fail(_ kind: PluginFailure.Kind) -> PluginFailure { PluginFailure(plugin: plugin.name, phase: phase, kind: kind) }
         let process: ChildProcess
         do {
             process = try ChildProcess.spawn(
                 ChildProcess.Configuration(
-                    executable: settings.node, arguments: [plugin.path], workingDirectory: plugin.directory,
+                    executable: settings.plugins.node, arguments: [plugin.path],
+                    environment: PluginWorker.environment(settings.plugins, plugin: plugin), workingDirectory: plugin.directory,
                     standardInput: .pipe, standardOutput: .pipe, standardError: .pipe))
         } catch {
             completion(.failure(fail(.unavailable(reason: "\(error)"))))
@@ -55,14 +61,14 @@ final class ExecPluginRunner {
         stdout.send(input.serialized())
         stdout.closeOutputAfterFlush()
 
-        let timeout = loop.schedule(afterNanoseconds: settings.timeout.nanoseconds) { [log, settings] in
+        let timer = loop.schedule(afterNanoseconds: timeout.nanoseconds) { [log] in
             guard process.exitStatus == nil else { return }
-            log.warning("exec call timed out after \(settings.timeout); killing it", ["pid": "\(process.pid)"])
+            log.warning("exec call timed out after \(timeout); killing it", ["pid": "\(process.pid)"])
             process.signal(SIGKILL)
-            call.finish(.failure(fail(.timedOut(seconds: settings.timeout.seconds))))
+            call.finish(.failure(fail(.timedOut(seconds: timeout.seconds))))
         }
         call.cleanUp = { [loop] in
-            loop.cancelTimer(timeout)
+            loop.cancelTimer(timer)
             stdout.close()
             stderr.close()
         }

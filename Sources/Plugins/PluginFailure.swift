@@ -12,6 +12,18 @@ public struct PluginFailure: Error, Sendable, Equatable, CustomStringConvertible
         case unavailable(reason: String)
         /// The plugin has no hook for this phase although the chain asks for one.
         case noHook
+
+        /// A stable name for logs, counters and the `kind` field of error data.
+        public var name: String {
+            switch self {
+            case .timedOut: "timeout"
+            case .crashed: "crash"
+            case .threw: "thrown"
+            case .invalidOutput: "invalid_output"
+            case .unavailable: "unavailable"
+            case .noHook: "no_hook"
+            }
+        }
     }
 
     public let plugin: String

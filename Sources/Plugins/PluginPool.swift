@@ -7,26 +7,36 @@ import Processes
 
 /// What a pool needs to know about running its workers.
 public struct PoolSettings: Sendable {
-    public var workers: Int
-    public var concurrency: Int
-    public var timeout: TimeSpan
-    public var maxMemoryMegabytes: Int
-    public var node: String
+    public var plugins: PluginSettings
     public var maxMessageBytes: Int
 
     public init(_ settings: PluginSettings, maxMessageBytes: Int) {
-        workers = settings.workers
-        concurrency = settings.concurrency
-        timeout = settings.timeout
-        maxMemoryMegabytes = settings.maxMemoryMegabytes
-        node = settings.node
+        plugins = settings
         self.maxMessageBytes = maxMessageBytes
     }
 }
 
-/// The warm workers of one plugin: calls go to the least busy ready worker, wait while all
-/// are busy or starting, and fail (never hang) when the plugin cannot run. Crashed, stuck or
-/// bloated workers are replaced. Loop-confined.
+/// The cap on plugin calls running at once across every pool (`max_concurrent_calls`).
+final class ExecutionBudget {
+    let limit: Int
+    private(set) var running = 0
+    /// Pools to poke when a slot frees up.
+    var onRelease: [() -> Void] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    var hasRoom: Bool { running < limit }
+    func take() { running += 1 }
+    func release() {
+        running -= 1
+        for poke in onRelease { poke() }
+    }
+}
+
+/// The warm workers of one plugin: calls go to the least busy ready worker, wait (bounded) while
+/// all are busy or starting, and fail, never hang, when the plugin cannot run. The pool grows to
+/// `max_workers` under load and replaces crashed, stuck, bloated, old or worn-out workers.
+/// Loop-confined.
 final class PluginPool {
     private enum Health: Equatable {
         case starting
@@ -40,14 +50,17 @@ final class PluginPool {
     private final class Ticket {
         let phase: PluginPhase
         let input: JSONValue
+        let timeout: TimeSpan
         let deadline: UInt64
+        let enqueuedAt = EventLoop.now()
         private var completion: ((Result<JSONValue?, PluginFailure>) -> Void)?
         var worker: PluginWorker?
 
-        init(phase: PluginPhase, input: JSONValue, deadline: UInt64, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
+        init(phase: PluginPhase, input: JSONValue, timeout: TimeSpan, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
             self.phase = phase
             self.input = input
-            self.deadline = deadline
+            self.timeout = timeout
+            self.deadline = enqueuedAt + timeout.nanoseconds
             self.completion = completion
         }
 
@@ -60,70 +73,90 @@ final class PluginPool {
         }
     }
 
+    /// Bookkeeping per worker that the worker itself does not need.
+    private struct WorkerRecord {
+        let worker: PluginWorker
+        let startedAt = EventLoop.now()
+        var callsServed = 0
+    }
+
     let plugin: PluginDescriptor
-    private let settings: PoolSettings
+    private let settings: PluginSettings
+    private let poolSettings: PoolSettings
     private let hostScript: String
+    private let budget: ExecutionBudget
     private let loop: EventLoop
     private let log: Logger
     private var health = Health.starting
-    private var workers: [PluginWorker] = []
+    private var records: [ObjectIdentifier: WorkerRecord] = [:]
     private var waiting: [Ticket] = []
     private var running: [ObjectIdentifier: Ticket] = [:]
     private var restartDelayMs: Int64 = 250
     private var heartbeatTimer: EventLoop.TimerID?
     private var sweepTimer: EventLoop.TimerID?
     private var onDrained: (() -> Void)?
-    private(set) var counters = Counters()
+    private(set) var metrics = PluginMetrics()
 
-    struct Counters {
-        var calls = 0
-        var failures = 0
-        var timeouts = 0
-        var workerRestarts = 0
-    }
-
-    init(plugin: PluginDescriptor, settings: PoolSettings, hostScript: String, loop: EventLoop, log: Logger) {
+    init(plugin: PluginDescriptor, settings: PoolSettings, hostScript: String, budget: ExecutionBudget, loop: EventLoop, log: Logger) {
         self.plugin = plugin
-        self.settings = settings
+        self.settings = settings.plugins
+        self.poolSettings = settings
         self.hostScript = hostScript
+        self.budget = budget
         self.loop = loop
         self.log = log.tagged("plugin:\(plugin.name)")
     }
 
+    private var workers: [PluginWorker] { records.values.map(\.worker).sorted { $0.pid < $1.pid } }
+
     func start() {
-        for _ in 0..<settings.workers { spawnWorker() }
+        budget.onRelease.append { [weak self] in self?.dispatchWaiting() }
+        for _ in 0..<max(settings.minWorkers, 1) { spawnWorker() }
         scheduleHeartbeat()
     }
 
     // MARK: Calls
 
-    func call(phase: PluginPhase, input: JSONValue, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
-        counters.calls += 1
-        if case .broken(let reason) = health {
-            counters.failures += 1
-            completion(.failure(PluginFailure(plugin: plugin.name, phase: phase, kind: .unavailable(reason: reason))))
-            return
+    func call(
+        phase: PluginPhase, input: JSONValue, timeout: TimeSpan?, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void
+    ) {
+        metrics.calls += 1
+        let fail = { [plugin] (kind: PluginFailure.Kind) in
+            completion(.failure(PluginFailure(plugin: plugin.name, phase: phase, kind: kind)))
         }
-        if health == .draining {
-            completion(.failure(PluginFailure(plugin: plugin.name, phase: phase, kind: .unavailable(reason: "plugboard is shutting down"))))
-            return
+        switch health {
+        case .broken(let reason):
+            metrics.recordFailure(.unavailable(reason: reason))
+            return fail(.unavailable(reason: reason))
+        case .draining:
+            return fail(.unavailable(reason: "plugboard is shutting down"))
+        case .starting, .serving:
+            break
         }
-        let deadline = EventLoop.now() + settings.timeout.nanoseconds
-        let ticket = Ticket(phase: phase, input: input, deadline: deadline, completion: completion)
+        guard waiting.count < settings.maxQueue else {
+            let reason = "\(waiting.count) calls already wait for a worker ([plugins] max_queue)"
+            metrics.recordFailure(.unavailable(reason: reason))
+            return fail(.unavailable(reason: reason))
+        }
+        let ticket = Ticket(phase: phase, input: input, timeout: timeout ?? settings.timeout) { [weak self] result in
+            if case .failure(let failure) = result { self?.metrics.recordFailure(failure.kind) }
+            completion(result)
+        }
         waiting.append(ticket)
         dispatchWaiting()
+        growIfBacklogged()
         armSweep()
     }
 
     private func dispatchWaiting() {
-        while let ticket = waiting.first {
-            guard let worker = leastBusyWorker(for: ticket.phase) else { return }
+        while let ticket = waiting.first, budget.hasRoom {
+            guard let worker = leastBusyWorker() else { return }
             waiting.removeFirst()
             run(ticket, on: worker)
         }
     }
 
-    private func leastBusyWorker(for phase: PluginPhase) -> PluginWorker? {
+    private func leastBusyWorker() -> PluginWorker? {
         workers
             .filter { if case .ready = $0.state { $0.inFlight < settings.concurrency } else { false } }
             .min { $0.inFlight < $1.inFlight }
@@ -131,18 +164,21 @@ final class PluginPool {
 
     private func run(_ ticket: Ticket, on worker: PluginWorker) {
         if case .ready(let hooks) = worker.state, !hooks.contains(ticket.phase) {
-            counters.failures += 1
             ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .noHook)))
             return
         }
         ticket.worker = worker
         running[ObjectIdentifier(ticket)] = ticket
+        records[ObjectIdentifier(worker)]?.callsServed += 1
+        budget.take()
         worker.call(phase: ticket.phase, input: ticket.input) { [weak self] result in
             guard let self else { return }
-            self.running[ObjectIdentifier(ticket)] = nil
-            if case .failure = result { self.counters.failures += 1 }
-            ticket.finish(result)
-            self.dispatchWaiting()
+            if self.running.removeValue(forKey: ObjectIdentifier(ticket)) != nil {
+                self.metrics.latency.record(nanoseconds: EventLoop.now() - ticket.enqueuedAt)
+                ticket.finish(result)
+                self.budget.release()
+            }
+            self.recycleIfWornOut(worker)
             self.finishDrainIfIdle()
         }
     }
@@ -152,22 +188,47 @@ final class PluginPool {
     private func spawnWorker() {
         let worker: PluginWorker
         do {
-            worker = try PluginWorker(plugin: plugin, hostScript: hostScript, settings: settings, loop: loop, log: log)
+            worker = try PluginWorker(plugin: plugin, hostScript: hostScript, settings: poolSettings, loop: loop, log: log)
         } catch {
             markBroken("cannot start a worker: \(error)")
             return
         }
         worker.onReady = { [weak self] _ in
             guard let self else { return }
-            if self.health != .draining { self.health = .serving }
+            if self.health == .starting || self.isBroken { self.health = .serving }
             self.restartDelayMs = 250
             self.dispatchWaiting()
         }
         worker.onFatal = { [weak self] _, reason in self?.markBroken(reason) }
         worker.onExit = { [weak self] worker, status in self?.workerExited(worker, status: status) }
-        workers.append(worker)
+        records[ObjectIdentifier(worker)] = WorkerRecord(worker: worker)
         worker.start()
+        metrics.workersStarted += 1
         log.debug("worker started", ["pid": "\(worker.pid)"])
+    }
+
+    private var isBroken: Bool { if case .broken = health { true } else { false } }
+
+    /// Adds a worker when calls wait and every worker is busy, up to `max_workers`.
+    private func growIfBacklogged() {
+        guard !waiting.isEmpty, health == .serving, records.count < settings.maxWorkers else { return }
+        let starting = workers.contains { $0.state == .starting }
+        let allBusy = workers.allSatisfy { $0.inFlight >= settings.concurrency || $0.state != .starting && !isReady($0) }
+        if !starting && allBusy { spawnWorker() }
+    }
+
+    private func isReady(_ worker: PluginWorker) -> Bool { if case .ready = worker.state { true } else { false } }
+
+    /// Replaces a worker that has served `max_calls_per_worker` calls or lived `max_worker_age`.
+    private func recycleIfWornOut(_ worker: PluginWorker) {
+        guard health == .serving, isReady(worker), let record = records[ObjectIdentifier(worker)] else { return }
+        let tooManyCalls = settings.maxCallsPerWorker > 0 && record.callsServed >= settings.maxCallsPerWorker
+        let tooOld = settings.maxWorkerAge.milliseconds > 0 && EventLoop.now() - record.startedAt >= settings.maxWorkerAge.nanoseconds
+        guard tooManyCalls || tooOld else { return }
+        log.info("recycling worker after \(record.callsServed) calls", ["pid": "\(worker.pid)"])
+        metrics.recycled += 1
+        spawnWorker()
+        worker.drain(within: settings.drainTimeout.nanoseconds)
     }
 
     private func markBroken(_ reason: String) {
@@ -179,32 +240,32 @@ final class PluginPool {
         let stranded = waiting
         waiting = []
         for ticket in stranded {
-            counters.failures += 1
             ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .unavailable(reason: reason))))
         }
     }
 
     private func workerExited(_ worker: PluginWorker, status: ExitStatus) {
-        workers.removeAll { $0 === worker }
+        records[ObjectIdentifier(worker)] = nil
+        for (key, ticket) in running where ticket.worker === worker {
+            running[key] = nil
+            budget.release()
+        }
         if health == .draining {
             finishDrainIfIdle()
             return
         }
-        if case .broken = health {
-            // Retry loading with backoff, so a fixed file (or a reload) brings the plugin back.
-            scheduleReplacement()
-            return
+        if worker.state != .draining && !isBroken {
+            log.warning("worker exited (\(status)); replacing it", ["pid": "\(worker.pid)"])
+            metrics.workerCrashes += 1
         }
-        log.warning("worker exited (\(status)); replacing it", ["pid": "\(worker.pid)"])
-        counters.workerRestarts += 1
-        scheduleReplacement()
+        if records.count < max(settings.minWorkers, 1) { scheduleReplacement() }
     }
 
     private func scheduleReplacement() {
-        let delay = restartDelayMs
-        restartDelayMs = min(restartDelayMs * 2, 30_000)
+        let delay = isBroken ? restartDelayMs : 0
+        if isBroken { restartDelayMs = min(restartDelayMs * 2, 30_000) }
         loop.schedule(afterNanoseconds: UInt64(delay) * 1_000_000) { [weak self] in
-            guard let self, self.health != .draining, self.workers.count < self.settings.workers else { return }
+            guard let self, self.health != .draining, self.records.count < max(self.settings.minWorkers, 1) else { return }
             self.spawnWorker()
         }
     }
@@ -214,8 +275,7 @@ final class PluginPool {
     private func scheduleHeartbeat() {
         heartbeatTimer = loop.schedule(afterNanoseconds: 2_000_000_000) { [weak self] in
             guard let self, self.health != .draining else { return }
-            for worker in self.workers {
-                guard case .ready = worker.state else { continue }
+            for worker in self.workers where self.isReady(worker) {
                 if !worker.heartbeat() {
                     self.log.error("worker stopped answering heartbeats (a plugin stuck in a loop?); killing it", ["pid": "\(worker.pid)"])
                     worker.kill()
@@ -223,8 +283,9 @@ final class PluginPool {
                     self.log.warning(
                         "worker uses \(rss >> 20) MiB, over max_memory_mb (\(self.settings.maxMemoryMegabytes)); replacing it",
                         ["pid": "\(worker.pid)"])
-                    worker.drain(within: self.settings.timeout.nanoseconds)
+                    self.metrics.recycled += 1
                     self.spawnWorker()
+                    worker.drain(within: self.settings.drainTimeout.nanoseconds)
                 }
             }
             self.scheduleHeartbeat()
@@ -241,17 +302,20 @@ final class PluginPool {
         }
     }
 
+    /// A call past its deadline fails with `timeout`; the worker holding it is presumed stuck and
+    /// is terminated (SIGTERM, then SIGKILL after `drain_timeout`) and replaced.
     private func expireOverdueCalls() {
         let now = EventLoop.now()
         let overdue = (waiting + running.values).filter { $0.deadline <= now && !$0.isFinished }
         guard !overdue.isEmpty else { return }
         waiting.removeAll { $0.deadline <= now }
         for ticket in overdue {
-            running[ObjectIdentifier(ticket)] = nil
-            counters.timeouts += 1
-            counters.failures += 1
-            log.warning("\(ticket.phase) call timed out after \(settings.timeout)")
-            ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .timedOut(seconds: settings.timeout.seconds))))
+            if running.removeValue(forKey: ObjectIdentifier(ticket)) != nil { budget.release() }
+            log.warning("\(ticket.phase) call timed out after \(ticket.timeout)")
+            ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .timedOut(seconds: ticket.timeout.seconds))))
+            if let worker = ticket.worker, worker.state != .draining {
+                worker.terminate(grace: settings.drainTimeout.nanoseconds)
+            }
         }
         finishDrainIfIdle()
     }
@@ -268,12 +332,12 @@ final class PluginPool {
         for ticket in stranded {
             ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .unavailable(reason: "plugboard is shutting down"))))
         }
-        for worker in workers { worker.drain(within: settings.timeout.nanoseconds) }
+        for worker in workers { worker.drain(within: settings.drainTimeout.nanoseconds) }
         finishDrainIfIdle()
     }
 
     private func finishDrainIfIdle() {
-        guard health == .draining, workers.isEmpty, let onDrained else { return }
+        guard health == .draining, records.isEmpty, let onDrained else { return }
         self.onDrained = nil
         onDrained()
     }
@@ -286,13 +350,20 @@ final class PluginPool {
         case .broken(let reason): state = "broken: \(reason)"
         case .draining: state = "draining"
         }
-        return [
-            "state": .string(state),
-            "workers": .array(workers.map { .number(JSONNumber(Int64($0.pid))) }),
-            "calls": .number(JSONNumber(counters.calls)),
-            "failures": .number(JSONNumber(counters.failures)),
-            "timeouts": .number(JSONNumber(counters.timeouts)),
-            "workerRestarts": .number(JSONNumber(counters.workerRestarts)),
-        ]
+        var status = metrics.status
+        status["state"] = .string(state)
+        status["queued"] = .number(JSONNumber(waiting.count))
+        status["inFlight"] = .number(JSONNumber(running.count))
+        status["workers"] = .array(
+            workers.map { worker in
+                [
+                    "pid": .number(JSONNumber(Int64(worker.pid))),
+                    "state": .string(worker.stateName),
+                    "inFlight": .number(JSONNumber(worker.inFlight)),
+                    "calls": .number(JSONNumber(records[ObjectIdentifier(worker)]?.callsServed ?? 0)),
+                    "rssBytes": worker.residentBytes.map { .number(JSONNumber($0)) } ?? .null,
+                ]
+            })
+        return status
     }
 }

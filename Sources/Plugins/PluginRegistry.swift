@@ -18,12 +18,14 @@ public final class PluginRegistry {
         let entries = config.servers.filter(\.enabled).flatMap { $0.plugins.request + $0.plugins.response }
         guard !entries.isEmpty else { return }
         let settings = PoolSettings(config.plugins, maxMessageBytes: config.limits.maxMessageBytes)
+        let budget = ExecutionBudget(limit: config.plugins.maxConcurrentCalls)
         let hostScript = entries.contains { $0.mode == .pool } ? try PluginHostScript.materialize() : ""
         for entry in entries {
             let plugin = PluginDescriptor(name: entry.plugin, path: Self.path(of: entry.plugin, in: config.pluginsDirectory))
             switch entry.mode {
             case .pool where pools[entry.plugin] == nil:
-                pools[entry.plugin] = PluginPool(plugin: plugin, settings: settings, hostScript: hostScript, loop: loop, log: log)
+                pools[entry.plugin] = PluginPool(
+                    plugin: plugin, settings: settings, hostScript: hostScript, budget: budget, loop: loop, log: log)
             case .exec where execRunners[entry.plugin] == nil:
                 execRunners[entry.plugin] = ExecPluginRunner(plugin: plugin, settings: settings, loop: loop, log: log)
             default:
@@ -51,10 +53,10 @@ public final class PluginRegistry {
         switch entry.mode {
         case .pool:
             guard let pool = pools[entry.plugin] else { return missing(entry, phase, completion) }
-            pool.call(phase: phase, input: input, completion: completion)
+            pool.call(phase: phase, input: input, timeout: entry.timeout, completion: completion)
         case .exec:
             guard let runner = execRunners[entry.plugin] else { return missing(entry, phase, completion) }
-            runner.call(phase: phase, input: input, completion: completion)
+            runner.call(phase: phase, input: input, timeout: entry.timeout ?? runner.defaultTimeout, completion: completion)
         }
     }
 

@@ -1,3 +1,4 @@
+import Config
 import Glibc
 import IO
 import JSON
@@ -47,16 +48,13 @@ final class PluginWorker {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &descriptors) == 0 else {
             throw SystemError(call: "socketpair", errno: errno, context: "plugin '\(plugin.name)' channel")
         }
-        var environment = ChildProcess.inheritedEnvironment()
-        environment["PLUGBOARD_PLUGIN"] = plugin.path
-        environment["PLUGBOARD_PLUGIN_NAME"] = plugin.name
-        environment["PLUGBOARD_WORKER_CONCURRENCY"] = String(settings.concurrency)
+        let plugins = settings.plugins
         let process: ChildProcess
         do {
             process = try ChildProcess.spawn(
                 ChildProcess.Configuration(
-                    executable: settings.node, arguments: ["--max-old-space-size=\(settings.maxMemoryMegabytes)", hostScript],
-                    environment: environment, workingDirectory: plugin.directory,
+                    executable: plugins.node, arguments: Self.nodeArguments(plugins, plugin: plugin, hostScript: hostScript),
+                    environment: Self.environment(plugins, plugin: plugin), workingDirectory: plugin.directory,
                     standardInput: .discard, standardOutput: .pipe, standardError: .pipe,
                     descriptor3: FileDescriptor(rawValue: descriptors[1])))
         } catch {
@@ -147,6 +145,54 @@ final class PluginWorker {
 
     func kill() {
         process.signal(SIGKILL)
+    }
+
+    /// SIGTERM now, SIGKILL after `grace` if it is still there; takes no new calls meanwhile.
+    func terminate(grace: UInt64) {
+        if case .exited = state { return }
+        state = .draining
+        process.signal(SIGTERM)
+        let process = self.process
+        loop.schedule(afterNanoseconds: grace) {
+            if process.exitStatus == nil { process.signal(SIGKILL) }
+        }
+    }
+
+    var stateName: String {
+        switch state {
+        case .starting: "starting"
+        case .ready: "ready"
+        case .draining: "draining"
+        case .exited: "exited"
+        }
+    }
+
+    /// Only what the config allows: no secrets of plugboard's own environment leak by default.
+    static func environment(_ settings: PluginSettings, plugin: PluginDescriptor) -> [String: String] {
+        let inherited = ChildProcess.inheritedEnvironment()
+        var environment: [String: String] = [:]
+        for name in ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"] + settings.passEnvironment {
+            if let value = inherited[name] { environment[name] = value }
+        }
+        for (name, value) in settings.environment { environment[name] = value }
+        environment["PLUGBOARD_PLUGIN"] = plugin.path
+        environment["PLUGBOARD_PLUGIN_NAME"] = plugin.name
+        environment["PLUGBOARD_WORKER_CONCURRENCY"] = String(settings.concurrency)
+        return environment
+    }
+
+    static func nodeArguments(_ settings: PluginSettings, plugin: PluginDescriptor, hostScript: String) -> [String] {
+        var arguments = ["--max-old-space-size=\(settings.maxMemoryMegabytes)"]
+        if let permissions = settings.permissions {
+            let hostDirectory = String(hostScript[..<(hostScript.lastIndex(of: "/") ?? hostScript.endIndex)])
+            arguments.append("--experimental-permission")
+            for path in [plugin.directory, hostDirectory] + permissions.fileSystemRead {
+                arguments.append("--allow-fs-read=\(path)")
+            }
+            for path in permissions.fileSystemWrite { arguments.append("--allow-fs-write=\(path)") }
+            if permissions.childProcess { arguments.append("--allow-child-process") }
+        }
+        return arguments + [hostScript]
     }
 
     // MARK: Incoming

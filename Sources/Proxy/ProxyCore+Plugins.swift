@@ -36,6 +36,9 @@ extension ProxyCore {
                 : { result, done in
                     let runChain = { (result: JSONValue) in
                         chain.runResponse(responseEntries, context: context, params: params, result: result.objectValue ?? [:]) { outcome in
+                            if case .blocked(let plugin, let reason) = outcome, method == MCPMethod.toolsCall {
+                                return done(.success(Self.blockedToolResult(plugin: plugin, phase: .response, reason: reason)))
+                            }
                             done(Self.failure(of: outcome, phase: .response).map { .failure($0) } ?? .success(Self.value(of: outcome)))
                         }
                     }
@@ -53,6 +56,11 @@ extension ProxyCore {
         guard !requestEntries.isEmpty else { return send(params) }
         chain.runRequest(requestEntries, context: context, params: params) { [weak self, weak session] outcome in
             guard let self, let session else { return }
+            if case .blocked(let plugin, let reason) = outcome, method == MCPMethod.toolsCall, session.inFlight[idText] != nil {
+                let result = Self.blockedToolResult(plugin: plugin, phase: .request, reason: reason)
+                session.answer(idText, JSONRPCMessage.success(idText: idText, result: result))
+                return
+            }
             if let failure = Self.failure(of: outcome, phase: .request) {
                 guard session.inFlight[idText] != nil else { return }
                 self.counters.failedRequests += 1
@@ -61,6 +69,17 @@ extension ProxyCore {
             }
             send(Self.value(of: outcome).objectValue ?? params)
         }
+    }
+
+    /// A deliberate block of a tool call is the tool's answer, not a protocol error: the model
+    /// reads the reason and can adapt.
+    static func blockedToolResult(plugin: String, phase: PluginPhase, reason: String) -> JSONValue {
+        let text = phase == .request ? "Blocked by plugin '\(plugin)': \(reason)" : "Result withheld by plugin '\(plugin)': \(reason)"
+        return [
+            "content": [["type": "text", "text": .string(text)]],
+            "isError": true,
+            "_meta": ["dev.plugboard/blocked": ["plugin": .string(plugin), "phase": .string(phase.rawValue), "reason": .string(reason)]],
+        ]
     }
 
     /// The name or URI chain entries' `tools` globs are matched against.

@@ -66,7 +66,8 @@ public enum ProxyFailure: Error, Equatable, CustomStringConvertible {
             .upstreamNotReading(let server, let method, _), .timedOut(let server, let method, _):
             ["server": .string(server), "method": .string(method)]
         case .tooManyInFlight(let server, _): ["server": .string(server)]
-        case .plugin(let failure): ["plugin": .string(failure.plugin), "phase": .string(failure.phase.rawValue)]
+        case .plugin(let failure):
+            ["plugin": .string(failure.plugin), "phase": .string(failure.phase.rawValue), "kind": .string(failure.kind.name)]
         case .blockedByPlugin(let plugin, let phase, let reason):
             ["plugin": .string(plugin), "phase": .string(phase.rawValue), "reason": .string(reason)]
         default: nil

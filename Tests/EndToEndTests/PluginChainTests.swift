@@ -13,7 +13,7 @@ struct PluginChainTests {
                 """
                 plugins_dir = "\(pluginsDirectory)"
                 [plugins]
-                workers = 2
+                min_workers = 2
                 timeout = "1s"
                 \(plugins)
                 [limits]
@@ -61,9 +61,9 @@ struct PluginChainTests {
             """)
         try plugboard.initialize()
         let blocked = try plugboard.request("tools/call", ["name": "crash", "arguments": [:]])
-        #expect(blocked["error"]?["code"] == -32010)
-        #expect(blocked["error"]?["message"]?.stringValue?.contains("crash is not allowed here") == true)
-        #expect(blocked["error"]?["data"]?["plugin"] == "gate")
+        #expect(blocked["result"]?["isError"] == true)
+        #expect(blocked.firstText == "Blocked by plugin 'gate': crash is not allowed here")
+        #expect(blocked["result"]?["_meta"]?["dev.plugboard/blocked"]?["plugin"] == "gate")
         let rewritten = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "hi"]])
         #expect(rewritten.firstText == "[checked] hi")
     }
@@ -79,6 +79,7 @@ struct PluginChainTests {
         #expect(crashed["error"]?["code"] == -32603)
         let message = crashed["error"]?["message"]?.stringValue ?? ""
         #expect(message.contains("crasher") && message.contains("response phase"), "\(message)")
+        #expect(crashed["error"]?["data"] == ["plugin": "crasher", "phase": "response", "kind": "crash"])
         for attempt in 0..<20 {
             let next = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "fine"]])
             if next.firstText == "fine" { break }
@@ -92,7 +93,7 @@ struct PluginChainTests {
         let plugboard = try Self.plugboard(chains: """
             [[servers.demo.plugins.response]]
             plugin = "hang"
-            """, plugins: "workers = 1")
+            """, plugins: "max_workers = 1")
         try plugboard.initialize()
         let started = Date()
         let hung = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "hang"]])
