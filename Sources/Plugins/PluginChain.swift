@@ -28,11 +28,24 @@ public enum ChainOutcome {
     case failed(PluginFailure)
 }
 
+/// One plugin's turn in a chain, for `plugboard call`'s summary and for tests.
+public struct PluginStepReport: Sendable {
+    public let plugin: String
+    public let phase: PluginPhase
+    public let milliseconds: Double
+    public let bytesIn: Int
+    public let bytesOut: Int
+    /// "ok", "unchanged", "blocked", or a failure kind.
+    public let outcome: String
+}
+
 /// Runs the entries of one server's request or response chain in order, each on what the one
 /// before it produced. Loop-confined.
 public final class PluginChain {
     private let registry: PluginRegistry
     private let log: Logger
+    /// Told about every step; nil in normal serving.
+    public var observer: ((PluginStepReport) -> Void)?
 
     public init(registry: PluginRegistry, log: Logger) {
         self.registry = registry
@@ -76,6 +89,21 @@ public final class PluginChain {
                 PluginOutput.validate(value, phase: phase).mapError {
                     PluginFailure(plugin: entry.plugin, phase: phase, kind: .invalidOutput(reason: $0.reason))
                 }
+            }
+            if let observer = self.observer {
+                let bytesIn = JSONValue.object(current).serialized().count
+                let outcomeName: String
+                switch outcome {
+                case .failure(let failure): outcomeName = failure.kind.name
+                case .success(let output):
+                    switch output.change {
+                    case .none: outcomeName = "unchanged"
+                    case .block: outcomeName = "blocked"
+                    default: outcomeName = "ok"
+                    }
+                }
+                let bytesOut = (try? reply.get())?.map { $0.serialized().count } ?? 0
+                observer(PluginStepReport(plugin: entry.plugin, phase: phase, milliseconds: elapsedMs, bytesIn: bytesIn, bytesOut: bytesOut, outcome: outcomeName))
             }
             switch outcome {
             case .failure(let failure):

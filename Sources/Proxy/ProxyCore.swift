@@ -89,6 +89,11 @@ public final class ProxyCore {
         }
     }
 
+    /// Reports every plugin step (used by `plugboard call`).
+    public func observePluginSteps(_ observer: @escaping (PluginStepReport) -> Void) {
+        pluginChain?.observer = observer
+    }
+
     func upstream(named name: String) -> UpstreamConnection? {
         upstreams.first { $0.name == name }
     }

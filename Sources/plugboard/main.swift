@@ -1,24 +1,34 @@
 import Config
 import Glibc
+import JSON
 import Logging
+import Plugins
 import Proxy
 import Supervisor
 
-/// `plugboard`: argument parsing and wiring only; everything else lives in the library modules.
+// `plugboard`: argument parsing and wiring only; everything else lives in the library modules.
+
 let usage = """
     plugboard — an MCP proxy with JavaScript plugins
 
     USAGE
       plugboard run   [--config DIR] [--log-level LEVEL] [--log-format human|json]
       plugboard check [--config DIR]
+      plugboard call  TOOL [ARGUMENTS_JSON] [--config DIR] [--json]
+      plugboard plugin run FILE --input FILE.json [--phase request|response] [--timeout 30s]
       plugboard version
       plugboard help
 
     COMMANDS
-      run      Serve one MCP client on stdin/stdout, proxying to the upstream servers
-               configured in DIR (plugboard.toml plus conf.d/*.toml).
-      check    Validate the configuration and list every error with file:line:col.
-               Exits 0 when valid, 1 otherwise.
+      run          Serve one MCP client on stdin/stdout, proxying to the upstream servers
+                   configured in DIR (plugboard.toml plus conf.d/*.toml).
+      check        Validate the configuration and list every error with file:line:col.
+                   Exits 0 when valid, 1 otherwise.
+      call         Start the configured upstreams, send one tools/call (TOOL as a client
+                   sees it, e.g. docs__get-library-docs) through the plugin chains, print
+                   the result, and on stderr what each plugin did.
+      plugin run   Run one plugin once through the real plugin host on the input in
+                   FILE.json and print its output (or its error).
 
     OPTIONS
       --config DIR         Configuration directory (default: $PLUGBOARD_CONFIG, else ./etc)
@@ -29,18 +39,41 @@ let usage = """
 
     Logs go to stderr; in `run`, stdout carries nothing but MCP messages.
     Signals: SIGTERM/SIGINT drain in-flight requests and stop; SIGUSR1 logs a status dump.
-    Docs: docs/config.md (every key), ARCHITECTURE.md (the map).
+    Docs: docs/config.md (every key), docs/plugins.md (plugin contract), ARCHITECTURE.md.
     """
 
+enum Command: Equatable {
+    case help, version, run, check, call, pluginRun
+}
+
 struct Invocation {
-    var command = "help"
+    var command = Command.help
+    var positional: [String] = []
     var configDirectory: String?
     var logLevel: LogLevel?
     var logFormat: LogOutput.Format?
+    var inputFile: String?
+    var phase = PluginPhase.response
+    var timeout = TimeSpan.seconds(30)
+    var printJSON = false
+}
+
+enum Output {
+    static func write(_ descriptor: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+    static func standardOutput(_ text: String) { write(STDOUT_FILENO, text) }
+    static func standardError(_ text: String) { write(STDERR_FILENO, text) }
 }
 
 func fail(_ message: String) -> Never {
-    FileDescriptorOutput.standardError("plugboard: \(message)\nRun `plugboard help` for usage.\n")
+    Output.standardError("plugboard: \(message)\nRun `plugboard help` for usage.\n")
     exit(2)
 }
 
@@ -51,9 +84,14 @@ func parseArguments(_ arguments: [String]) -> Invocation {
     switch first {
     case "-h", "--help", "help": return parsed
     case "--version", "version":
-        parsed.command = "version"
+        parsed.command = .version
         return parsed
-    case "run", "check": parsed.command = first
+    case "run": parsed.command = .run
+    case "check": parsed.command = .check
+    case "call": parsed.command = .call
+    case "plugin":
+        guard rest.popFirst() == "run" else { fail("`plugin` needs a subcommand: `plugin run FILE --input FILE.json`") }
+        parsed.command = .pluginRun
     default: fail("unknown command '\(first)'")
     }
     func value(for option: String) -> String {
@@ -71,55 +109,139 @@ func parseArguments(_ arguments: [String]) -> Invocation {
             let name = value(for: argument)
             guard let format = LogOutput.Format(rawValue: name) else { fail("unknown log format '\(name)'") }
             parsed.logFormat = format
+        case "--input" where parsed.command == .pluginRun: parsed.inputFile = value(for: argument)
+        case "--phase" where parsed.command == .pluginRun:
+            let name = value(for: argument)
+            guard let phase = PluginPhase(rawValue: name) else { fail("--phase must be request or response, not '\(name)'") }
+            parsed.phase = phase
+        case "--timeout" where parsed.command == .pluginRun:
+            let text = value(for: argument)
+            guard let timeout = TimeSpan(parsing: text) else { fail("--timeout takes a duration like 5s or 500ms, not '\(text)'") }
+            parsed.timeout = timeout
+        case "--json" where parsed.command == .call: parsed.printJSON = true
         case "-h", "--help":
-            parsed.command = "help"
+            parsed.command = .help
             return parsed
-        default: fail("unknown option '\(argument)' for \(parsed.command)")
+        default:
+            guard !argument.hasPrefix("-") else { fail("unknown option '\(argument)' for \(first)") }
+            parsed.positional.append(argument)
         }
+    }
+    let expected: ClosedRange<Int> =
+        switch parsed.command {
+        case .call: 1...2
+        case .pluginRun: 1...1
+        default: 0...0
+        }
+    guard expected.contains(parsed.positional.count) else {
+        fail("unexpected arguments for \(first): \(parsed.positional.joined(separator: " "))")
     }
     return parsed
 }
 
-enum FileDescriptorOutput {
-    static func standardError(_ text: String) {
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+func loadConfig(_ directory: String) -> PlugboardConfig {
+    do {
+        return try ConfigLoader.load(directory: directory)
+    } catch {
+        Output.standardError("plugboard: invalid configuration in \(directory):\n\(error)\n")
+        exit(1)
     }
-    static func standardOutput(_ text: String) {
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-    }
+}
+
+func logger(for options: Invocation, config: PlugboardConfig?) -> Logger {
+    let output = LogOutput.standardError
+    output.configure(
+        level: options.logLevel ?? config.flatMap { LogLevel(name: $0.logging.level.rawValue) } ?? .info,
+        format: options.logFormat ?? config.flatMap { LogOutput.Format(rawValue: $0.logging.format.rawValue) } ?? .human)
+    return Logger(component: "plugboard", output: output)
 }
 
 let options = parseArguments(Array(CommandLine.arguments.dropFirst()))
 let configDirectory = options.configDirectory ?? getenv("PLUGBOARD_CONFIG").map { String(cString: $0) } ?? "etc"
 
 switch options.command {
-case "version":
-    FileDescriptorOutput.standardOutput("plugboard \(PlugboardVersion.current)\n")
-case "check":
-    do {
-        let config = try ConfigLoader.load(directory: configDirectory)
-        let names = config.servers.map(\.name).joined(separator: ", ")
-        FileDescriptorOutput.standardOutput("\(configDirectory): OK (\(config.servers.count) server(s): \(names))\n")
-    } catch {
-        FileDescriptorOutput.standardError("\(error)\n")
-        exit(1)
-    }
-case "run":
-    let config: PlugboardConfig
-    do {
-        config = try ConfigLoader.load(directory: configDirectory)
-    } catch {
-        FileDescriptorOutput.standardError("plugboard: invalid configuration in \(configDirectory):\n\(error)\n")
-        exit(1)
-    }
-    let output = LogOutput.standardError
-    output.configure(
-        level: options.logLevel ?? LogLevel(name: config.logging.level.rawValue) ?? .info,
-        format: options.logFormat ?? LogOutput.Format(rawValue: config.logging.format.rawValue) ?? .human)
-    let supervisor = Supervisor(config: config, log: Logger(component: "plugboard", output: output))
+case .help:
+    Output.standardOutput(usage + "\n")
+case .version:
+    Output.standardOutput("plugboard \(PlugboardVersion.current)\n")
+case .check:
+    let config = loadConfig(configDirectory)
+    let names = config.servers.map(\.name).joined(separator: ", ")
+    Output.standardOutput("\(configDirectory): OK (\(config.servers.count) server(s): \(names))\n")
+case .run:
+    let config = loadConfig(configDirectory)
+    let supervisor = Supervisor(config: config, log: logger(for: options, config: config))
     exit(supervisor.run())
-default:
-    FileDescriptorOutput.standardOutput(usage + "\n")
+case .call:
+    let config = loadConfig(configDirectory)
+    var arguments = JSONValue.object([:])
+    if options.positional.count == 2 {
+        do {
+            arguments = try JSONParser.parse(options.positional[1])
+        } catch {
+            fail("ARGUMENTS_JSON is not valid JSON: \(error)")
+        }
+    }
+    signal(SIGPIPE, SIG_IGN)
+    let log = logger(for: PlugboardInvocationDefaults.quiet(options), config: config)
+    exit(OneShotCall.run(config: config, tool: options.positional[0], arguments: arguments, printJSON: options.printJSON, log: log))
+case .pluginRun:
+    guard let inputFile = options.inputFile else { fail("plugin run needs --input FILE.json") }
+    let file = options.positional[0].hasPrefix("/") ? options.positional[0] : currentDirectory() + "/" + options.positional[0]
+    let input: JSONValue
+    do {
+        input = try JSONParser.parse(try readFile(inputFile))
+    } catch {
+        fail("cannot read \(inputFile): \(error)")
+    }
+    do {
+        let outcome = try PluginTrial.run(
+            file: file, phase: options.phase, input: input, timeout: options.timeout, log: logger(for: options, config: nil))
+        if let failure = outcome.failure {
+            Output.standardError("\(failure)\n")
+            exit(1)
+        }
+        Output.standardOutput((outcome.output ?? .null).serializedString + "\n")
+        Output.standardError("ok in \((outcome.milliseconds * 100).rounded() / 100) ms\n")
+    } catch {
+        Output.standardError("plugboard: \(error)\n")
+        exit(1)
+    }
+}
+
+enum PlugboardInvocationDefaults {
+    /// `call` prints results on stdout; its log stays at warnings unless asked otherwise.
+    static func quiet(_ options: Invocation) -> Invocation {
+        var copy = options
+        if copy.logLevel == nil { copy.logLevel = .warning }
+        return copy
+    }
+}
+
+func currentDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+    return getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? "."
+}
+
+struct ReadError: Error, CustomStringConvertible {
+    let path: String
+    let code: Int32
+    var description: String { String(cString: strerror(code)) }
+}
+
+func readFile(_ path: String) throws -> [UInt8] {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw ReadError(path: path, code: errno) }
+    defer { close(descriptor) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw ReadError(path: path, code: errno)
+        }
+        if count == 0 { return bytes }
+        bytes += chunk[..<count]
+    }
 }
