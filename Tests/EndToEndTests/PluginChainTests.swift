@@ -7,13 +7,12 @@ import Testing
 struct PluginChainTests {
     static let pluginsDirectory = Checkout.root + "/Tests/EndToEndTests/Fixtures/plugins"
 
-    static func plugboard(chains: String, plugins: String = "") throws -> PlugboardUnderTest {
+    static func plugboard(chains: String, plugins: String = "min_workers = 2") throws -> PlugboardUnderTest {
         try PlugboardUnderTest(
             config: TemporaryConfig(
                 """
                 plugins_dir = "\(pluginsDirectory)"
                 [plugins]
-                min_workers = 2
                 timeout = "1s"
                 \(plugins)
                 [limits]
@@ -93,7 +92,7 @@ struct PluginChainTests {
         let plugboard = try Self.plugboard(chains: """
             [[servers.demo.plugins.response]]
             plugin = "hang"
-            """, plugins: "max_workers = 1")
+            """, plugins: "min_workers = 1\nmax_workers = 1")
         try plugboard.initialize()
         let started = Date()
         let hung = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "hang"]])
