@@ -114,8 +114,11 @@ public final class PluginChain {
                 self.log.warning("\(failure); skipped (on_error = \"skip\")")
                 self.step(remaining.dropFirst(), phase: phase, context: context, params: params, current: current, completion: completion)
             case .success(let output):
+                var output = output
                 if let softError = output.softError {
                     self.log.warning("plugin '\(entry.plugin)' (\(phase) phase) reported: \(softError); content left unchanged")
+                    output.change = .none
+                    output.metadata = nil
                 }
                 self.log.debug("plugin '\(entry.plugin)' \(phase) took \((elapsedMs * 100).rounded() / 100) ms")
                 let applied = PluginOutputApplier.apply(output, phase: phase, method: context.method, to: current, plugin: entry.plugin)

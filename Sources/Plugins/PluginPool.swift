@@ -6,7 +6,7 @@ import Logging
 import Processes
 
 /// What a pool needs to know about running its workers.
-public struct PoolSettings: Sendable {
+public struct PoolSettings: Sendable, Equatable {
     public var plugins: PluginSettings
     public var maxMessageBytes: Int
 
@@ -97,7 +97,11 @@ final class PluginPool {
     private var onDrained: (() -> Void)?
     private(set) var metrics = PluginMetrics()
 
-    init(plugin: PluginDescriptor, settings: PoolSettings, hostScript: String, budget: ExecutionBudget, loop: EventLoop, log: Logger) {
+    init(
+        plugin: PluginDescriptor, settings: PoolSettings, hostScript: String, budget: ExecutionBudget, loop: EventLoop, log: Logger,
+        fingerprint: String = ""
+    ) {
+        self.fingerprint = fingerprint
         self.plugin = plugin
         self.settings = settings.plugins
         self.poolSettings = settings
@@ -342,6 +346,21 @@ final class PluginPool {
         onDrained()
     }
 
+    enum Readiness: Equatable {
+        case starting, serving, broken(String)
+    }
+
+    /// Whether a worker has loaded the plugin yet (the canary check of a reload).
+    var readiness: Readiness {
+        switch health {
+        case .starting, .draining: .starting
+        case .serving: .serving
+        case .broken(let reason): .broken(reason)
+        }
+    }
+
+    let fingerprint: String
+
     var status: JSONObject {
         let state: String
         switch health {
@@ -352,6 +371,7 @@ final class PluginPool {
         }
         var status = metrics.status
         status["state"] = .string(state)
+        status["fingerprint"] = .string(fingerprint)
         status["queued"] = .number(JSONNumber(waiting.count))
         status["inFlight"] = .number(JSONNumber(running.count))
         status["workers"] = .array(

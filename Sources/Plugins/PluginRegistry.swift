@@ -11,27 +11,91 @@ public final class PluginRegistry {
     private var pools: [String: PluginPool] = [:]
     private var execRunners: [String: ExecPluginRunner] = [:]
 
+    private let settings: PoolSettings?
+    private let budget: ExecutionBudget?
+    /// Pools this registry created (not taken over from the previous generation).
+    private var freshPools: [String] = []
+    private var started = false
+
     /// Prepares a pool for every plugin a pool-mode chain entry names, and a runner for exec ones.
-    public init(config: PlugboardConfig, loop: EventLoop, log: Logger) throws(HostScriptError) {
+    /// With `previous`, a pool whose plugin files and settings are unchanged is taken over as it is.
+    public init(config: PlugboardConfig, loop: EventLoop, log: Logger, previous: PluginRegistry? = nil) throws(HostScriptError) {
         self.loop = loop
         self.log = log
         let entries = config.servers.filter(\.enabled).flatMap { $0.plugins.request + $0.plugins.response }
-        guard !entries.isEmpty else { return }
         let settings = PoolSettings(config.plugins, maxMessageBytes: config.limits.maxMessageBytes)
-        let budget = ExecutionBudget(limit: config.plugins.maxConcurrentCalls)
+        self.settings = settings
+        guard !entries.isEmpty else {
+            budget = nil
+            return
+        }
+        let budget =
+            previous?.budget.flatMap { $0.limit == config.plugins.maxConcurrentCalls ? $0 : nil }
+            ?? ExecutionBudget(limit: config.plugins.maxConcurrentCalls)
+        self.budget = budget
         let hostScript = entries.contains { $0.mode == .pool } ? try PluginHostScript.materialize() : ""
+        let sharedFingerprint = PluginFingerprint.sharedFiles(in: config.pluginsDirectory)
         for entry in entries {
             let plugin = PluginDescriptor(name: entry.plugin, path: Self.path(of: entry.plugin, in: config.pluginsDirectory))
             switch entry.mode {
             case .pool where pools[entry.plugin] == nil:
-                pools[entry.plugin] = PluginPool(
-                    plugin: plugin, settings: settings, hostScript: hostScript, budget: budget, loop: loop, log: log)
+                let fingerprint = PluginFingerprint.file(plugin.path) + "+" + sharedFingerprint
+                if let old = previous?.pools[entry.plugin], old.fingerprint == fingerprint, old.plugin == plugin,
+                    previous?.settings == settings, old.readiness != .starting
+                {
+                    pools[entry.plugin] = old
+                } else {
+                    pools[entry.plugin] = PluginPool(
+                        plugin: plugin, settings: settings, hostScript: hostScript, budget: budget, loop: loop, log: log,
+                        fingerprint: fingerprint)
+                    freshPools.append(entry.plugin)
+                }
             case .exec where execRunners[entry.plugin] == nil:
                 execRunners[entry.plugin] = ExecPluginRunner(plugin: plugin, settings: settings, loop: loop, log: log)
             default:
                 break
             }
         }
+    }
+
+    /// Starts the pools this registry created and waits until each has a worker that loaded its
+    /// plugin (the canary), or reports which could not: `[plugin: reason]`.
+    public func prepare(timeout: UInt64 = 10_000_000_000, completion: @escaping ([String: String]) -> Void) {
+        start()
+        let deadline = EventLoop.now() + timeout
+        func check() {
+            var failures: [String: String] = [:]
+            var waiting = false
+            for name in freshPools {
+                switch pools[name]?.readiness {
+                case .broken(let reason): failures[name] = reason
+                case .starting: waiting = true
+                default: break
+                }
+            }
+            if !failures.isEmpty || !waiting { return completion(failures) }
+            guard EventLoop.now() < deadline else {
+                for name in freshPools where pools[name]?.readiness == .starting {
+                    failures[name] = "no worker answered ready within \(timeout / 1_000_000_000)s"
+                }
+                return completion(failures)
+            }
+            loop.schedule(afterNanoseconds: 10_000_000) { check() }
+        }
+        check()
+    }
+
+    /// Drains the pools of this registry that `successor` did not take over.
+    public func retire(keepingPoolsOf successor: PluginRegistry?) {
+        for (name, pool) in pools where successor?.pools[name] !== pool {
+            log.tagged("plugins").info("retiring the previous pool of '\(name)'")
+            pool.drain {}
+        }
+    }
+
+    /// Drains the pools this registry created (a rejected generation).
+    public func discardFreshPools() {
+        for name in freshPools { pools[name]?.drain {} }
     }
 
     static func path(of plugin: String, in directory: String) -> String {
@@ -42,7 +106,9 @@ public final class PluginRegistry {
     public var isEmpty: Bool { pools.isEmpty && execRunners.isEmpty }
 
     public func start() {
-        for pool in pools.values.sorted(by: { $0.plugin.name < $1.plugin.name }) { pool.start() }
+        guard !started else { return }
+        started = true
+        for name in freshPools.sorted() { pools[name]?.start() }
         if !pools.isEmpty { log.tagged("plugins").info("started pools for \(pools.keys.sorted().joined(separator: ", "))") }
     }
 

@@ -54,7 +54,7 @@ final class PluginWorker {
             process = try ChildProcess.spawn(
                 ChildProcess.Configuration(
                     executable: plugins.node, arguments: Self.nodeArguments(plugins, plugin: plugin, hostScript: hostScript),
-                    environment: Self.environment(plugins, plugin: plugin), workingDirectory: plugin.directory,
+                    environment: Self.environment(plugins, plugin: plugin, maxMessageBytes: settings.maxMessageBytes), workingDirectory: plugin.directory,
                     standardInput: .discard, standardOutput: .pipe, standardError: .pipe,
                     descriptor3: FileDescriptor(rawValue: descriptors[1])))
         } catch {
@@ -168,7 +168,7 @@ final class PluginWorker {
     }
 
     /// Only what the config allows: no secrets of plugboard's own environment leak by default.
-    static func environment(_ settings: PluginSettings, plugin: PluginDescriptor) -> [String: String] {
+    static func environment(_ settings: PluginSettings, plugin: PluginDescriptor, maxMessageBytes: Int = 16 << 20) -> [String: String] {
         let inherited = ChildProcess.inheritedEnvironment()
         var environment: [String: String] = [:]
         for name in ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"] + settings.passEnvironment {
@@ -178,6 +178,7 @@ final class PluginWorker {
         environment["PLUGBOARD_PLUGIN"] = plugin.path
         environment["PLUGBOARD_PLUGIN_NAME"] = plugin.name
         environment["PLUGBOARD_WORKER_CONCURRENCY"] = String(settings.concurrency)
+        environment["PLUGBOARD_MAX_MESSAGE_BYTES"] = String(maxMessageBytes)
         return environment
     }
 
@@ -217,6 +218,7 @@ final class PluginWorker {
                 call.completion(.success(message["output"]))
             } else {
                 let text = message["error"]?["message"]?.stringValue ?? "unknown error"
+                if let stack = message["error"]?["stack"]?.stringValue { log.debug("threw: \(stack)") }
                 call.completion(.failure(PluginFailure(plugin: plugin.name, phase: call.phase, kind: .threw(message: text))))
             }
         case "pong":

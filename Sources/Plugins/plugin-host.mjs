@@ -160,6 +160,8 @@ async function execute({ id, phase, input }) {
   sendResult(id, output);
 }
 
+const maxMessageBytes = Number(process.env.PLUGBOARD_MAX_MESSAGE_BYTES) || 16 * 1024 * 1024;
+
 function sendResult(id, output) {
   if (typeof output === "function" || typeof output === "symbol") {
     // JSON.stringify would drop the member silently, and plugboard would read "no change".
@@ -168,6 +170,12 @@ function sendResult(id, output) {
   }
   try {
     // Anything else is sent as it is, objects or not: plugboard validates outputs and says what is wrong.
+    // An output over plugboard's message limit fails this call only, not the whole worker.
+    const size = Buffer.byteLength(JSON.stringify(output ?? null) ?? "null");
+    if (size > maxMessageBytes - 1024) {
+      send({ type: "error", id, error: { message: `output is ${size} bytes, over plugboard's limit of ${maxMessageBytes} (limits.max_message_bytes)`, stack: "" } });
+      return;
+    }
     send({ type: "result", id, output: output ?? null });
   } catch (error) {
     // BigInt, a cycle, or a toJSON that throws: nothing was written, so the call can still be answered.

@@ -30,6 +30,7 @@ extension ProxyCore {
                 "clientInfo": params["clientInfo"] ?? ["name": "plugboard", "version": .string(PlugboardVersion.current)],
             ]
             if let meta = params["_meta"] { upstreamParams["_meta"] = meta }
+            upstreamInitializeParams = .object(upstreamParams)
             for upstream in upstreams { upstream.initialize(with: .object(upstreamParams)) }
             let grace = config.limits.initializeTimeout.nanoseconds + 500_000_000
             loop.schedule(afterNanoseconds: grace) { [weak self] in self?.releaseInitializeWaiters() }

@@ -16,12 +16,12 @@ public final class ProxyCore {
         case aggregated(separator: String)
     }
 
-    let config: PlugboardConfig
+    var config: PlugboardConfig
     let loop: EventLoop
     let log: Logger
-    let exposure: Exposure
+    var exposure: Exposure
     var phase = Phase.serving
-    let upstreams: [UpstreamConnection]
+    var upstreams: [UpstreamConnection]
     var sessions: [ClientSession] = []
     var catalog: Catalog
     /// Progress tokens of forwarded requests: which session asked, and the upstream's request id.
@@ -32,8 +32,13 @@ public final class ProxyCore {
     var settledUpstreams: Set<String> = []
     var counters = Counters()
     /// Runs plugin chains; nil when no server has any.
-    let plugins: PluginRegistry?
-    let pluginChain: PluginChain?
+    var plugins: PluginRegistry?
+    var pluginChain: PluginChain?
+    var pluginStepObserver: ((PluginStepReport) -> Void)?
+    /// What the first client's `initialize` told the upstreams; reused for servers started later.
+    var upstreamInitializeParams: JSONValue?
+    /// Which configuration is live: bumped by every successful reload.
+    public internal(set) var generation = 1
     var nextChainRequestID = 1
 
     /// Rewrites a successful result before it reaches the client (filters, plugin chains).
@@ -60,13 +65,33 @@ public final class ProxyCore {
         self.loop = loop
         self.log = log.tagged("proxy")
         let enabled = config.servers.filter(\.enabled)
-        switch config.exposure.mode {
-        case .transparent: exposure = .transparent
-        case .aggregate: exposure = .aggregated(separator: config.exposure.separator)
-        case .auto: exposure = enabled.count == 1 ? .transparent : .aggregated(separator: config.exposure.separator)
-        }
+        exposure = Self.exposure(for: config)
         upstreams = enabled.map { UpstreamConnection(config: $0, limits: config.limits, loop: loop, log: log) }
         catalog = Catalog(separator: config.exposure.separator, serverNames: Set(enabled.map(\.name)))
+    }
+
+    static func exposure(for config: PlugboardConfig) -> Exposure {
+        let enabled = config.servers.filter(\.enabled)
+        switch config.exposure.mode {
+        case .transparent: return .transparent
+        case .aggregate: return .aggregated(separator: config.exposure.separator)
+        case .auto: return enabled.count == 1 ? .transparent : .aggregated(separator: config.exposure.separator)
+        }
+    }
+
+    /// Hooks an upstream's callbacks to the core and starts its process.
+    func wire(_ upstream: UpstreamConnection) {
+        upstream.onServerMessage = { [weak self] upstream, message, envelope in
+            self?.handleUpstreamMessage(message, envelope: envelope, from: upstream)
+        }
+        upstream.onReady = { [weak self] upstream, afterRestart in
+            self?.upstreamBecameReady(upstream, afterRestart: afterRestart)
+        }
+        upstream.onInitializeFailed = { [weak self] upstream, _ in
+            self?.upstreamSettled(upstream)
+        }
+        upstream.start()
+        if let upstreamInitializeParams { upstream.initialize(with: upstreamInitializeParams) }
     }
 
     /// Starts every upstream process; they are initialized when the first client initializes.
@@ -75,22 +100,12 @@ public final class ProxyCore {
         let mode = if case .aggregated(let separator) = exposure { "aggregated (separator \"\(separator)\")" } else { "transparent" }
         log.info("serving \(upstreams.count) upstream server(s), \(mode)")
         plugins?.start()
-        for upstream in upstreams {
-            upstream.onServerMessage = { [weak self] upstream, message, envelope in
-                self?.handleUpstreamMessage(message, envelope: envelope, from: upstream)
-            }
-            upstream.onReady = { [weak self] upstream, afterRestart in
-                self?.upstreamBecameReady(upstream, afterRestart: afterRestart)
-            }
-            upstream.onInitializeFailed = { [weak self] upstream, _ in
-                self?.upstreamSettled(upstream)
-            }
-            upstream.start()
-        }
+        for upstream in upstreams { wire(upstream) }
     }
 
     /// Reports every plugin step (used by `plugboard call`).
     public func observePluginSteps(_ observer: @escaping (PluginStepReport) -> Void) {
+        pluginStepObserver = observer
         pluginChain?.observer = observer
     }
 
@@ -206,6 +221,7 @@ public final class ProxyCore {
         let mode: JSONValue = if case .aggregated = exposure { "aggregated" } else { "transparent" }
         return [
             "phase": .string("\(phase)"),
+            "generation": .number(JSONNumber(generation)),
             "exposure": mode,
             "sessions": .number(JSONNumber(sessions.count)),
             "requests": .number(JSONNumber(counters.requests)),

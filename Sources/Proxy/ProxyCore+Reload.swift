@@ -1,0 +1,124 @@
+import Config
+import IO
+import JSON
+import JSONRPC
+import Plugins
+
+/// What a reload changed among the upstream servers.
+public struct UpstreamChanges: Sendable, Equatable, CustomStringConvertible {
+    public var kept: [String] = []
+    public var replaced: [String] = []
+    public var added: [String] = []
+    public var removed: [String] = []
+
+    public var isEmpty: Bool { replaced.isEmpty && added.isEmpty && removed.isEmpty }
+
+    public var description: String {
+        var parts: [String] = []
+        if !added.isEmpty { parts.append("added \(added.joined(separator: ", "))") }
+        if !replaced.isEmpty { parts.append("restarted \(replaced.joined(separator: ", "))") }
+        if !removed.isEmpty { parts.append("removed \(removed.joined(separator: ", "))") }
+        return parts.isEmpty ? "no upstream changes" : parts.joined(separator: "; ")
+    }
+}
+
+/// Why a new generation was not adopted; the old one keeps serving.
+public struct ReloadRejection: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
+}
+
+extension ProxyCore {
+    /// Switches to `config` and `plugins` without losing a request: upstream servers whose
+    /// settings did not change are kept as they are; changed and added ones are started (and
+    /// initialized, once a client has) before they take requests; replaced and removed ones
+    /// then finish what they hold and stop. New requests go to the new generation from the
+    /// moment `completion` reports success; requests in flight finish where they started.
+    public func reconfigure(
+        to newConfig: PlugboardConfig, plugins newPlugins: PluginRegistry,
+        completion: @escaping (Result<UpstreamChanges, ReloadRejection>) -> Void
+    ) {
+        loop.assertInLoop()
+        guard phase == .serving else { return completion(.failure(ReloadRejection(reason: "plugboard is shutting down"))) }
+        var changes = UpstreamChanges()
+        var next: [UpstreamConnection] = []
+        var fresh: [UpstreamConnection] = []
+        for server in newConfig.servers where server.enabled {
+            if let current = upstream(named: server.name), current.config == server, current.limits == newConfig.limits {
+                next.append(current)
+                changes.kept.append(server.name)
+            } else {
+                let connection = UpstreamConnection(config: server, limits: newConfig.limits, loop: loop, log: log)
+                next.append(connection)
+                fresh.append(connection)
+                if upstream(named: server.name) == nil { changes.added.append(server.name) } else { changes.replaced.append(server.name) }
+            }
+        }
+        let nextNames = Set(next.map(\.name))
+        changes.removed = upstreams.map(\.name).filter { !nextNames.contains($0) }
+        for connection in fresh { wire(connection) }
+
+        let deadline = EventLoop.now() + newConfig.limits.initializeTimeout.nanoseconds
+        func awaitFreshConnections() {
+            let failed = fresh.filter { if case .waitingToRestart = $0.phase { true } else { $0.phase.name == "stopped" } }
+            if !failed.isEmpty {
+                return reject("upstream server(s) \(failed.map { "'\($0.name)'" }.joined(separator: ", ")) could not be started; see the log above")
+            }
+            let settled = fresh.allSatisfy { connection in
+                switch connection.phase {
+                case .ready: true
+                case .spawned: upstreamInitializeParams == nil  // no client yet: started is as far as it goes
+                default: false
+                }
+            }
+            if settled { return adopt() }
+            guard EventLoop.now() < deadline else {
+                return reject("upstream server(s) \(fresh.filter { !$0.isReady }.map { "'\($0.name)'" }.joined(separator: ", ")) did not initialize within \(newConfig.limits.initializeTimeout)")
+            }
+            loop.schedule(afterNanoseconds: 20_000_000) { awaitFreshConnections() }
+        }
+
+        func reject(_ reason: String) {
+            for connection in fresh { connection.stop {} ; connection.terminate() }
+            completion(.failure(ReloadRejection(reason: reason)))
+        }
+
+        func adopt() {
+            let retiring = upstreams.filter { current in !next.contains { $0 === current } }
+            let oldExposure = exposure
+            config = newConfig
+            upstreams = next
+            exposure = Self.exposure(for: newConfig)
+            catalog = Catalog(separator: newConfig.exposure.separator, serverNames: nextNames)
+            for connection in fresh where connection.isReady { settledUpstreams.insert(connection.name) }
+            let pluginsChanged = plugins !== newPlugins
+            plugins = newPlugins.isEmpty ? nil : newPlugins
+            pluginChain = plugins.map { PluginChain(registry: $0, log: log) }
+            pluginChain?.observer = pluginStepObserver
+            generation += 1
+            for connection in retiring {
+                connection.stop {}
+                let drain = newConfig.limits.shutdownTimeout.nanoseconds
+                loop.schedule(afterNanoseconds: drain) { connection.terminate() }
+            }
+            if !changes.isEmpty || pluginsChanged || oldExposure != exposure { announceListChanges() }
+            completion(.success(changes))
+        }
+
+        awaitFreshConnections()
+    }
+
+    /// Tells ready clients that what they listed may have changed.
+    private func announceListChanges() {
+        let methods = [MCPMethod.toolsListChanged, MCPMethod.promptsListChanged, MCPMethod.resourcesListChanged]
+        let promised: Bool
+        switch exposure {
+        case .aggregated: promised = true
+        case .transparent: promised = upstreams.first?.capabilities?["tools"]?["listChanged"]?.boolValue == true
+        }
+        guard promised else { return }
+        for session in sessions where session.phase == .ready {
+            for method in methods { session.send(JSONRPCMessage.notification(method: method, params: nil)) }
+        }
+    }
+}

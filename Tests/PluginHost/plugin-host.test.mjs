@@ -1,0 +1,432 @@
+// Tests of the plugin host (Sources/Plugins/plugin-host.mjs) and the example plugins in plugins.d/:
+// each test starts the host the way plugboard does — a socketpair on descriptor 3, stdin on
+// /dev/null, stdout and stderr on pipes — and speaks the worker protocol to it.
+//
+//   node --test Tests/PluginHost/
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const HOST = join(root, "Sources/Plugins/plugin-host.mjs");
+const WAIT_MS = 5000;
+
+/** A running host and the protocol messages it sent on its channel. */
+class Host {
+  constructor(pluginPath, { name, concurrency, env } = {}) {
+    // libuv makes extra "pipe" descriptors socketpairs, as plugboard does.
+    this.child = spawn(process.execPath, [HOST], {
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
+      cwd: dirname(pluginPath),
+      env: {
+        PATH: process.env.PATH,
+        PLUGBOARD_PLUGIN: pluginPath,
+        PLUGBOARD_PLUGIN_NAME: name ?? "fixture",
+        ...(concurrency === undefined ? {} : { PLUGBOARD_WORKER_CONCURRENCY: String(concurrency) }),
+        ...env,
+      },
+    });
+    this.channel = this.child.stdio[3];
+    this.stdout = "";
+    this.stderr = "";
+    this.raw = "";
+    this.messages = [];
+    this.waiters = [];
+    this.nextID = 1;
+    this.child.stdout.on("data", (chunk) => (this.stdout += chunk));
+    this.child.stderr.on("data", (chunk) => (this.stderr += chunk));
+    this.channel.setEncoding("utf8");
+    this.channel.on("data", (chunk) => {
+      this.raw += chunk;
+      let newline;
+      while ((newline = this.raw.indexOf("\n")) !== -1) {
+        const line = this.raw.slice(0, newline);
+        this.raw = this.raw.slice(newline + 1);
+        this.messages.push(JSON.parse(line)); // a malformed line fails the test here
+        this.wake();
+      }
+    });
+    this.channel.on("error", () => {});
+    this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve({ code, signal })));
+  }
+
+  send(message) {
+    this.channel.write(typeof message === "string" ? message : JSON.stringify(message) + "\n");
+  }
+
+  /** The first unclaimed message matching `predicate`; removes it from `messages`. */
+  next(predicate, what = "a message") {
+    return new Promise((resolve, reject) => {
+      const waiter = { predicate, resolve };
+      waiter.timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(new Error(`no ${what} within ${WAIT_MS} ms; got ${JSON.stringify(this.messages)}; stderr: ${this.stderr}`));
+      }, WAIT_MS);
+      this.waiters.push(waiter);
+      this.wake();
+    });
+  }
+
+  wake() {
+    for (const waiter of [...this.waiters]) {
+      const index = this.messages.findIndex(waiter.predicate);
+      if (index === -1) continue;
+      const [message] = this.messages.splice(index, 1);
+      clearTimeout(waiter.timer);
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve(message);
+    }
+  }
+
+  ready() {
+    return this.next((m) => m.type === "ready", "ready message");
+  }
+
+  /** Sends a call and returns its answer (result or error). */
+  call(phase, input) {
+    const id = this.nextID++;
+    this.send({ type: "call", id, phase, input: makeInput(phase, input) });
+    return this.next((m) => m.id === id && (m.type === "result" || m.type === "error"), `answer to call ${id}`);
+  }
+
+  async stop() {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
+    await this.exited;
+  }
+}
+
+/** A plugin input as plugboard builds it, with `overrides` on top. */
+function makeInput(phase, overrides = {}) {
+  const args = overrides.arguments ?? { query: "hello" };
+  return {
+    toolName: "search",
+    rawContent: phase === "request" ? JSON.stringify(args) : "some text",
+    maxTokens: null,
+    metadata: { requestId: "r1", timestamp: "2026-01-01T00:00:00.000Z", serverName: "demo", phase, userQuery: "hello" },
+    method: "tools/call",
+    arguments: args,
+    ...(phase === "response" ? { result: { content: [{ type: "text", text: overrides.rawContent ?? "some text" }] } } : {}),
+    config: {},
+    ...overrides,
+  };
+}
+
+/** Starts a host on a fixture (or a path), waits for ready, runs `body`, always stops it. */
+async function withHost(plugin, options, body) {
+  if (typeof options === "function") [options, body] = [{}, options];
+  const host = new Host(plugin.startsWith("/") ? plugin : join(here, "fixtures", plugin), options);
+  try {
+    const ready = await host.ready();
+    await body(host, ready);
+  } finally {
+    await host.stop();
+  }
+}
+
+describe("handshake", () => {
+  test("a default-exported function handles both phases", () =>
+    withHost("echo-both.mjs", { name: "echo" }, async (host, ready) => {
+      assert.deepEqual(ready, { type: "ready", pid: host.child.pid, plugin: "echo", hooks: ["request", "response"], protocol: 1 });
+    }));
+
+  test("an object with only response lists only response", () =>
+    withHost("response-only.mjs", async (_host, ready) => assert.deepEqual(ready.hooks, ["response"])));
+
+  test("named exports are used when there is no default", () =>
+    withHost("named.mjs", async (_host, ready) => assert.deepEqual(ready.hooks, ["request"])));
+});
+
+describe("calls", () => {
+  test("calls in both phases get the plugin's return value", () =>
+    withHost("echo-both.mjs", async (host) => {
+      assert.deepEqual(await host.call("request", {}), { type: "result", id: 1, output: { text: 'request:{"query":"hello"}' } });
+      assert.deepEqual(await host.call("response", { rawContent: "abc" }), { type: "result", id: 2, output: { text: "response:abc" } });
+    }));
+
+  test("object methods are called with this bound to their object", () =>
+    withHost("response-only.mjs", async (host) => {
+      const answer = await host.call("response", { rawContent: "quiet" });
+      assert.deepEqual(answer.output, { text: "QUIET", metadata: { self: "bound" } });
+    }));
+
+  test("a call for a phase without a hook answers null", () =>
+    withHost("response-only.mjs", async (host) => {
+      assert.deepEqual(await host.call("request", {}), { type: "result", id: 1, output: null });
+    }));
+
+  test("returning undefined answers a null output", () =>
+    withHost("returns-nothing.mjs", async (host) => {
+      assert.deepEqual(await host.call("response", {}), { type: "result", id: 1, output: null });
+    }));
+
+  test("several calls run at once on one worker", () =>
+    withHost("slow.mjs", { concurrency: 4 }, async (host) => {
+      const started = Date.now();
+      const answers = await Promise.all([1, 2, 3, 4].map((n) => host.call("response", { rawContent: `c${n}`, config: { delayMs: 300 } })));
+      const elapsed = Date.now() - started;
+      assert.deepEqual(answers.map((a) => a.output.text), ["c1", "c2", "c3", "c4"]);
+      assert.equal(Math.max(...answers.map((a) => a.output.metadata.maxActive)), 4);
+      assert.ok(elapsed < 1000, `four 300 ms calls took ${elapsed} ms: they did not overlap`);
+    }));
+
+  test("calls beyond PLUGBOARD_WORKER_CONCURRENCY wait in order", () =>
+    withHost("slow.mjs", { concurrency: 2 }, async (host) => {
+      const answers = await Promise.all([1, 2, 3, 4, 5].map((n) => host.call("response", { rawContent: `c${n}`, config: { delayMs: 100 } })));
+      assert.deepEqual(answers.map((a) => a.output.text), ["c1", "c2", "c3", "c4", "c5"]);
+      assert.equal(Math.max(...answers.map((a) => a.output.metadata.maxActive)), 2);
+    }));
+});
+
+describe("plugin errors", () => {
+  test("a throwing plugin answers an error with its message and a stack naming the plugin", () =>
+    withHost("thrower.mjs", { name: "thrower" }, async (host) => {
+      const answer = await host.call("response", {});
+      assert.equal(answer.type, "error");
+      assert.equal(answer.error.message, "boom in thrower");
+      assert.match(answer.error.stack, /thrower\.mjs:\d+/);
+    }));
+
+  test("a rejected promise answers an error naming the error type", () =>
+    withHost("thrower.mjs", async (host) => {
+      const answer = await host.call("response", { config: { how: "reject" } });
+      assert.equal(answer.error.message, "TypeError: rejected by thrower");
+    }));
+
+  test("a thrown non-Error value is described", () =>
+    withHost("thrower.mjs", async (host) => {
+      const answer = await host.call("response", { config: { how: "string" } });
+      assert.equal(answer.error.message, "a non-Error value was thrown: just a string");
+    }));
+
+  test("the worker keeps serving after a plugin error", () =>
+    withHost("thrower.mjs", async (host) => {
+      await host.call("response", {});
+      assert.equal((await host.call("response", {})).type, "error");
+      const pong = host.next((m) => m.type === "pong");
+      host.send({ type: "ping", id: 50 });
+      assert.equal((await pong).id, 50);
+    }));
+});
+
+describe("odd outputs", () => {
+  const cases = [
+    ["string", { type: "result", output: "not an object" }],
+    ["array", { type: "result", output: [1, 2] }],
+  ];
+  for (const [kind, expected] of cases) {
+    test(`a ${kind} output is sent as it is, for plugboard to validate`, () =>
+      withHost("odd-output.mjs", async (host) => {
+        const { id: _, ...answer } = await host.call("response", { config: { kind } });
+        assert.deepEqual(answer, expected);
+      }));
+  }
+
+  for (const kind of ["bigint", "cycle", "function"]) {
+    test(`a ${kind} output answers "output is not JSON-serializable"`, () =>
+      withHost("odd-output.mjs", async (host) => {
+        const answer = await host.call("response", { config: { kind } });
+        assert.equal(answer.type, "error");
+        assert.match(answer.error.message, /^output is not JSON-serializable: /);
+      }));
+  }
+
+  test("a lone UTF-16 surrogate is replaced, so the line stays valid UTF-8", () =>
+    withHost("odd-output.mjs", async (host) => {
+      const answer = await host.call("response", { config: { kind: "lone-surrogate" } });
+      assert.equal(answer.output.text, "cut emoji: \ufffd");
+    }));
+});
+
+describe("loading failures", () => {
+  async function expectFatal(fixture, pattern) {
+    const host = new Host(join(here, "fixtures", fixture));
+    try {
+      const fatal = await host.next((m) => m.type === "fatal", "fatal message");
+      assert.match(fatal.error.message, pattern);
+      assert.equal(typeof fatal.error.stack, "string");
+      assert.deepEqual(await host.exited, { code: 1, signal: null });
+      assert.match(host.stderr, /cannot load plugin/);
+      assert.equal(host.messages.length, 0, "nothing but the fatal message");
+    } finally {
+      await host.stop();
+    }
+  }
+
+  test("a failed import is fatal and exits 1", () => expectFatal("broken-import.mjs", /does-not-exist\.mjs/));
+  test("a syntax error is fatal and says where", () => expectFatal("syntax-error.mjs", /SyntaxError: .* at \S*syntax-error\.mjs:4$/));
+  test("a CommonJS syntax error says where too", () => expectFatal("syntax-error.cjs", /SyntaxError: .* at \S*syntax-error\.cjs:3$/));
+  test("a module with no usable export is fatal", () => expectFatal("no-export.mjs", /has no usable export/));
+  test("a missing PLUGBOARD_PLUGIN is fatal", async () => {
+    const host = new Host("", {});
+    const fatal = await host.next((m) => m.type === "fatal");
+    assert.match(fatal.error.message, /PLUGBOARD_PLUGIN is not set/);
+    assert.equal((await host.exited).code, 1);
+  });
+});
+
+describe("CommonJS", () => {
+  test("module.exports = { init, request } works", () =>
+    withHost("commonjs.js", async (host, ready) => {
+      assert.deepEqual(ready.hooks, ["request"]);
+      const answer = await host.call("request", { arguments: { q: 1 }, config: { label: "a" } });
+      assert.deepEqual(JSON.parse(answer.output.text), { q: 1, via: "commonjs", seen: ["a"] });
+    }));
+
+  test("module.exports = function handles both phases", () =>
+    withHost("commonjs-function.cjs", async (host, ready) => {
+      assert.deepEqual(ready.hooks, ["request", "response"]);
+      assert.equal((await host.call("response", {})).output.text, "cjs response");
+    }));
+});
+
+describe("init(config)", () => {
+  test("runs once per distinct config, before the first call carrying it", () =>
+    withHost("init-counter.mjs", async (host) => {
+      // Two calls with config A arrive during A's (slow) init: both wait for it, it runs once.
+      const [first, second] = await Promise.all([
+        host.call("response", { config: { label: "A" } }),
+        host.call("response", { config: { label: "A" } }),
+      ]);
+      assert.deepEqual(first.output.metadata.inits, ["A"]);
+      assert.deepEqual(second.output.metadata.inits, ["A"]);
+      const third = await host.call("response", { config: { label: "B" } });
+      assert.deepEqual(third.output.metadata.inits, ["A", "B"]);
+      const fourth = await host.call("response", { config: { label: "A" } });
+      assert.deepEqual(fourth.output.metadata.inits, ["A", "B"]);
+    }));
+
+  test("named init runs before named request", () =>
+    withHost("named.mjs", async (host) => {
+      const answer = await host.call("request", { arguments: { x: 1 }, config: { tag: "t" } });
+      assert.deepEqual(answer.output, { arguments: { x: 1, tag: "t" } });
+    }));
+
+  test("a failing init fails the call with 'init failed: ', and is retried by the next call", () =>
+    withHost("init-counter.mjs", async (host) => {
+      const answers = await Promise.all([1, 2].map(() => host.call("response", { config: { failInit: true } })));
+      for (const answer of answers) {
+        assert.equal(answer.type, "error");
+        assert.equal(answer.error.message, "init failed: no database");
+      }
+      const other = await host.call("response", { config: { label: "ok" } });
+      assert.deepEqual(other.output.metadata.inits, ["ok"]);
+    }));
+});
+
+describe("the channel is only for protocol", () => {
+  test("console output goes to stdout and stderr, never to fd 3", () =>
+    withHost("chatty.mjs", async (host) => {
+      const answer = await host.call("response", { rawContent: "hi" });
+      assert.deepEqual(answer, { type: "result", id: 1, output: { text: "real" } });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(host.messages, [], "no other message on the channel");
+      assert.match(host.stdout, /"forged"/);
+      assert.match(host.stdout, /chatty saw hi/);
+      assert.match(host.stderr, /chatty warns/);
+    }));
+
+  test("a malformed line and an unknown type are ignored with a warning on stderr", () =>
+    withHost("echo-both.mjs", async (host) => {
+      host.send("this is not json\n");
+      host.send({ type: "teleport", id: 3 });
+      host.send("\n");
+      assert.equal((await host.call("response", { rawContent: "still here" })).output.text, "response:still here");
+      assert.match(host.stderr, /malformed line/);
+      assert.match(host.stderr, /unknown type "teleport"/);
+    }));
+
+  test("a message split across writes and several messages in one write are read whole", () =>
+    withHost("echo-both.mjs", async (host) => {
+      const call = (id, text) => JSON.stringify({ type: "call", id, phase: "response", input: makeInput("response", { rawContent: text }) });
+      const both = `${call(10, "é€😀")}\n${call(11, "two")}\n`;
+      const cut = Buffer.from(both).indexOf(Buffer.from("😀")) + 2; // inside the emoji's UTF-8 bytes
+      host.channel.write(Buffer.from(both).subarray(0, cut));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      host.channel.write(Buffer.from(both).subarray(cut));
+      assert.equal((await host.next((m) => m.id === 10)).output.text, "response:é€😀");
+      assert.equal((await host.next((m) => m.id === 11)).output.text, "response:two");
+    }));
+});
+
+describe("lifecycle", () => {
+  test("ping answers pong with the calls in flight and memory", () =>
+    withHost("slow.mjs", async (host) => {
+      const pending = host.call("response", { config: { delayMs: 300 } });
+      host.send({ type: "ping", id: 99 });
+      const pong = await host.next((m) => m.type === "pong");
+      assert.equal(pong.id, 99);
+      assert.equal(pong.inFlight, 1);
+      assert.ok(pong.memory.rss > 1e6 && pong.memory.heapUsed > 0, JSON.stringify(pong.memory));
+      await pending;
+    }));
+
+  test("drain finishes in-flight calls, refuses new ones, then exits 0", () =>
+    withHost("slow.mjs", { concurrency: 1 }, async (host) => {
+      const calls = [host.call("response", { rawContent: "a", config: { delayMs: 200 } }), host.call("response", { rawContent: "b", config: { delayMs: 200 } })];
+      host.send({ type: "drain" });
+      const late = await host.call("response", { rawContent: "late" });
+      assert.equal(late.type, "error");
+      assert.match(late.error.message, /draining/);
+      const answers = await Promise.all(calls);
+      assert.deepEqual(answers.map((a) => a.output.text), ["a", "b"]);
+      assert.deepEqual(await host.exited, { code: 0, signal: null });
+    }));
+
+  test("drain with nothing in flight exits at once", () =>
+    withHost("echo-both.mjs", async (host) => {
+      host.send({ type: "drain" });
+      assert.deepEqual(await host.exited, { code: 0, signal: null });
+    }));
+
+  test("the host exits when its channel closes, even if the plugin holds timers", () =>
+    withHost("keeps-alive.mjs", async (host) => {
+      host.channel.end();
+      assert.deepEqual(await host.exited, { code: 0, signal: null });
+    }));
+});
+
+describe("example plugins in plugins.d", () => {
+  const example = (name) => join(root, "plugins.d", name);
+
+  test("uppercase uppercases response text", () =>
+    withHost(example("uppercase.mjs"), async (host, ready) => {
+      assert.deepEqual(ready.hooks, ["response"]);
+      assert.deepEqual((await host.call("response", { rawContent: "Hello, World" })).output, { text: "HELLO, WORLD" });
+    }));
+
+  test("redact-emails replaces addresses and counts them", () =>
+    withHost(example("redact-emails.mjs"), async (host, ready) => {
+      assert.deepEqual(ready.hooks, ["response"]);
+      const answer = await host.call("response", { rawContent: "Mail ada@example.com or bob.smith+x@mail.co.uk, not @handle or a@b." });
+      assert.deepEqual(answer.output, { text: "Mail [redacted] or [redacted], not @handle or a@b.", metadata: { redacted: 2 } });
+      assert.deepEqual((await host.call("response", { rawContent: "no addresses" })).output, null);
+      const custom = await host.call("response", { rawContent: "x@y.org", config: { replacement: "***" } });
+      assert.equal(custom.output.text, "***");
+    }));
+
+  test("block-tool blocks denied tools with a reason and lets others through", () =>
+    withHost(example("block-tool.mjs"), async (host, ready) => {
+      assert.deepEqual(ready.hooks, ["request"]);
+      const config = { deny: ["delete_file"], reason: "read-only session" };
+      const blocked = await host.call("request", { toolName: "delete_file", config });
+      assert.deepEqual(blocked.output, { block: { reason: 'the tool "delete_file" is blocked: read-only session' } });
+      assert.equal((await host.call("request", { toolName: "read_file", config })).output, null);
+      assert.equal((await host.call("request", { toolName: "delete_file" })).output, null);
+    }));
+
+  test("legacy-wordcount (exec mode) reads one object from stdin and prints one JSON line", async () => {
+    const child = spawn(process.execPath, [example("legacy-wordcount.js")], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stdin.end(JSON.stringify(makeInput("response", { rawContent: "three little  words" })));
+    const code = await new Promise((resolve) => child.on("exit", resolve));
+    assert.equal(code, 0);
+    const lines = stdout.split("\n").filter(Boolean);
+    assert.equal(lines.length, 1);
+    assert.deepEqual(JSON.parse(lines[0]), { text: "three little  words\n\n(3 words)", continue: true });
+  });
+});

@@ -1,0 +1,344 @@
+// Splits Markdown (or plain text) into blocks and sections, and recognises page noise.
+//
+// Everything here is line-oriented and linear: each regular expression runs on one line,
+// and the ones that could backtrack badly only see lines shorter than MAX_ANALYSED_LINE.
+
+const MAX_ANALYSED_LINE = 2000;
+const MAX_CHROME_LINE = 300;
+
+/**
+ * @typedef {{type: 'heading', level: number, title: string, line: string}} HeadingBlock
+ * @typedef {{type: 'code', lines: string[]}} CodeBlock
+ * @typedef {{type: 'para', lines: string[]}} ParaBlock
+ * @typedef {HeadingBlock | CodeBlock | ParaBlock} Block
+ */
+
+/**
+ * Splits text into heading, fenced-code and paragraph blocks.
+ * A fence that never closes is not a fence (its line is read as text), so one stray ``` cannot
+ * swallow the rest of a document. In `plain` mode, ALL-CAPS lines after a blank line (the
+ * section names of a man page) are headings too.
+ * @returns {Block[]}
+ */
+export function parseBlocks(text, { plain = false } = {}) {
+  const lines = text.split('\n');
+  const closers = { '`': [], '~': [] };
+  for (let i = 0; i < lines.length; i++) {
+    const f = bareFence(lines[i]);
+    if (f) closers[f.ch].push({ index: i, len: f.len });
+  }
+  const failedLength = { '`': Infinity, '~': Infinity };
+  const findClose = (ch, len, from) => {
+    if (len >= failedLength[ch]) return -1;
+    const list = closers[ch];
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (list[mid].index <= from) lo = mid + 1; else hi = mid; }
+    for (let k = lo; k < list.length; k++) if (list[k].len >= len) return list[k].index;
+    failedLength[ch] = Math.min(failedLength[ch], len);
+    return -1;
+  };
+
+  const blocks = [];
+  let para = null;
+  const flush = () => { if (para) { blocks.push(para); para = null; } };
+  let previousBlank = true;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const open = openingFence(line);
+    if (open) {
+      const close = findClose(open.ch, open.len, i);
+      if (close >= 0) {
+        flush();
+        blocks.push({ type: 'code', lines: lines.slice(i, close + 1) });
+        i = close;
+        previousBlank = false;
+        continue;
+      }
+    }
+    const atx = atxHeading(line);
+    if (atx) {
+      flush();
+      blocks.push({ type: 'heading', level: atx.level, title: atx.title, line });
+      previousBlank = false;
+      continue;
+    }
+    if (isBlank(line)) {
+      flush();
+      previousBlank = true;
+      continue;
+    }
+    const underline = setextUnderline(line);
+    if (underline && para && para.lines.length === 1 && isSetextCandidate(para.lines[0])) {
+      blocks.push({ type: 'heading', level: underline, title: para.lines[0].trim(), line: para.lines[0], underline: line });
+      para = null;
+      previousBlank = false;
+      continue;
+    }
+    if (plain && previousBlank && isPlainHeading(line)) {
+      flush();
+      blocks.push({ type: 'heading', level: 2, title: line.trim(), line });
+      previousBlank = false;
+      continue;
+    }
+    if (!para) para = { type: 'para', lines: [] };
+    para.lines.push(line);
+    previousBlank = false;
+  }
+  flush();
+  return blocks;
+}
+
+function isBlank(line) {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 12 && c !== 11) return false;
+  }
+  return true;
+}
+
+function leadingSpaces(line) {
+  let i = 0;
+  while (i < line.length && i < 4 && line.charCodeAt(i) === 32) i++;
+  return i;
+}
+
+function bareFence(line) {
+  const f = openingFence(line);
+  if (!f) return null;
+  const rest = line.slice(f.end);
+  return isBlank(rest) ? f : null;
+}
+
+function openingFence(line) {
+  const start = leadingSpaces(line);
+  if (start > 3) return null;
+  const c = line[start];
+  if (c !== '`' && c !== '~') return null;
+  let end = start;
+  while (end < line.length && line[end] === c) end++;
+  const len = end - start;
+  if (len < 3) return null;
+  if (c === '`' && line.indexOf('`', end) >= 0) return null; // an info string may not contain a backtick
+  return { ch: c, len, end };
+}
+
+function atxHeading(line) {
+  const start = leadingSpaces(line);
+  if (start > 3 || line[start] !== '#') return null;
+  let end = start;
+  while (end < line.length && line[end] === '#') end++;
+  const level = end - start;
+  if (level > 6) return null;
+  if (end < line.length && line[end] !== ' ' && line[end] !== '\t') return null;
+  let title = line.slice(end).trim();
+  // A closing run of #s preceded by a space is not part of the title.
+  let k = title.length;
+  while (k > 0 && title[k - 1] === '#') k--;
+  if (k < title.length && (k === 0 || title[k - 1] === ' ')) title = title.slice(0, k).trim();
+  return { level, title };
+}
+
+function setextUnderline(line) {
+  if (leadingSpaces(line) > 3 || line.length > 200) return 0;
+  const t = line.trim();
+  if (t.length < 2) return 0;
+  const c = t[0];
+  if (c !== '=' && c !== '-') return 0;
+  for (let i = 0; i < t.length; i++) if (t[i] !== c) return 0;
+  return c === '=' ? 1 : 2;
+}
+
+function isSetextCandidate(line) {
+  if (leadingSpaces(line) > 3 || line.length > 200) return false;
+  return !/^\s*(?:[-*+>|]|\d+[.)]\s)/.test(line) && /[\p{L}\p{N}]/u.test(line);
+}
+
+function isPlainHeading(line) {
+  if (line.length < 3 || line.length > 60 || line[0] === ' ' || line[0] === '\t') return false;
+  if (!/^[A-Z][A-Z0-9 ,&()/_'-]*$/.test(line.trimEnd())) return false;
+  return (line.match(/[A-Z]/g) || []).length >= 3;
+}
+
+// ---------------------------------------------------------------------------------------
+// Noise
+
+/** Links, images and the text left around them on one line. */
+export function linkStats(line) {
+  if (line.length > MAX_ANALYSED_LINE) return { links: 0, images: 0, linkChars: 0, residualChars: countWordChars(line), residual: line, anchors: 0 };
+  let images = 0;
+  let links = 0;
+  let linkChars = 0;
+  let anchors = 0;
+  let rest = line.replace(/!\[([^\]\n]{0,500})\]\(([^)\s]{0,2000})[^)\n]{0,300}\)/g, (all, alt) => {
+    images++;
+    linkChars += countWordChars(alt);
+    return '\u0001';
+  });
+  rest = rest.replace(/\[([^\]\n]{0,500})\]\(([^)\s]{0,2000})(?:\s+"[^"\n]{0,300}")?\)/g, (all, label, href) => {
+    links++;
+    if (href.startsWith('#')) anchors++;
+    linkChars += countWordChars(label);
+    return '\u0001';
+  });
+  rest = rest.replace(/<?https?:\/\/[^\s>)]{1,2000}>?/g, () => { links++; return '\u0001'; });
+  return { links, images, linkChars, residualChars: countWordChars(rest), residual: rest, anchors };
+}
+
+function countWordChars(s) {
+  const m = s.match(/[\p{L}\p{N}]/gu);
+  return m ? m.length : 0;
+}
+
+const CHROME_LINE = [
+  /skip to (?:main )?content/i,
+  /\bedit (?:this|the) page\b/i,
+  /\b(?:back|return) to top\b/i,
+  /\bwas this (?:page|article|doc|section)[^?]{0,20} helpful\b/i,
+  /^\s*(?:<sub>|<small>|_|\*)?\s*last (?:updated|modified|edited)\b/i,
+  /^\s*search(?: the)?(?: docs?| documentation)?\s*(?:\.\.\.|…|⌘|ctrl)/i,
+  /\breport an issue\b/i,
+  /\bimprove this (?:page|doc)/i,
+  /^\W*on this page\b/i,
+  /^\W*(?:←\s*)?previous\W+(?:.*\W)?next\b/i,
+  /^\s*(?:copyright\b|©)/i,
+  /\ball rights reserved\b/i,
+  /\bbuilt with (?:docusaurus|mkdocs|sphinx|hugo|jekyll|vitepress|gatsby|nextra|mintlify|gitbook|astro|starlight)\b/i,
+  /\bsubscribe to (?:our|the) newsletter\b/i,
+  /^\W*(?:share|tweet) (?:this|on)\b/i,
+];
+const COOKIE = /\bcookies?\b/i;
+const CONSENT = /\b(?:accept|consent|reject|decline|preferences|settings|we use|this (?:site|website) uses)\b/i;
+const LICENSE_BOILERPLATE = /permission is hereby granted|the software is provided ["“]?as is|above copyright notice|licensed under the apache license|redistribution and use in source and binary forms|gnu (?:lesser |affero )?general public license|this program is free software|without warranties or conditions of any kind/i;
+const ADMONITION_ONLY = /^\s*>?\s*(?:\[!(?:note|tip|important|warning|caution|info|danger)\]|\*\*(?:note|tip|warning)\*\*:?)?\s*$/i;
+const TAG_ONLY = /^\s*(?:<\/?[A-Za-z][^>]{0,300}>\s*)+$/;
+const LIST_MARKER = /^\s*(?:[-*+]|\d+[.)])\s+/;
+
+/** Why a line is page chrome rather than content, or null. */
+export function lineNoise(line) {
+  const t = line.trim();
+  if (!t) return null;
+  const compact = t.replace(/\s+/g, '');
+  if (/^(?:-{3,}|\*{3,}|_{3,})$/.test(compact)) return 'rule';
+  if (t.length <= MAX_ANALYSED_LINE && TAG_ONLY.test(t)) return 'html';
+  if (t.length <= MAX_CHROME_LINE) {
+    for (const re of CHROME_LINE) if (re.test(t)) return 'chrome';
+  }
+  if (t.length <= 1000 && COOKIE.test(t) && CONSENT.test(t)) return 'cookie';
+  if (t.length > MAX_ANALYSED_LINE) return null;
+  const s = linkStats(t);
+  const linkish = s.links + s.images;
+  if (linkish === 0) return null;
+  const residual = s.residual.replace(LIST_MARKER, '');
+  const residualChars = countWordChars(residual);
+  if (s.images > 0 && residualChars <= 3) return 'badge';
+  if (linkish === 1 && residualChars === 0 && LIST_MARKER.test(t) && s.anchors === 1) return 'toc';
+  if (linkish >= 2 && residualChars < 0.4 * (residualChars + s.linkChars)) return 'links';
+  if (s.links >= 1 && /[›»]/.test(t) && t.length < MAX_CHROME_LINE) return 'breadcrumb';
+  return null;
+}
+
+/** Whether a line is a lone link (a list item or a line that is only a link): part of a link list. */
+function isLoneLink(line) {
+  const t = line.trim();
+  if (t.length > MAX_ANALYSED_LINE) return false;
+  const s = linkStats(t);
+  return s.links + s.images === 1 && countWordChars(s.residual.replace(LIST_MARKER, '')) <= 2;
+}
+
+/**
+ * Removes noise lines from a paragraph; returns the lines left, or null when the whole
+ * paragraph is noise (a link list, license text, an admonition left empty).
+ */
+export function cleanParagraph(lines) {
+  const joined = lines.length < 200 ? lines.join(' ') : lines.slice(0, 200).join(' ');
+  if (joined.length < 20000 && LICENSE_BOILERPLATE.test(joined)) return null;
+  const kept = [];
+  let lone = 0;
+  for (const line of lines) {
+    if (lineNoise(line)) continue;
+    if (isLoneLink(line)) lone++;
+    kept.push(line);
+  }
+  if (kept.length === 0) return null;
+  if (kept.length >= 2 && lone / kept.length >= 0.6) return null;
+  if (kept.every((l) => ADMONITION_ONLY.test(l) || l.trim() === '>')) return null;
+  if (kept.every((l) => !/[\p{L}\p{N}]/u.test(l))) return null;
+  return kept;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sections
+
+const NOISE_TITLE = /^(?:table of contents|contents|toc|on this page|in this article|licen[cs]e|licensing|copyright|sponsors?|backers|contributors|all contributors|acknowledge?ments?|credits|footer|navigation)$/;
+
+/** A heading's title as plain text: links reduced to their labels, emphasis, code ticks and emoji removed. */
+export function plainTitle(title) {
+  let t = title.length > 500 ? title.slice(0, 500) : title;
+  t = t.replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
+  t = t.replace(/<[^>]{0,200}>/g, '').replace(/[`*_]/g, '');
+  t = t.replace(/[\p{Extended_Pictographic}\u{FE0F}]/gu, '').replace(/\s+/g, ' ').trim();
+  return t;
+}
+
+function isNoiseTitle(title) {
+  const t = plainTitle(title).toLowerCase().replace(/[^\p{L}\p{N} ]/gu, '').trim();
+  return NOISE_TITLE.test(t);
+}
+
+/** Text normalised for duplicate detection. */
+export function normalise(text) {
+  return text.toLowerCase().replace(/^[\s>]+/gm, '').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Groups blocks into sections: one per heading (up to the next heading of any level), plus
+ * an untitled one for text before the first heading. Noise lines and paragraphs are removed,
+ * sections under a noise heading (Table of Contents, License, Sponsors…) are marked noise, and
+ * repeated paragraphs, code blocks and whole sections are marked duplicates.
+ */
+export function buildSections(blocks) {
+  const sections = [];
+  const headingStack = []; // {level, title, line, noise, node}
+  let current = { index: 0, heading: null, ancestors: [], blocks: [], noise: false };
+  sections.push(current);
+  const seenBlocks = new Set();
+  for (const block of blocks) {
+    if (block.type === 'heading') {
+      while (headingStack.length && headingStack[headingStack.length - 1].level >= block.level) headingStack.pop();
+      const inheritedNoise = headingStack.some((h) => h.noise);
+      const node = { level: block.level, title: plainTitle(block.title) || block.title.trim(), line: block.line, underline: block.underline ?? null, noise: inheritedNoise || isNoiseTitle(block.title), hasKept: false };
+      current = { index: sections.length, heading: node, ancestors: headingStack.slice(), blocks: [], noise: node.noise };
+      headingStack.push(node);
+      sections.push(current);
+      continue;
+    }
+    if (current.noise) continue;
+    if (block.type === 'para') {
+      const kept = cleanParagraph(block.lines);
+      if (!kept) continue;
+      const key = normalise(kept.join('\n'));
+      if (key.length >= 120) {
+        if (seenBlocks.has(key)) continue;
+        seenBlocks.add(key);
+      }
+      current.blocks.push({ type: 'para', lines: kept });
+    } else {
+      const key = block.lines.join('\n');
+      if (key.length >= 80) {
+        if (seenBlocks.has(key)) continue;
+        seenBlocks.add(key);
+      }
+      current.blocks.push(block);
+    }
+  }
+  const seenSections = new Set();
+  for (const s of sections) {
+    s.content = !s.noise && s.blocks.length > 0;
+    if (!s.content) continue;
+    const key = normalise(s.blocks.map((b) => b.lines.join('\n')).join('\n'));
+    if (key.length >= 40 && seenSections.has(key)) s.content = false;
+    else seenSections.add(key);
+  }
+  return sections;
+}
