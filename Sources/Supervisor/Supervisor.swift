@@ -8,23 +8,35 @@ import Plugins
 import Processes
 import Proxy
 
-/// Hosts the proxy: wires the frontend to the core on one event loop, turns signals into
-/// shutdown and status dumps, and decides the exit status.
+/// Hosts the proxy: wires the frontend to the core on one event loop, reloads the configuration
+/// and plugins as new generations, turns signals into shutdown, reloads and status dumps, keeps
+/// the service manager informed, and decides the exit status.
 public final class Supervisor {
     private enum Phase { case starting, serving, shuttingDown, finished }
+    /// A reload runs alone; changes that arrive meanwhile cause exactly one follow-up.
+    private enum ReloadState { case idle, reloading(followUp: Bool) }
 
-    private let config: PlugboardConfig
+    private var config: PlugboardConfig
+    private let options: SupervisorOptions
     private let log: Logger
     private let loop = EventLoop()
     private var phase = Phase.starting
+    private var reloadState = ReloadState.idle
     private var core: ProxyCore?
+    private var plugins: PluginRegistry?
     private var frontend: StdioFrontend?
     private var signalWatcher: SignalWatcher?
+    private var notifier: ServiceNotifier?
     private let startedAt = EventLoop.now()
+    private var generationLoadedAt = ""
+    private var generationReason = "startup"
+    private var lastReload: ReloadRecord?
+    private var reloadCount = 0
     private var exitStatus: Int32 = 0
 
-    public init(config: PlugboardConfig, log: Logger) {
+    public init(config: PlugboardConfig, options: SupervisorOptions = SupervisorOptions(), log: Logger) {
         self.config = config
+        self.options = options
         self.log = log.tagged("supervisor")
     }
 
@@ -40,11 +52,13 @@ public final class Supervisor {
         loop.execute { bound.value.start() }
         loop.run()
         signalWatcher?.stop()
+        if let pidFile = options.pidFile { unlink(pidFile) }
         log.info("stopped")
         return exitStatus
     }
 
     private func start() {
+        notifier = ServiceNotifier(notifyDescriptor: options.notifyDescriptor)
         let plugins: PluginRegistry
         do {
             plugins = try PluginRegistry(config: config, loop: loop, log: log)
@@ -63,11 +77,16 @@ public final class Supervisor {
             self?.beginShutdown(reason: "\(ending)")
         }
         self.core = core
+        self.plugins = plugins
         self.frontend = frontend
+        generationLoadedAt = PluginClock.timestamp()
         core.start()
         frontend.start()
+        writePidFile()
         phase = .serving
         log.info("plugboard \(PlugboardVersion.current) ready on stdio", ["config": config.directory, "pid": "\(getpid())"])
+        notifier?.ready(status: "serving generation 1")
+        scheduleWatchdog()
     }
 
     private func received(signal: Int32) {
@@ -75,10 +94,10 @@ public final class Supervisor {
         case SIGUSR1:
             dumpStatus()
         case SIGHUP:
-            log.notice("SIGHUP received: live reload is not available in this version; restart plugboard to apply changes")
+            requestReload(reason: "SIGHUP")
         default:
             if phase == .shuttingDown {
-                log.warning("\(signalName(signal)) received again: stopping upstreams now")
+                log.warning("\(signalName(signal)) received again: stopping now")
                 core?.shutdown(deadline: .milliseconds(0)) {}
                 finishSoon(force: true)
             } else {
@@ -87,9 +106,82 @@ public final class Supervisor {
         }
     }
 
+    // MARK: Reloads
+
+    private func requestReload(reason: String) {
+        guard phase == .serving else { return }
+        switch reloadState {
+        case .idle: performReload(reason: reason)
+        case .reloading: reloadState = .reloading(followUp: true)
+        }
+    }
+
+    /// Builds the next generation beside the live one and switches only once it is whole:
+    /// configuration parsed and validated, changed plugins loaded by a canary worker, changed
+    /// upstreams started and initialized. Anything wrong leaves the live generation serving.
+    private func performReload(reason: String) {
+        reloadState = .reloading(followUp: false)
+        reloadCount += 1
+        log.info("reloading (\(reason))")
+        notifier?.reloading(status: "reloading: \(reason)")
+        let newConfig: PlugboardConfig
+        do {
+            newConfig = try ConfigLoader.load(directory: config.directory)
+        } catch {
+            return finishReload(reason: reason, outcome: .rejected("invalid configuration:\n\(error)"))
+        }
+        let registry: PluginRegistry
+        do {
+            registry = try PluginRegistry(config: newConfig, loop: loop, log: log, previous: plugins)
+        } catch {
+            return finishReload(reason: reason, outcome: .rejected("\(error)"))
+        }
+        registry.prepare { [weak self] failures in
+            guard let self, let core = self.core else { return }
+            guard failures.isEmpty else {
+                registry.discardFreshPools()
+                let text = failures.sorted { $0.key < $1.key }.map { "plugin '\($0.key)': \($0.value)" }.joined(separator: "\n")
+                return self.finishReload(reason: reason, outcome: .rejected(text))
+            }
+            core.reconfigure(to: newConfig, plugins: registry) { result in
+                switch result {
+                case .success(let changes):
+                    self.plugins?.retire(keepingPoolsOf: registry)
+                    self.plugins = registry
+                    self.config = newConfig
+                    self.generationLoadedAt = PluginClock.timestamp()
+                    self.generationReason = reason
+                    self.finishReload(reason: reason, outcome: .adopted("\(changes)"))
+                case .failure(let rejection):
+                    registry.discardFreshPools()
+                    self.finishReload(reason: reason, outcome: .rejected(rejection.reason))
+                }
+            }
+        }
+    }
+
+    private func finishReload(reason: String, outcome: ReloadRecord.Outcome) {
+        lastReload = ReloadRecord(reason: reason, at: PluginClock.timestamp(), outcome: outcome)
+        let generation = core?.generation ?? 1
+        switch outcome {
+        case .adopted(let summary):
+            log.notice("generation \(generation) is live (\(reason)): \(summary)")
+            notifier?.ready(status: "serving generation \(generation)")
+        case .rejected(let error):
+            log.error("reload rejected, generation \(generation) keeps serving:\n\(error)")
+            notifier?.ready(status: "serving generation \(generation); last reload rejected")
+        }
+        let followUp = if case .reloading(true) = reloadState { true } else { false }
+        reloadState = .idle
+        if followUp { requestReload(reason: "changes made during the previous reload") }
+    }
+
+    // MARK: Shutdown
+
     private func beginShutdown(reason: String) {
         guard phase == .serving || phase == .starting, let core else { return }
         phase = .shuttingDown
+        notifier?.stopping()
         log.info("shutting down (\(reason))")
         core.shutdown(deadline: config.limits.shutdownTimeout) { [weak self] in
             self?.finishSoon(force: false)
@@ -112,15 +204,80 @@ public final class Supervisor {
         check()
     }
 
-    private func dumpStatus() {
+    // MARK: Health and status
+
+    /// systemd's watchdog gets a keep-alive at half its interval while the loop turns.
+    private func scheduleWatchdog() {
+        guard let interval = notifier?.watchdogInterval else { return }
+        loop.schedule(afterNanoseconds: interval) { [weak self] in
+            guard let self, self.phase == .serving || self.phase == .shuttingDown else { return }
+            self.notifier?.watchdog()
+            self.scheduleWatchdog()
+        }
+    }
+
+    private var status: JSONObject {
         var status: JSONObject = [
             "pid": .number(JSONNumber(Int64(getpid()))),
             "version": .string(PlugboardVersion.current),
             "uptimeSeconds": .number(JSONNumber(Double(EventLoop.now() - startedAt) / 1e9)),
             "config": .string(config.directory),
+            "generation": [
+                "number": .number(JSONNumber(core?.generation ?? 1)),
+                "loadedAt": .string(generationLoadedAt),
+                "reason": .string(generationReason),
+            ],
+            "lastReload": lastReload.map { .object($0.status) } ?? .null,
+            "reloads": .number(JSONNumber(reloadCount)),
             "openDescriptors": .number(JSONNumber(DescriptorCensus.openDescriptors().count)),
         ]
         if let core { status["proxy"] = .object(core.status) }
-        log.notice("status \(JSONValue.object(status).serializedString)")
+        return status
+    }
+
+    private func dumpStatus() {
+        let text = JSONValue.object(status).serializedString
+        log.notice("status \(text)")
+        guard let path = options.statusFile else { return }
+        if !AtomicFile.write(text + "\n", to: path) {
+            log.warning("could not write the status file \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func writePidFile() {
+        guard let path = options.pidFile else { return }
+        if !AtomicFile.write("\(getpid())\n", to: path) {
+            log.warning("could not write the pid file \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Writes a file so readers see the old contents or the new, never a mix (temp file + rename).
+enum AtomicFile {
+    static func write(_ text: String, to path: String) -> Bool {
+        let temporary = "\(path).\(getpid()).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return false }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == bytes.count, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            return false
+        }
+        return true
+    }
+}
+
+/// Wall-clock timestamps for status fields.
+enum PluginClock {
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
     }
 }

@@ -13,7 +13,9 @@ let usage = """
 
     USAGE
       plugboard run   [--config DIR] [--log-level LEVEL] [--log-format human|json]
+                      [--status-file PATH] [--pid-file PATH] [--notify-fd N] [--no-watch]
       plugboard check [--config DIR]
+      plugboard status [--config DIR] [--pid-file PATH] [--status-file PATH]
       plugboard call  TOOL [ARGUMENTS_JSON] [--config DIR] [--json]
       plugboard plugin run FILE --input FILE.json [--phase request|response] [--timeout 30s]
       plugboard version
@@ -22,8 +24,10 @@ let usage = """
     COMMANDS
       run          Serve one MCP client on stdin/stdout, proxying to the upstream servers
                    configured in DIR (plugboard.toml plus conf.d/*.toml).
+                   Changes to DIR or the plugins directory reload live, as does SIGHUP.
       check        Validate the configuration and list every error with file:line:col.
                    Exits 0 when valid, 1 otherwise.
+      status       Ask the running instance for its status dump (SIGUSR1) and print it.
       call         Start the configured upstreams, send one tools/call (TOOL as a client
                    sees it, e.g. docs__get-library-docs) through the plugin chains, print
                    the result, and on stderr what each plugin did.
@@ -32,6 +36,11 @@ let usage = """
 
     OPTIONS
       --config DIR         Configuration directory (default: $PLUGBOARD_CONFIG, else ./etc)
+      --status-file PATH   Where SIGUSR1 also writes the status dump (default: in the runtime
+                           directory, $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR/plugboard)
+      --pid-file PATH      Where `run` writes its pid for `status` (default: runtime directory)
+      --notify-fd N        s6 readiness: write a newline to descriptor N once serving
+      --no-watch           Do not watch DIR and the plugins directory (SIGHUP still reloads)
       --log-level LEVEL    trace, debug, info, notice, warning or error (overrides [log] level)
       --log-format FORMAT  human or json (overrides [log] format)
       -h, --help           Show this help
@@ -43,7 +52,7 @@ let usage = """
     """
 
 enum Command: Equatable {
-    case help, version, run, check, call, pluginRun
+    case help, version, run, check, call, pluginRun, status
 }
 
 struct Invocation {
@@ -56,6 +65,10 @@ struct Invocation {
     var phase = PluginPhase.response
     var timeout = TimeSpan.seconds(30)
     var printJSON = false
+    var statusFile: String?
+    var pidFile: String?
+    var notifyDescriptor: Int32?
+    var watch = true
 }
 
 enum Output {
@@ -89,6 +102,7 @@ func parseArguments(_ arguments: [String]) -> Invocation {
     case "run": parsed.command = .run
     case "check": parsed.command = .check
     case "call": parsed.command = .call
+    case "status": parsed.command = .status
     case "plugin":
         guard rest.popFirst() == "run" else { fail("`plugin` needs a subcommand: `plugin run FILE --input FILE.json`") }
         parsed.command = .pluginRun
@@ -119,6 +133,13 @@ func parseArguments(_ arguments: [String]) -> Invocation {
             guard let timeout = TimeSpan(parsing: text) else { fail("--timeout takes a duration like 5s or 500ms, not '\(text)'") }
             parsed.timeout = timeout
         case "--json" where parsed.command == .call: parsed.printJSON = true
+        case "--status-file" where parsed.command == .run || parsed.command == .status: parsed.statusFile = value(for: argument)
+        case "--pid-file" where parsed.command == .run || parsed.command == .status: parsed.pidFile = value(for: argument)
+        case "--notify-fd" where parsed.command == .run:
+            let text = value(for: argument)
+            guard let descriptor = Int32(text), descriptor > 2 else { fail("--notify-fd takes a descriptor number above 2, not '\(text)'") }
+            parsed.notifyDescriptor = descriptor
+        case "--no-watch" where parsed.command == .run: parsed.watch = false
         case "-h", "--help":
             parsed.command = .help
             return parsed
@@ -170,8 +191,18 @@ case .check:
     Output.standardOutput("\(configDirectory): OK (\(config.servers.count) server(s): \(names))\n")
 case .run:
     let config = loadConfig(configDirectory)
-    let supervisor = Supervisor(config: config, log: logger(for: options, config: config))
+    let files = RuntimeFiles(configDirectory: config.directory)
+    let supervisor = Supervisor(
+        config: config,
+        options: SupervisorOptions(
+            statusFile: options.statusFile ?? files.statusFile, pidFile: options.pidFile ?? files.pidFile,
+            notifyDescriptor: options.notifyDescriptor, watch: options.watch),
+        log: logger(for: options, config: config))
     exit(supervisor.run())
+case .status:
+    let config = loadConfig(configDirectory)
+    let files = RuntimeFiles(configDirectory: config.directory)
+    exit(StatusCommand.run(pidFile: options.pidFile ?? files.pidFile, statusFile: options.statusFile ?? files.statusFile))
 case .call:
     let config = loadConfig(configDirectory)
     var arguments = JSONValue.object([:])

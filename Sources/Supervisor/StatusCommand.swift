@@ -1,0 +1,87 @@
+import Glibc
+import JSON
+
+/// `plugboard status`: signals the running instance (SIGUSR1), waits for the status file it
+/// rewrites, and prints it indented.
+public enum StatusCommand {
+    public static func run(pidFile: String, statusFile: String) -> Int32 {
+        guard let pidText = read(pidFile), let pid = pid_t(pidText.trimmingWhitespace()), pid > 0 else {
+            printError("no running plugboard found: cannot read \(pidFile) (start it with `plugboard run`, or pass --pid-file)")
+            return 1
+        }
+        let before = modificationTime(statusFile)
+        guard kill(pid, SIGUSR1) == 0 else {
+            printError("plugboard (pid \(pid) from \(pidFile)) is not running: \(String(cString: strerror(errno)))")
+            return 1
+        }
+        for _ in 0..<100 {
+            if let after = modificationTime(statusFile), after != before, let text = read(statusFile),
+                let status = try? JSONParser.parse(text)
+            {
+                printOut(PrettyJSON.format(status) + "\n")
+                return 0
+            }
+            usleep(20_000)
+        }
+        printError("plugboard (pid \(pid)) did not write \(statusFile) within 2 s")
+        return 1
+    }
+
+    private static func modificationTime(_ path: String) -> timespec? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return info.st_mtim
+    }
+
+    private static func read(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func printOut(_ text: String) { writeAll(STDOUT_FILENO, text) }
+    private static func printError(_ text: String) { writeAll(STDERR_FILENO, "plugboard: \(text)\n") }
+
+    private static func writeAll(_ descriptor: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}
+
+extension timespec: @retroactive Equatable {
+    public static func == (a: timespec, b: timespec) -> Bool { a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec }
+}
+
+extension String {
+    fileprivate func trimmingWhitespace() -> String {
+        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}
+
+/// JSON with two-space indentation, for people.
+enum PrettyJSON {
+    static func format(_ value: JSONValue, indent: String = "") -> String {
+        let inner = indent + "  "
+        switch value {
+        case .array(let items) where !items.isEmpty:
+            return "[\n" + items.map { inner + format($0, indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+        case .object(let object) where !object.isEmpty:
+            let members = object.map { inner + JSONValue.string($0.key).serializedString + ": " + format($0.value, indent: inner) }
+            return "{\n" + members.joined(separator: ",\n") + "\n\(indent)}"
+        default:
+            return value.serializedString
+        }
+    }
+}

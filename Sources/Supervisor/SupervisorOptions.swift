@@ -1,0 +1,18 @@
+/// How the supervisor runs, from the command line.
+public struct SupervisorOptions: Sendable {
+    /// Where SIGUSR1 writes the status dump (atomically), besides stderr.
+    public var statusFile: String?
+    /// Where the running instance writes its pid, for `plugboard status`.
+    public var pidFile: String?
+    /// s6-style readiness: a newline is written to this descriptor once serving, then it is closed.
+    public var notifyDescriptor: Int32?
+    /// Reload on changes under the config and plugins directories.
+    public var watch: Bool
+
+    public init(statusFile: String? = nil, pidFile: String? = nil, notifyDescriptor: Int32? = nil, watch: Bool = true) {
+        self.statusFile = statusFile
+        self.pidFile = pidFile
+        self.notifyDescriptor = notifyDescriptor
+        self.watch = watch
+    }
+}
