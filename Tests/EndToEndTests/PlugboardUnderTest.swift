@@ -66,10 +66,11 @@ final class PlugboardUnderTest {
     private var nextID = 1
     let config: TemporaryConfig
 
-    init(config: TemporaryConfig, extraArguments: [String] = []) throws {
+    init(config: TemporaryConfig, extraArguments: [String] = [], environment extra: [String: String] = [:]) throws {
         self.config = config
         var environment = ProcessInfo.processInfo.environment
         environment["PLUGBOARD_TEST"] = "1"
+        environment.merge(extra) { $1 }
         process = try ChildProcess.spawn(
             ChildProcess.Configuration(
                 executable: Checkout.plugboardBinary,

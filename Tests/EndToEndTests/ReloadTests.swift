@@ -1,0 +1,138 @@
+import Foundation
+import Glibc
+import JSON
+import Testing
+
+/// Reloads build a new generation beside the live one and switch only when it is whole.
+@Suite("live reloads", .serialized)
+struct ReloadTests {
+    static let pluginsDirectory = Checkout.root + "/Tests/EndToEndTests/Fixtures/plugins"
+
+    static func configText(servers: [String], plugin: String? = nil, extra: String = "") -> String {
+        var toml = "plugins_dir = \"PLUGINS\"\n[limits]\nshutdown_timeout = \"3s\"\n[plugins]\ntimeout = \"5s\"\n\(extra)\n"
+        for name in servers {
+            toml += "[servers.\(name)]\ncommand = \"node\"\nargs = [\"\(Checkout.demoServer)\"]\n"
+            if let plugin {
+                toml += "[[servers.\(name).plugins.response]]\nplugin = \"\(plugin)\"\ntools = [\"echo\"]\n"
+            }
+        }
+        return toml
+    }
+
+    /// A private plugins directory the test may edit.
+    static func pluginsCopy() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plugboard-plugins-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        let temporary = path + ".tmp"
+        try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+        rename(temporary, path)
+    }
+
+    @Test("SIGHUP adopts an added server and announces list_changed; a broken file is rejected and the live generation keeps serving")
+    func sighupReload() throws {
+        let plugins = try Self.pluginsCopy()
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        let config = try TemporaryConfig(Self.configText(servers: ["alpha", "beta"]).replacingOccurrences(of: "PLUGINS", with: plugins))
+        let plugboard = try PlugboardUnderTest(config: config, extraArguments: ["--no-watch"])
+        try plugboard.initialize()
+        let file = config.directory + "/plugboard.toml"
+
+        try Self.write(Self.configText(servers: ["alpha", "beta", "gamma"]).replacingOccurrences(of: "PLUGINS", with: plugins), to: file)
+        kill(plugboard.process.pid, SIGHUP)
+        _ = try plugboard.waitFor("tools/list_changed") { $0["method"] == "notifications/tools/list_changed" }
+        let tools = try plugboard.request("tools/list")["result"]?["tools"]?.arrayValue ?? []
+        #expect(tools.contains { $0["name"] == "gamma__echo" })
+        #expect(try plugboard.request("tools/call", ["name": "gamma__echo", "arguments": ["text": "new"]]).firstText == "new")
+
+        try Self.write("[servers.alpha\ncommand = 1\n", to: file)
+        kill(plugboard.process.pid, SIGHUP)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try plugboard.request("tools/call", ["name": "gamma__echo", "arguments": ["text": "still"]]).firstText == "still")
+    }
+
+    @Test("a changed plugin is loaded by a canary first; a syntax error keeps the old code serving; the fix goes live")
+    func pluginReload() throws {
+        let plugins = try Self.pluginsCopy()
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        try Self.write("export default (input) => ({ text: 'v1:' + input.rawContent })\n", to: plugins + "/tag.mjs")
+        let config = try TemporaryConfig(Self.configText(servers: ["demo"], plugin: "tag").replacingOccurrences(of: "PLUGINS", with: plugins))
+        let plugboard = try PlugboardUnderTest(config: config, extraArguments: ["--no-watch"])
+        try plugboard.initialize()
+        #expect(try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "a"]]).firstText == "v1:a")
+
+        try Self.write("export default (input) => ({ text: 'v2:' + input.rawContent \n", to: plugins + "/tag.mjs")
+        kill(plugboard.process.pid, SIGHUP)
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "b"]]).firstText == "v1:b")
+
+        try Self.write("export default (input) => ({ text: 'v3:' + input.rawContent })\n", to: plugins + "/tag.mjs")
+        kill(plugboard.process.pid, SIGHUP)
+        var text: String?
+        for _ in 0..<50 {
+            text = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "c"]]).firstText
+            if text == "v3:c" { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(text == "v3:c")
+    }
+
+    @Test("a service manager hears READY, then RELOADING with MONOTONIC_USEC, READY again, then STOPPING")
+    func systemdNotifications() throws {
+        let socketPath = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8)).sock").path
+        let listener = try DatagramListener(path: socketPath)
+        defer { listener.close() }
+        let plugboard = try PlugboardUnderTest(
+            config: .demo(), extraArguments: ["--no-watch"], environment: ["NOTIFY_SOCKET": socketPath])
+        try plugboard.initialize()
+        kill(plugboard.process.pid, SIGHUP)
+        Thread.sleep(forTimeInterval: 0.5)
+        plugboard.closeInput()
+        _ = plugboard.waitForExit(timeout: 10)
+        let messages = listener.drain()
+        let kinds = messages.compactMap { message in
+            ["READY=1", "RELOADING=1", "STOPPING=1"].first { message.hasPrefix($0) }
+        }
+        #expect(kinds == ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"], "\(messages)")
+        #expect(messages.first { $0.hasPrefix("RELOADING=1") }?.contains("MONOTONIC_USEC=") == true)
+    }
+}
+
+/// A Unix datagram socket standing in for systemd's notify socket.
+final class DatagramListener {
+    let descriptor: Int32
+    let path: String
+
+    init(path: String) throws {
+        self.path = path
+        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else { throw TestTimeout(waitingFor: "bind \(path): errno \(errno)") }
+        _ = fcntl(descriptor, F_SETFL, O_NONBLOCK)
+    }
+
+    func drain() -> [String] {
+        var messages: [String] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { return messages }
+            messages.append(String(decoding: buffer[..<count], as: UTF8.self))
+        }
+    }
+
+    func close() {
+        Glibc.close(descriptor)
+        unlink(path)
+    }
+}
