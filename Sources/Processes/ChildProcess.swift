@@ -111,6 +111,7 @@ public final class ChildProcess: Sendable {
         let child = ChildProcess(
             pid: pid, executablePath: path,
             standardInput: stdinParent, standardOutput: stdoutParent, standardError: stderrParent)
+        OrphanReaper.ownChildren.withLock { _ = $0.insert(pid) }
         child.startReaper()
         return child
     }
@@ -192,6 +193,7 @@ public final class ChildProcess: Sendable {
             // ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN, or a waitpid(-1)
             // elsewhere); the real status is lost.
             let status = result == pid ? ExitStatus(waitStatus: raw) : .exited(-1)
+            OrphanReaper.ownChildren.withLock { _ = $0.remove(pid) }
             state.exitStatus = status
             let handlers = state.exitHandlers
             state.exitHandlers = []

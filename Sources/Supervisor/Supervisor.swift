@@ -59,6 +59,11 @@ public final class Supervisor {
 
     private func start() {
         notifier = ServiceNotifier(notifyDescriptor: options.notifyDescriptor)
+        if OrphanReaper.adoptOrphans() {
+            scheduleOrphanReaping()
+        } else {
+            log.warning("cannot become a child subreaper; orphans of plugins and servers go to init")
+        }
         let plugins: PluginRegistry
         do {
             plugins = try PluginRegistry(config: config, loop: loop, log: log)
@@ -205,6 +210,16 @@ public final class Supervisor {
     }
 
     // MARK: Health and status
+
+    /// Orphans re-parented to plugboard (as PID 1 or subreaper) are reaped within a second.
+    private func scheduleOrphanReaping() {
+        loop.schedule(afterNanoseconds: 1_000_000_000) { [weak self] in
+            guard let self, self.phase != .finished else { return }
+            let reaped = OrphanReaper.reapExitedOrphans()
+            if reaped > 0 { self.log.debug("reaped \(reaped) orphaned process(es)") }
+            self.scheduleOrphanReaping()
+        }
+    }
 
     /// systemd's watchdog gets a keep-alive at half its interval while the loop turns.
     private func scheduleWatchdog() {

@@ -152,4 +152,30 @@ struct PluginChainTests {
         #expect(!names.contains("crash") && !names.contains("fail"))
         #expect(tools.allSatisfy { $0["description"]?.stringValue?.hasPrefix("[curated]") == true })
     }
+
+    @Test("a plugin that leaves orphaned processes behind leaves no zombies: plugboard reaps them")
+    func orphansAreReaped() throws {
+        let plugboard = try Self.plugboard(chains: """
+            [[servers.demo.plugins.response]]
+            plugin = "forker"
+            """)
+        try plugboard.initialize()
+        for _ in 0..<3 {
+            _ = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "x"]])
+        }
+        Thread.sleep(forTimeInterval: 2.0)
+        #expect(ProcessTable.zombieChildren(of: plugboard.process.pid).isEmpty)
+    }
+}
+
+/// What /proc says about a process's children.
+enum ProcessTable {
+    static func zombieChildren(of pid: Int32) -> [Int32] {
+        let list = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return list.split(separator: " ").compactMap { Int32($0) }.filter { child in
+            let stat = (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8)) ?? ""
+            guard let close = stat.lastIndex(of: ")") else { return false }
+            return stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
+        }
+    }
 }

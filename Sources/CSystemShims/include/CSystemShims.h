@@ -68,6 +68,9 @@ int pb_pidfd_open(pid_t pid, unsigned int flags);
 /// Returns 0 or -1 and errno.
 int pb_wait_exited_no_reap(pid_t pid);
 
+/// The pid a waitid(2) result names (si_pid sits in a union Swift cannot reach).
+static inline pid_t pb_siginfo_pid(const siginfo_t *info) { return info->si_pid; }
+
 /// prctl(PR_SET_CHILD_SUBREAPER, on).
 int pb_set_child_subreaper(int on);
 
