@@ -23,6 +23,9 @@ let package = Package(
         .target(name: "Processes", dependencies: ["CSystemShims"], swiftSettings: strict),
         .target(name: "IO", dependencies: ["CSystemShims", "JSONRPC"], swiftSettings: strict),
 
+        // inotify: settled, content-compared change sets of whole directory trees.
+        .target(name: "Watcher", dependencies: ["IO", "CSystemShims"], swiftSettings: strict),
+
         // Typed configuration from TOML.
         .target(name: "Config", dependencies: ["TOML"], swiftSettings: strict),
 
@@ -45,7 +48,7 @@ let package = Package(
         // Lifecycle: signals, ordered start/stop.
         .target(
             name: "Supervisor",
-            dependencies: ["Proxy", "Frontends", "Config", "IO", "JSON", "Logging", "Plugins", "Processes"],
+            dependencies: ["Proxy", "Frontends", "Config", "IO", "JSON", "Logging", "Plugins", "Processes", "Watcher"],
             swiftSettings: strict),
 
         .executableTarget(
@@ -63,6 +66,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config"], swiftSettings: strict),
         .testTarget(name: "ProcessesTests", dependencies: ["Processes"], swiftSettings: strict),
+        .testTarget(name: "WatcherTests", dependencies: ["Watcher", "IO"], swiftSettings: strict),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "JSON", "Config"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",

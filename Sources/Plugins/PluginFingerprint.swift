@@ -18,6 +18,9 @@ enum PluginFingerprint {
         return String(hasher.value, radix: 16)
     }
 
+    /// Folders whose changes are not code a plugin runs (tests, version control).
+    static let ignoredDirectories: Set<String> = [".git", ".hg", ".svn", "test", "tests"]
+
     /// Regular files in subdirectories of `directory` (not the plugins themselves), bounded in depth.
     private static func filesBelow(_ directory: String, depth: Int) -> [String] {
         guard depth < 8, let handle = opendir(directory) else { return [] }
@@ -25,7 +28,7 @@ enum PluginFingerprint {
         var files: [String] = []
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name != ".", name != ".." else { continue }
+            guard name != ".", name != "..", !ignoredDirectories.contains(name) else { continue }
             let path = directory + "/" + name
             var info = stat()
             guard stat(path, &info) == 0 else { continue }

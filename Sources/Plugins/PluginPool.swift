@@ -258,7 +258,7 @@ final class PluginPool {
             finishDrainIfIdle()
             return
         }
-        if worker.state != .draining && !isBroken {
+        if !worker.wasRetired && !isBroken {
             log.warning("worker exited (\(status)); replacing it", ["pid": "\(worker.pid)"])
             metrics.workerCrashes += 1
         }

@@ -25,6 +25,7 @@ public enum PluginTrial {
         loop.execute {
             let box = bound.value
             let pool = PluginPool(plugin: plugin, settings: settings, hostScript: hostScript, budget: ExecutionBudget(limit: 1), loop: loop, log: log)
+            box.pool = pool  // the pool's callbacks hold it weakly
             pool.start()
             let started = EventLoop.now()
             pool.call(phase: phase, input: input, timeout: timeout) { result in
@@ -46,5 +47,6 @@ public enum PluginTrial {
 
     private final class ResultBox {
         var outcome: Outcome?
+        var pool: PluginPool?
     }
 }

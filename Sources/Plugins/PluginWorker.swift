@@ -34,6 +34,8 @@ final class PluginWorker {
     private var nextID: Int64 = 1
     private var unansweredPing: Int64?
     private(set) var residentBytes: Int?
+    /// Whether plugboard asked it to go (drain, terminate) before it exited.
+    private(set) var wasRetired = false
 
     var onReady: (PluginWorker) -> Void = { _ in }
     /// The module could not be loaded; the worker exits on its own.
@@ -233,6 +235,7 @@ final class PluginWorker {
     }
 
     private func exited(_ status: ExitStatus) {
+        wasRetired = state == .draining
         state = .exited(status.description)
         channel.close()
         for output in outputs { output.close() }

@@ -7,6 +7,7 @@ import Logging
 import Plugins
 import Processes
 import Proxy
+import Watcher
 
 /// Hosts the proxy: wires the frontend to the core on one event loop, reloads the configuration
 /// and plugins as new generations, turns signals into shutdown, reloads and status dumps, keeps
@@ -27,6 +28,7 @@ public final class Supervisor {
     private var frontend: StdioFrontend?
     private var signalWatcher: SignalWatcher?
     private var notifier: ServiceNotifier?
+    private var watcher: DirectoryWatcher?
     private let startedAt = EventLoop.now()
     private var generationLoadedAt = ""
     private var generationReason = "startup"
@@ -87,11 +89,41 @@ public final class Supervisor {
         generationLoadedAt = PluginClock.timestamp()
         core.start()
         frontend.start()
+        if options.watch { startWatching() }
         writePidFile()
         phase = .serving
         log.info("plugboard \(PlugboardVersion.current) ready on stdio", ["config": config.directory, "pid": "\(getpid())"])
         notifier?.ready(status: "serving generation 1")
         scheduleWatchdog()
+    }
+
+    /// Watches the config directory (TOML files) and the plugins directory (everything but tests)
+    /// and reloads once per settled change.
+    private func startWatching() {
+        let skipped: Set<String> = [".git", ".hg", ".svn", "test", "tests"]
+        let roots = [
+            WatchedRoot(path: config.directory, recursive: true, include: WatchedRoot.suffixes(".toml")),
+            WatchedRoot(
+                path: config.pluginsDirectory, recursive: true,
+                descend: { !skipped.contains(String($0.split(separator: "/").last ?? "")) }),
+        ]
+        let watcher = DirectoryWatcher(loop: loop, roots: roots) { [log] problem in log.warning(problem) }
+        watcher.onChange = { [weak self] changes in
+            self?.requestReload(reason: Self.describe(changes))
+        }
+        do {
+            try watcher.start()
+            self.watcher = watcher
+            log.info("watching \(config.directory) and \(config.pluginsDirectory) for changes")
+        } catch {
+            log.error("not watching for changes: \(error); SIGHUP still reloads")
+        }
+    }
+
+    private static func describe(_ changes: ChangeSet) -> String {
+        let names = changes.paths.map { String($0.split(separator: "/").last ?? "") }
+        let shown = names.prefix(3).joined(separator: ", ")
+        return "changed: " + (names.count > 3 ? "\(shown) and \(names.count - 3) more" : shown)
     }
 
     private func received(signal: Int32) {
@@ -126,6 +158,7 @@ public final class Supervisor {
     /// upstreams started and initialized. Anything wrong leaves the live generation serving.
     private func performReload(reason: String) {
         reloadState = .reloading(followUp: false)
+        watcher?.beginHandling()
         reloadCount += 1
         log.info("reloading (\(reason))")
         notifier?.reloading(status: "reloading: \(reason)")
@@ -178,6 +211,7 @@ public final class Supervisor {
         }
         let followUp = if case .reloading(true) = reloadState { true } else { false }
         reloadState = .idle
+        watcher?.endHandling()
         if followUp { requestReload(reason: "changes made during the previous reload") }
     }
 
@@ -187,6 +221,7 @@ public final class Supervisor {
         guard phase == .serving || phase == .starting, let core else { return }
         phase = .shuttingDown
         notifier?.stopping()
+        watcher?.stop()
         log.info("shutting down (\(reason))")
         core.shutdown(deadline: config.limits.shutdownTimeout) { [weak self] in
             self?.finishSoon(force: false)
@@ -247,6 +282,14 @@ public final class Supervisor {
             "openDescriptors": .number(JSONNumber(DescriptorCensus.openDescriptors().count)),
         ]
         if let core { status["proxy"] = .object(core.status) }
+        if let counters = watcher?.counters {
+            status["watcher"] = [
+                "watches": .number(JSONNumber(counters.watches)), "events": .number(JSONNumber(counters.events)),
+                "overflows": .number(JSONNumber(counters.overflows)), "rescans": .number(JSONNumber(counters.rescans)),
+                "changeSets": .number(JSONNumber(counters.changeSets)), "ignoredEvents": .number(JSONNumber(counters.ignoredEvents)),
+                "watchFailures": .number(JSONNumber(counters.watchFailures)),
+            ]
+        }
         return status
     }
 

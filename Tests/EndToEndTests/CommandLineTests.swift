@@ -87,6 +87,40 @@ struct CommandLineTests {
     }
 }
 
+extension CommandLineTests {
+    @Test("plugin run runs one plugin once through the real host and prints its output or its error")
+    func pluginRun() throws {
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("input-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        try #"{"toolName":"echo","rawContent":"make me loud","metadata":{"phase":"response"},"config":{}}"#
+            .write(toFile: input, atomically: true, encoding: .utf8)
+        let shout = try Self.run(["plugin", "run", "Tests/EndToEndTests/Fixtures/plugins/shout.mjs", "--input", input])
+        #expect(shout.status == .exited(0), "\(shout.stderr)")
+        #expect(shout.stdout.contains(#""text":"MAKE ME LOUD""#))
+        let sloppy = try Self.run(["plugin", "run", "Tests/EndToEndTests/Fixtures/plugins/sloppy.mjs", "--input", input])
+        #expect(sloppy.status == .exited(1))
+        #expect(sloppy.stderr.contains("plugin 'sloppy' (response phase) returned invalid output: unknown field \"txt\""), "\(sloppy.stderr)")
+    }
+
+    @Test("call sends one tools/call through the chains and prints the result with a line per plugin")
+    func call() throws {
+        let config = try TemporaryConfig(
+            """
+            plugins_dir = "\(Checkout.root)/Tests/EndToEndTests/Fixtures/plugins"
+            [servers.demo]
+            command = "node"
+            args = ["\(Checkout.demoServer)"]
+            [[servers.demo.plugins.response]]
+            plugin = "shout"
+            """)
+        defer { config.remove() }
+        let result = try Self.run(["call", "echo", #"{"text":"hello"}"#, "--config", config.directory])
+        #expect(result.status == .exited(0), "\(result.stderr)")
+        #expect(result.stdout == "HELLO\n")
+        #expect(result.stderr.contains("plugin shout (response):"), "\(result.stderr)")
+    }
+}
+
 /// Blocking line I/O on a child's stdin and stdout.
 final class LineClient {
     let process: ChildProcess

@@ -80,7 +80,9 @@ final class PlugboardUnderTest {
     }
 
     deinit {
-        if process.exitStatus == nil { _ = process.terminate(gracePeriod: .seconds(2)) }
+        // Long enough for plugboard's own stop sequence (stdin EOF, SIGTERM, SIGKILL) so that no
+        // upstream is orphaned by killing plugboard first.
+        if process.exitStatus == nil { _ = process.terminate(gracePeriod: .seconds(10)) }
         config.remove()
     }
 

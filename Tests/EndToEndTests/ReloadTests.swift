@@ -80,6 +80,36 @@ struct ReloadTests {
         #expect(text == "v3:c")
     }
 
+    @Test("saving a plugin file reloads it with no signal, exactly once; saving identical bytes reloads nothing")
+    func watchedPluginReload() throws {
+        let plugins = try Self.pluginsCopy()
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        let source = "export default (input) => ({ text: 'v1:' + input.rawContent })\n"
+        try Self.write(source, to: plugins + "/tag.mjs")
+        let config = try TemporaryConfig(Self.configText(servers: ["demo"], plugin: "tag").replacingOccurrences(of: "PLUGINS", with: plugins))
+        let statusFile = config.directory + "/status.json"
+        let plugboard = try PlugboardUnderTest(config: config, extraArguments: ["--status-file", statusFile])
+        try plugboard.initialize()
+        #expect(try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "a"]]).firstText == "v1:a")
+
+        try Self.write(source.replacingOccurrences(of: "v1", with: "v2"), to: plugins + "/tag.mjs")
+        var text: String?
+        for _ in 0..<60 where text != "v2:b" {
+            text = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "b"]]).firstText
+            if text != "v2:b" { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        #expect(text == "v2:b")
+
+        try Self.write(source.replacingOccurrences(of: "v1", with: "v2"), to: plugins + "/tag.mjs")
+        Thread.sleep(forTimeInterval: 0.6)
+        kill(plugboard.process.pid, SIGUSR1)
+        Thread.sleep(forTimeInterval: 0.3)
+        let status = try JSONParser.parse(Array(try String(contentsOfFile: statusFile, encoding: .utf8).utf8))
+        #expect(status["reloads"] == 1, "\(status["lastReload"]?.serializedString ?? "")")
+        #expect(status["generation"]?["number"] == 2)
+        #expect(status["watcher"]?["changeSets"] == 1)
+    }
+
     @Test("a service manager hears READY, then RELOADING with MONOTONIC_USEC, READY again, then STOPPING")
     func systemdNotifications() throws {
         let socketPath = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8)).sock").path
