@@ -4,7 +4,7 @@ import Processes
 /// sequential `tools/call`s and throughput with several requests outstanding.
 struct ProxyBenchmark {
     struct Options {
-        var targets: [(label: String, command: String)] = []
+        var commands: [(label: String, command: String)] = []
         var iterations = 1000
         var warmup = 100
         var sizes = [1024, 51200]
@@ -13,6 +13,10 @@ struct ProxyBenchmark {
         var tool = "payload"
         var sizeArgument = "bytes"
         var json = false
+        var labels = (direct: "direct", proxied: "proxied")
+        /// Heads the comparison; "<proxied label> vs <direct label>" unless given.
+        var title: String?
+        var targets = Targets()
 
         init(parsing arguments: [String]) throws {
             var direct: String?, proxied: String?
@@ -39,6 +43,22 @@ struct ProxyBenchmark {
                 case "--tool": tool = try value(flag)
                 case "--size-argument": sizeArgument = try value(flag)
                 case "--json": json = true
+                case "--title": title = try value(flag)
+                case "--labels":
+                    let text = try value(flag)
+                    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, parts[0] != parts[1] else {
+                        throw BenchError("--labels needs two different names, direct's and proxied's (e.g. baseline,plugins), not \"\(text)\"")
+                    }
+                    labels = (parts[0], parts[1])
+                case "--p50-targets": targets.addedP50 = try Targets.parsePoints(try value(flag), flag: flag)
+                case "--p99-targets": targets.addedP99 = try Targets.parsePoints(try value(flag), flag: flag)
+                case "--throughput-floor":
+                    let text = try value(flag)
+                    guard let floor = Double(text), floor >= 0, floor.isFinite else {
+                        throw BenchError("--throughput-floor needs a fraction ≥ 0 (0.8 is 80%), not \"\(text)\"")
+                    }
+                    targets.throughputFloor = floor
                 case "--sizes":
                     let text = try value(flag)
                     sizes = try text.split(separator: ",").map { item in
@@ -50,8 +70,8 @@ struct ProxyBenchmark {
                 }
             }
             guard let direct else { throw BenchError("--direct is required") }
-            targets = [("direct", direct)]
-            if let proxied { targets.append(("proxied", proxied)) }
+            commands = [(labels.direct, direct)]
+            if let proxied { commands.append((labels.proxied, proxied)) }
         }
     }
 
@@ -60,6 +80,11 @@ struct ProxyBenchmark {
         var latency: LatencySummary
         var callsPerSecond: Double
         var throughputCalls: Int
+        /// Error responses among the warm-up and sequential calls (left out of the latency samples)…
+        var latencyErrors: Int
+        /// …and among the throughput calls (left out of the count).
+        var throughputErrors: Int
+        var errors: Int { latencyErrors + throughputErrors }
     }
 
     struct TargetResult {
@@ -67,15 +92,20 @@ struct ProxyBenchmark {
         var command: String
         var measurements: [Measurement]
         var exit: String
+        /// The first error response, cut short, to say what went wrong.
+        var firstError: String?
+        var errors: Int { measurements.reduce(0) { $0 + $1.errors } }
     }
 
     let options: Options
 
-    func run() throws {
+    /// Measures, prints the report, and returns the number of error responses.
+    func run() throws -> Int {
         let results = try measureAll()
         let report = Report(options: options, results: results)
         print(report.table())
         if options.json { print(report.json()) }
+        return results.reduce(0) { $0 + $1.errors }
     }
 
     /// Starts every target, then measures them side by side: latency calls alternate
@@ -83,7 +113,7 @@ struct ProxyBenchmark {
     /// a JIT warming up), and throughput phases run one target at a time.
     private func measureAll() throws -> [TargetResult] {
         var targets: [StdioTarget] = []
-        for (label, command) in options.targets {
+        for (label, command) in options.commands {
             FileDescriptor.standardError.writeMessage("plugboard-bench: starting \(label): \(command)\n")
             let target = try StdioTarget(label: label, command: command)
             targets.append(target)
@@ -92,8 +122,10 @@ struct ProxyBenchmark {
         var measurements = [[Measurement]](repeating: [], count: targets.count)
         for size in options.sizes {
             FileDescriptor.standardError.writeMessage("plugboard-bench: measuring \(sizeLabel(size))\n")
+            // Warm-up errors count too: a chain that fails only while cold still fails.
+            var errors = [Int](repeating: 0, count: targets.count)
             for _ in 0..<options.warmup {
-                for target in targets { _ = try call(target, size: size) }
+                for index in targets.indices where try call(targets[index], size: size) == nil { errors[index] += 1 }
             }
             var samples = [[UInt64]](repeating: [], count: targets.count)
             for index in targets.indices { samples[index].reserveCapacity(options.iterations) }
@@ -101,52 +133,62 @@ struct ProxyBenchmark {
                 // Alternate who goes first: the target called second runs while the first
                 // may still be busy after answering (garbage collection, flushing).
                 let order = iteration.isMultiple(of: 2) ? Array(targets.indices) : targets.indices.reversed()
-                for index in order { samples[index].append(try call(targets[index], size: size)) }
+                for index in order {
+                    if let latency = try call(targets[index], size: size) {
+                        samples[index].append(latency)
+                    } else {
+                        errors[index] += 1
+                    }
+                }
             }
             for (index, target) in targets.enumerated() {
-                let (calls, perSecond) = try throughput(target, size: size)
+                let (calls, perSecond, throughputErrors) = try throughput(target, size: size)
                 measurements[index].append(Measurement(
                     size: size, latency: LatencySummary(nanoseconds: samples[index]),
-                    callsPerSecond: perSecond, throughputCalls: calls))
+                    callsPerSecond: perSecond, throughputCalls: calls,
+                    latencyErrors: errors[index], throughputErrors: throughputErrors))
             }
         }
         return zip(targets, measurements).map { target, measurements in
             TargetResult(
                 label: target.label, command: target.command, measurements: measurements,
-                exit: target.shutDown().description)
+                exit: target.shutDown().description, firstError: target.firstError)
         }
     }
 
-    /// One sequential call; returns its latency in ns (send → last byte of the response).
-    private func call(_ target: StdioTarget, size: Int) throws -> UInt64 {
+    /// One sequential call; returns its latency in ns (send → last byte of the response),
+    /// or nil if the answer was an error response.
+    private func call(_ target: StdioTarget, size: Int) throws -> UInt64? {
         let started = monotonicNanoseconds()
         let id = try target.sendCall(tool: options.tool, sizeArgument: options.sizeArgument, size: size)
-        return try target.awaitResponse(id: id, step: "tools/call \(options.tool)") - started
+        let answer = try target.awaitCallResponse(id: id, step: "tools/call \(options.tool)")
+        return answer.isError ? nil : answer.time - started
     }
 
-    /// Keeps `inFlight` calls outstanding for the duration; returns calls completed within
-    /// it and calls per second. Outstanding calls are drained afterwards, uncounted.
-    private func throughput(_ target: StdioTarget, size: Int) throws -> (Int, Double) {
+    /// Keeps `inFlight` calls outstanding for the duration; returns the successful calls
+    /// completed within it, calls per second, and every error response. Outstanding calls
+    /// are drained afterwards, uncounted unless they fail.
+    private func throughput(_ target: StdioTarget, size: Int) throws -> (Int, Double, errors: Int) {
         let step = "tools/call \(options.tool)"
         for _ in 0..<options.inFlight {
             try target.sendCall(tool: options.tool, sizeArgument: options.sizeArgument, size: size)
         }
-        var outstanding = options.inFlight, completed = 0
+        var outstanding = options.inFlight, completed = 0, errors = 0
         let started = monotonicNanoseconds()
         let deadline = started + UInt64(options.durationMilliseconds) * 1_000_000
         while outstanding > 0 {
             let response = try target.awaitAnyResponse(step: step)
             guard response.isResponse else { continue }
-            if let error = response.error { throw BenchError("\(target.label): \(step) failed: \(error)") }
             outstanding -= 1
+            if response.isError { errors += 1 }  // the drained ones too
             if monotonicNanoseconds() < deadline {
-                completed += 1
+                if !response.isError { completed += 1 }
                 try target.sendCall(tool: options.tool, sizeArgument: options.sizeArgument, size: size)
                 outstanding += 1
             }
         }
         let seconds = Double(options.durationMilliseconds) / 1000
-        return (completed, Double(completed) / seconds)
+        return (completed, Double(completed) / seconds, errors)
     }
 }
 

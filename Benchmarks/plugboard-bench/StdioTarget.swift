@@ -60,26 +60,42 @@ final class StdioTarget {
         return id
     }
 
+    /// The first error response received, cut short, to say what went wrong.
+    private(set) var firstError: String?
+
     /// Reads lines until the response to `id` arrives and returns the monotonic time
     /// (ns) at which its last byte had been read. Fails on an error response.
     @discardableResult
     func awaitResponse(id: Int, step: String) throws -> UInt64 {
+        let answer = try awaitCallResponse(id: id, step: step)
+        if answer.isError { throw BenchError("\(label): \(step) failed: \(firstError ?? "error response")") }
+        return answer.time
+    }
+
+    /// Reads lines until the response to `id` arrives; returns the monotonic time (ns) at
+    /// which its last byte had been read and whether it was a JSON-RPC error response.
+    func awaitCallResponse(id: Int, step: String) throws -> (time: UInt64, isError: Bool) {
         while true {
-            let outcome = try readLine(step: step) { line -> (matched: Bool, failed: String?) in
-                guard line.integerMember("id") == id else { return (false, nil) }
-                return (true, line.hasMember("error") ? excerpt(line) : nil)
+            let outcome = try readLine(step: step) { line -> (matched: Bool, isError: Bool) in
+                guard line.integerMember("id") == id else { return (false, false) }
+                return (true, noteIfError(line))
             }
-            if let failure = outcome.value.failed { throw BenchError("\(label): \(step) failed: \(failure)") }
-            if outcome.value.matched { return outcome.time }
+            if outcome.value.matched { return (outcome.time, outcome.value.isError) }
         }
     }
 
     /// Reads one line and reports whether it is a response (has an id) and an error.
-    func awaitAnyResponse(step: String) throws -> (isResponse: Bool, error: String?) {
+    func awaitAnyResponse(step: String) throws -> (isResponse: Bool, isError: Bool) {
         try readLine(step: step) { line in
-            guard line.hasMember("id") else { return (false, nil) }
-            return (true, line.hasMember("error") ? excerpt(line) : nil)
+            guard line.hasMember("id") else { return (false, false) }
+            return (true, noteIfError(line))
         }.value
+    }
+
+    private func noteIfError(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard line.hasMember("error") else { return false }
+        if firstError == nil { firstError = excerpt(line) }
+        return true
     }
 
     private func readLine<Result>(

@@ -10,14 +10,23 @@ let usage = """
                                  [--iterations N] [--warmup N] [--sizes 1024,51200]
                                  [--in-flight 8] [--duration-ms 3000]
                                  [--tool payload] [--size-argument bytes] [--json]
+                                 [--labels direct,proxied] [--title TEXT]
+                                 [--p50-targets 1024:50,51200:150] [--p99-targets none]
+                                 [--throughput-floor 0.8]
 
     proxy: spawns each command as an MCP stdio server (the command line is split on
     spaces), initializes it, then for each size makes N sequential tools/call requests
     (client-observed latency) and keeps --in-flight requests outstanding for
-    --duration-ms (throughput). With --proxied it compares the two against plugboard's
-    targets. --json adds one line of machine-readable results at the end. On a small
-    machine, pin everything to one CPU (taskset -c 0 plugboard-bench …) for stable
-    comparisons: otherwise where the scheduler puts each process moves p50 by ±50 µs.
+    --duration-ms (throughput). With --proxied it compares the two against the targets:
+    at most so many µs added to p50 (and p99) per result size, as size:µs pairs (sizes
+    between two pairs get an interpolated target; `none` drops p99's), and at least
+    --throughput-floor of direct's calls per second (0: report the ratio only). The
+    defaults are the proxy's targets. --labels names the two in the table, --title heads
+    the comparison. Every JSON-RPC error response is counted and reported ("errors: 0");
+    any makes the exit status 1. --json adds one line of machine-readable results at the
+    end. On a small machine, pin everything to one CPU (taskset -c 0 plugboard-bench …)
+    for stable comparisons: otherwise where the scheduler puts each process moves p50
+    by ±50 µs.
     """
 
 func fail(_ message: String, status: Int32) -> Never {
@@ -53,8 +62,9 @@ case "proxy":
             "plugboard-bench: \(signalName(signal)), stopped \(stopped) server(s)\n")
         exit(128 + signal)
     }
+    let errors: Int
     do {
-        try ProxyBenchmark(options: options).run()
+        errors = try ProxyBenchmark(options: options).run()
     } catch {
         // An interrupt makes the servers vanish mid-call; its handler reports and exits.
         while TargetRegistry.shared.isInterrupted { pause() }
@@ -62,6 +72,7 @@ case "proxy":
         fail("\(error)", status: 1)
     }
     interrupts.stop()
+    if errors > 0 { fail("\(errors) call(s) answered with a JSON-RPC error", status: 1) }
 case "-h", "--help", "help":
     print(usage)
 default:

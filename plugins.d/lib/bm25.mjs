@@ -14,7 +14,18 @@ const MAX_TOKEN_LENGTH = 40; // longer runs are hashes, base64 or minified code
  * and "parsing", "parsed" and "parses" meet "parse". Deliberately crude: it only has to
  * map a query word and the document's word to the same key.
  */
+const stemCache = new Map();
+
 export function stem(word) {
+  let w = stemCache.get(word);
+  if (w !== undefined) return w;
+  w = stemUncached(word);
+  if (stemCache.size > 50000) stemCache.clear();
+  stemCache.set(word, w);
+  return w;
+}
+
+function stemUncached(word) {
   let w = word;
   if (w.length <= 3 || /\d/.test(w)) return w;
   if (w.endsWith('ies') && w.length > 4) w = w.slice(0, -3) + 'y';
@@ -54,9 +65,18 @@ export function terms(text) {
   if (!text) return out;
   const re = /[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*/g;
   let m;
+  let previous = null; // the last plain word and where it ended, for compounds
+  let previousEnd = -1;
   while ((m = re.exec(text)) !== null) {
     const raw = m[0];
-    if (raw.length > MAX_TOKEN_LENGTH * 2) continue;
+    if (raw.length > MAX_TOKEN_LENGTH * 2) { previous = null; continue; }
+    // Two plain words separated by one space also count joined ("time zone" → timezone).
+    const plainWord = /^[A-Za-z]{2,20}$/.test(raw);
+    if (plainWord && previous && m.index === previousEnd + 1 && text.charCodeAt(previousEnd) === 32) {
+      pushWord(out, previous + raw, true);
+    }
+    previous = plainWord ? raw : null;
+    previousEnd = m.index + raw.length;
     const pieces = raw.includes('-') ? raw.split('-') : [raw];
     if (pieces.length > 1 && pieces.length <= 3) pushWord(out, pieces.join(''));
     for (const piece of pieces) {
@@ -70,8 +90,9 @@ export function terms(text) {
   return out;
 }
 
-function pushWord(out, word) {
+function pushWord(out, word, compound = false) {
   const lower = word.toLowerCase();
+  if (compound) { out.push(stem(lower)); return; }
   if (lower.length < 2 && !/\d/.test(lower)) return;
   if (STOPWORDS.has(lower)) return;
   out.push(stem(lower));

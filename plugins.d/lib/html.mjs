@@ -10,7 +10,7 @@ const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input'
 const SKIP = new Set(['script', 'style', 'noscript', 'template', 'svg', 'math', 'iframe', 'object', 'canvas', 'nav', 'aside', 'form', 'button', 'select', 'textarea', 'dialog', 'head']);
 // Dropped unless they sit inside <main> or <article> (there they hold the page title or a byline).
 const CHROME = new Set(['header', 'footer']);
-const BLOCK = new Set(['p', 'div', 'section', 'article', 'main', 'ul', 'ol', 'dl', 'dt', 'dd', 'table', 'thead', 'tbody', 'tfoot', 'blockquote', 'figure', 'figcaption', 'details', 'summary', 'body', 'html', 'center', 'address', 'fieldset', 'caption']);
+const BLOCK = new Set(['p', 'div', 'section', 'article', 'main', 'ul', 'ol', 'dl', 'table', 'blockquote', 'figure', 'figcaption', 'details', 'summary', 'body', 'html', 'center', 'address', 'fieldset', 'caption']);
 const ROLE_SKIP = /^(navigation|banner|contentinfo|search|complementary|dialog|alertdialog)$/i;
 const CLASS_SKIP = /(?:^|[\s_-])(cookie|cookies|consent|gdpr|sidebar|sidenav|navbar|nav|menu|breadcrumbs?|toc|table-of-contents|anchor|hash-link|headerlink|permalink|heading-anchor|skip-link|skip-to-content|edit-page|edit-this-page|feedback|pagination|pager|announcement|banner|footer|header-anchor|share|social|newsletter|ad|ads|advert)(?:$|[\s_-])/i;
 const HIDDEN = /display\s*:\s*none|visibility\s*:\s*hidden/i;
@@ -109,7 +109,9 @@ export function htmlToMarkdown(html) {
     else if (name === 'ul' || name === 'ol') { lists.pop(); emit('\n\n'); }
     else if (name === 'td' || name === 'th') emit(' |');
     else if (name === 'main' || name === 'article') { mainDepth = Math.max(0, mainDepth - 1); emit('\n\n'); }
-    else if (BLOCK.has(name) || name === 'li' || name === 'tr') emit(name === 'li' || name === 'tr' || name === 'dt' ? '\n' : '\n\n');
+    else if (name === 'tr') { /* the next row opens on a new line */ }
+    else if (name === 'li' || name === 'dt' || name === 'dd') { /* the next item opens on a new line */ }
+    else if (BLOCK.has(name)) emit('\n\n');
   };
   const text = (s) => {
     if (skipDepth >= 0 || s.length === 0) return;
@@ -239,7 +241,9 @@ export function htmlToMarkdown(html) {
       const src = attribute(tag, 'src') || '';
       emit(`![${alt.replace(/[\[\]\n]/g, ' ')}](${src.replace(/[()\s]/g, encodeURIComponent)})`);
     } else if (name === 'blockquote') emit('\n\n> ');
-    else if (BLOCK.has(name) || name === 'dt' || name === 'dd') emit('\n\n');
+    else if (name === 'dt') emit('\n');
+    else if (name === 'dd') emit('\n  ');
+    else if (BLOCK.has(name)) emit('\n\n');
   }
   if (fenceOpen && skipDepth < 0) out.push('\n```\n');
   return tidy(out.join(''));

@@ -75,9 +75,15 @@ export function parseBlocks(text, { plain = false } = {}) {
       previousBlank = false;
       continue;
     }
-    if (plain && previousBlank && isPlainHeading(line)) {
+    if (plain && (previousBlank || !para) && isPlainHeading(line)) {
       flush();
       blocks.push({ type: 'heading', level: 2, title: line.trim(), line });
+      previousBlank = false;
+      continue;
+    }
+    if (plain && (previousBlank || !para) && isPlainSubheading(line)) {
+      flush();
+      blocks.push({ type: 'heading', level: 3, title: line.trim(), line });
       previousBlank = false;
       continue;
     }
@@ -154,6 +160,12 @@ function isSetextCandidate(line) {
   return !/^\s*(?:[-*+>|]|\d+[.)]\s)/.test(line) && /[\p{L}\p{N}]/u.test(line);
 }
 
+// A man page's subsection: three spaces, then a short capitalised title without final punctuation.
+function isPlainSubheading(line) {
+  if (line.length > 50 || !line.startsWith('   ') || line[3] === ' ') return false;
+  return /^ {3}[A-Z][A-Za-z0-9 ,&()/'-]{2,45}$/.test(line.trimEnd()) && !/[.:;,]$/.test(line.trimEnd());
+}
+
 function isPlainHeading(line) {
   if (line.length < 3 || line.length > 60 || line[0] === ' ' || line[0] === '\t') return false;
   if (!/^[A-Z][A-Z0-9 ,&()/_'-]*$/.test(line.trimEnd())) return false;
@@ -165,6 +177,7 @@ function isPlainHeading(line) {
 
 /** Links, images and the text left around them on one line. */
 export function linkStats(line) {
+  if (line.indexOf('](') < 0 && line.indexOf('http') < 0) return { links: 0, images: 0, linkChars: 0, residualChars: -1, residual: line, anchors: 0 };
   if (line.length > MAX_ANALYSED_LINE) return { links: 0, images: 0, linkChars: 0, residualChars: countWordChars(line), residual: line, anchors: 0 };
   let images = 0;
   let links = 0;
@@ -185,9 +198,18 @@ export function linkStats(line) {
   return { links, images, linkChars, residualChars: countWordChars(rest), residual: rest, anchors };
 }
 
+/** Letters and digits in `s` (ASCII exactly; beyond ASCII, the common letter blocks). */
 function countWordChars(s) {
-  const m = s.match(/[\p{L}\p{N}]/gu);
-  return m ? m.length : 0;
+  let k = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128) {
+      if ((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122)) k++;
+    } else if ((c >= 0xc0 && c < 0x2000 && c !== 0xd7 && c !== 0xf7) || (c >= 0x3040 && c < 0xa000) || (c >= 0xac00 && c < 0xd7b0)) {
+      k++;
+    }
+  }
+  return k;
 }
 
 const CHROME_LINE = [
@@ -205,17 +227,35 @@ const CHROME_LINE = [
   /\ball rights reserved\b/i,
   /\bbuilt with (?:docusaurus|mkdocs|sphinx|hugo|jekyll|vitepress|gatsby|nextra|mintlify|gitbook|astro|starlight)\b/i,
   /\bsubscribe to (?:our|the) newsletter\b/i,
+  /\bread the (?:full )?(?:release post|release notes|announcement|blog post)\b/i,
   /^\W*(?:share|tweet) (?:this|on)\b/i,
 ];
 const COOKIE = /\bcookies?\b/i;
 const CONSENT = /\b(?:accept|consent|reject|decline|preferences|settings|we use|this (?:site|website) uses)\b/i;
 const LICENSE_BOILERPLATE = /permission is hereby granted|the software is provided ["“]?as is|above copyright notice|licensed under the apache license|redistribution and use in source and binary forms|gnu (?:lesser |affero )?general public license|this program is free software|without warranties or conditions of any kind/i;
-const ADMONITION_ONLY = /^\s*>?\s*(?:\[!(?:note|tip|important|warning|caution|info|danger)\]|\*\*(?:note|tip|warning)\*\*:?)?\s*$/i;
+// Tested only on short, trimmed lines: the optional parts around `>` would backtrack on long blank runs.
+const ADMONITION_ONLY = /^>?\s*(?:\[!(?:note|tip|important|warning|caution|info|danger)\]|\*\*(?:note|tip|warning)\*\*:?)?$/i;
 const TAG_ONLY = /^\s*(?:<\/?[A-Za-z][^>]{0,300}>\s*)+$/;
 const LIST_MARKER = /^\s*(?:[-*+]|\d+[.)])\s+/;
 
 /** Why a line is page chrome rather than content, or null. */
 export function lineNoise(line) {
+  return classifyLine(line).noise;
+}
+
+const NOT_NOISE = { noise: null, lone: false };
+
+/** A line's noise kind (or null), and whether it is a lone link (part of a link list). */
+function classifyLine(line) {
+  const noise = lineNoiseOnly(line);
+  if (noise) return { noise, lone: false };
+  if (line.length > MAX_ANALYSED_LINE || (line.indexOf('](') < 0 && line.indexOf('http') < 0)) return NOT_NOISE;
+  const s = linkStats(line.trim());
+  const lone = s.links + s.images === 1 && countWordChars(s.residual.replace(LIST_MARKER, '')) <= 2;
+  return lone ? { noise: null, lone } : NOT_NOISE;
+}
+
+function lineNoiseOnly(line) {
   const t = line.trim();
   if (!t) return null;
   const compact = t.replace(/\s+/g, '');
@@ -229,6 +269,7 @@ export function lineNoise(line) {
   const s = linkStats(t);
   const linkish = s.links + s.images;
   if (linkish === 0) return null;
+  // (linkStats reports residualChars -1 when it skipped the line; linkish is then 0.)
   const residual = s.residual.replace(LIST_MARKER, '');
   const residualChars = countWordChars(residual);
   if (s.images > 0 && residualChars <= 3) return 'badge';
@@ -236,14 +277,6 @@ export function lineNoise(line) {
   if (linkish >= 2 && residualChars < 0.4 * (residualChars + s.linkChars)) return 'links';
   if (s.links >= 1 && /[›»]/.test(t) && t.length < MAX_CHROME_LINE) return 'breadcrumb';
   return null;
-}
-
-/** Whether a line is a lone link (a list item or a line that is only a link): part of a link list. */
-function isLoneLink(line) {
-  const t = line.trim();
-  if (t.length > MAX_ANALYSED_LINE) return false;
-  const s = linkStats(t);
-  return s.links + s.images === 1 && countWordChars(s.residual.replace(LIST_MARKER, '')) <= 2;
 }
 
 /**
@@ -256,13 +289,14 @@ export function cleanParagraph(lines) {
   const kept = [];
   let lone = 0;
   for (const line of lines) {
-    if (lineNoise(line)) continue;
-    if (isLoneLink(line)) lone++;
+    const c = classifyLine(line);
+    if (c.noise) continue;
+    if (c.lone) lone++;
     kept.push(line);
   }
   if (kept.length === 0) return null;
   if (kept.length >= 2 && lone / kept.length >= 0.6) return null;
-  if (kept.every((l) => ADMONITION_ONLY.test(l) || l.trim() === '>')) return null;
+  if (kept.every((l) => l.length < 200 && ADMONITION_ONLY.test(l.trim()))) return null;
   if (kept.every((l) => !/[\p{L}\p{N}]/u.test(l))) return null;
   return kept;
 }
@@ -276,7 +310,7 @@ const NOISE_TITLE = /^(?:table of contents|contents|toc|on this page|in this art
 export function plainTitle(title) {
   let t = title.length > 500 ? title.slice(0, 500) : title;
   t = t.replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
-  t = t.replace(/<[^>]{0,200}>/g, '').replace(/[`*_]/g, '');
+  t = t.replace(/<\/?(?:a|span|code|em|strong|b|i|u|sub|sup|small|img|br|kbd|mark|del|ins)\b[^>]{0,200}>/gi, '').replace(/[`*]/g, '');
   t = t.replace(/[\p{Extended_Pictographic}\u{FE0F}]/gu, '').replace(/\s+/g, ' ').trim();
   return t;
 }

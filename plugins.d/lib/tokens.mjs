@@ -25,26 +25,31 @@ export function estimateTokens(text, options = {}) {
   let inFence = options.code === true;
   const fenceAware = options.code !== true;
   let lineStart = 0;
+  let lastWasCode = false;
   const n = text.length;
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 10;
     if (c === 10) {
       if (fenceAware && isFenceLine(text, lineStart, i)) {
         // The fence line itself counts as code either way.
-        code += i - lineStart + 1;
+        code += countAscii(text, lineStart, i) + 1;
+        other += countOther(text, lineStart, i);
         inFence = !inFence;
+        lastWasCode = true;
       } else if (inFence) {
         code += countAscii(text, lineStart, i) + 1;
         other += countOther(text, lineStart, i);
+        lastWasCode = true;
       } else {
         prose += countAscii(text, lineStart, i) + 1;
         other += countOther(text, lineStart, i);
+        lastWasCode = false;
       }
       lineStart = i + 1;
     }
   }
   // The loop counted one newline past the end.
-  if (inFence && fenceAware) code -= 1; else prose -= 1;
+  if (lastWasCode) code -= 1; else prose -= 1;
   return Math.ceil(Math.max(0, prose) / 4 + Math.max(0, code) / 3 + other);
 }
 
