@@ -46,6 +46,27 @@ public final class PluginChain {
     private let log: Logger
     /// Told about every step; nil in normal serving.
     public var observer: ((PluginStepReport) -> Void)?
+    /// Calls between their first plugin step and their answer (see `lease()`).
+    public private(set) var activeCalls = 0
+    /// Runs whenever `activeCalls` drops to zero: how a retired generation knows it may go.
+    public var onIdle: (() -> Void)?
+
+    /// Holds the chain for one call: a call keeps the generation it started in (never a mix of
+    /// plugin versions), and the generation's pools retire only once no call holds them.
+    /// Released when the last closure of the call lets go of it.
+    public final class Lease {
+        private let chain: PluginChain
+        fileprivate init(_ chain: PluginChain) {
+            self.chain = chain
+            chain.activeCalls += 1
+        }
+        deinit {
+            chain.activeCalls -= 1
+            if chain.activeCalls == 0 { chain.onIdle?() }
+        }
+    }
+
+    public func lease() -> Lease { Lease(self) }
 
     public init(registry: PluginRegistry, log: Logger) {
         self.registry = registry

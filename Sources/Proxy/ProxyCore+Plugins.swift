@@ -23,8 +23,10 @@ extension ProxyCore {
             return forwardDirectly(message, envelope: envelope, idText: idText, to: upstream, from: session, postProcess: postProcess)
         }
         nextChainRequestID += 1
+        let lease = chain.lease()
 
         let send = { [weak self, weak session] (params: JSONObject) in
+            withExtendedLifetime(lease) {}
             guard let self, let session, session.inFlight[idText] != nil else { return }  // cancelled meanwhile
             var request = parsed
             request.setParam(nil, to: .object(params))
@@ -34,8 +36,10 @@ extension ProxyCore {
                 responseEntries.isEmpty
                 ? postProcess
                 : { result, done in
+                    withExtendedLifetime(lease) {}
                     let runChain = { (result: JSONValue) in
                         chain.runResponse(responseEntries, context: context, params: params, result: result.objectValue ?? [:]) { outcome in
+                            withExtendedLifetime(lease) {}  // held until the last plugin has answered
                             if case .blocked(let plugin, let reason) = outcome, method == MCPMethod.toolsCall {
                                 return done(.success(Self.blockedToolResult(plugin: plugin, phase: .response, reason: reason)))
                             }
@@ -55,6 +59,7 @@ extension ProxyCore {
 
         guard !requestEntries.isEmpty else { return send(params) }
         chain.runRequest(requestEntries, context: context, params: params) { [weak self, weak session] outcome in
+            withExtendedLifetime(lease) {}
             guard let self, let session else { return }
             if case .blocked(let plugin, let reason) = outcome, method == MCPMethod.toolsCall, session.inFlight[idText] != nil {
                 let result = Self.blockedToolResult(plugin: plugin, phase: .request, reason: reason)

@@ -92,6 +92,9 @@ extension ProxyCore {
             catalog = Catalog(separator: newConfig.exposure.separator, serverNames: nextNames)
             for connection in fresh where connection.isReady { settledUpstreams.insert(connection.name) }
             let pluginsChanged = plugins !== newPlugins
+            if let oldPlugins = plugins, let oldChain = pluginChain, pluginsChanged {
+                retire(oldPlugins, chain: oldChain, successor: newPlugins)
+            }
             plugins = newPlugins.isEmpty ? nil : newPlugins
             pluginChain = plugins.map { PluginChain(registry: $0, log: log) }
             pluginChain?.observer = pluginStepObserver
@@ -106,6 +109,19 @@ extension ProxyCore {
         }
 
         awaitFreshConnections()
+    }
+
+    /// The previous generation's pools (those the new one did not take over) drain once no call
+    /// that started under it is still running.
+    private func retire(_ registry: PluginRegistry, chain: PluginChain, successor: PluginRegistry) {
+        retiringRegistries.append(registry)
+        let finish = { [weak self, weak registry] in
+            guard let registry else { return }
+            chain.onIdle = nil
+            registry.retire(keepingPoolsOf: successor)
+            self?.retiringRegistries.removeAll { $0 === registry }
+        }
+        if chain.activeCalls == 0 { finish() } else { chain.onIdle = finish }
     }
 
     /// Tells ready clients that what they listed may have changed.

@@ -35,6 +35,8 @@ public final class ProxyCore {
     var plugins: PluginRegistry?
     var pluginChain: PluginChain?
     var pluginStepObserver: ((PluginStepReport) -> Void)?
+    /// Earlier generations' plugins, still finishing calls that started under them.
+    var retiringRegistries: [PluginRegistry] = []
     /// What the first client's `initialize` told the upstreams; reused for servers started later.
     var upstreamInitializeParams: JSONValue?
     /// Which configuration is live: bumped by every successful reload.
@@ -198,6 +200,7 @@ public final class ProxyCore {
                 self.phase = .stopped
                 completion()
             }
+            for registry in self.retiringRegistries { registry.drain {} }
             if let plugins = self.plugins { plugins.drain(completion: done) } else { done() }
         }
         guard remaining > 0 else { return finish() }

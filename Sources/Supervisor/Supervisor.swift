@@ -184,7 +184,6 @@ public final class Supervisor {
             core.reconfigure(to: newConfig, plugins: registry) { result in
                 switch result {
                 case .success(let changes):
-                    self.plugins?.retire(keepingPoolsOf: registry)
                     self.plugins = registry
                     self.config = newConfig
                     self.generationLoadedAt = PluginClock.timestamp()

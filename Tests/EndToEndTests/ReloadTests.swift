@@ -110,6 +110,43 @@ struct ReloadTests {
         #expect(status["watcher"]?["changeSets"] == 1)
     }
 
+    @Test("calls in flight while a plugin is rewritten 20 times all succeed, each through one version only")
+    func noCallLostAcrossReloads() throws {
+        let plugins = try Self.pluginsCopy()
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        func source(_ version: Int) -> String {
+            """
+            export default {
+              request(input) { return { arguments: { ...input.arguments, text: "q\(version):" + input.arguments.text } } },
+              response(input) { return { text: "r\(version):" + input.rawContent } },
+            }
+
+            """
+        }
+        try Self.write(source(0), to: plugins + "/tag.mjs")
+        var toml = Self.configText(servers: ["demo"], plugin: "tag").replacingOccurrences(of: "PLUGINS", with: plugins)
+        toml += "[[servers.demo.plugins.request]]\nplugin = \"tag\"\ntools = [\"echo\"]\n"
+        let plugboard = try PlugboardUnderTest(config: try TemporaryConfig(toml))
+        try plugboard.initialize()
+        var nextID = 100
+        var answers: [JSONValue] = []
+        for version in 1...20 {
+            let ids = (0..<4).map { _ in nextID += 1; return nextID }
+            for id in ids {
+                try plugboard.send(["jsonrpc": "2.0", "id": .number(JSONNumber(id)), "method": "tools/call", "params": ["name": "echo", "arguments": ["text": "x"]]])
+            }
+            try Self.write(source(version), to: plugins + "/tag.mjs")
+            Thread.sleep(forTimeInterval: 0.06)
+            for id in ids { answers.append(try plugboard.response(to: .number(JSONNumber(id)), timeout: 20)) }
+        }
+        #expect(answers.count == 80)
+        for answer in answers {
+            let text = answer.firstText ?? "error: \(answer.serializedString)"
+            let parts = text.split(separator: ":")
+            #expect(parts.count == 3 && parts[0].dropFirst() == parts[1].dropFirst() && parts[2] == "x", "mixed or failed: \(text)")
+        }
+    }
+
     @Test("a service manager hears READY, then RELOADING with MONOTONIC_USEC, READY again, then STOPPING")
     func systemdNotifications() throws {
         let socketPath = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8)).sock").path
