@@ -46,7 +46,7 @@ final class ExecPluginRunner {
             maxMessageBytes: 64 * 1024, maxQueuedBytes: 0)
         let call = ExecCall(plugin: plugin.name, phase: phase, completion: completion)
         stdout.onMessage = { [log] line in
-            if call.firstLine == nil { call.firstLine = line } else { log.info(String(decoding: line, as: UTF8.self), ["stream": "stdout"]) }
+            if call.firstLine == nil { call.firstLine = line } else { log.info(printableLine(line), ["stream": "stdout"]) }
         }
         stdout.onOversizedMessage = { size in call.finish(.failure(fail(.invalidOutput(reason: "a \(size)-byte line, over the message limit")))) }
         stdout.onInputClosed = { _ in
@@ -54,7 +54,7 @@ final class ExecPluginRunner {
             call.settleIfDone()
         }
         stderr.onMessage = { [log, pid = process.pid] line in
-            log.info(String(decoding: line, as: UTF8.self), ["pid": "\(pid)", "stream": "stderr"])
+            log.info(printableLine(line), ["pid": "\(pid)", "stream": "stderr"])
         }
         stdout.start()
         stderr.start()

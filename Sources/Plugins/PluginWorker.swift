@@ -88,7 +88,7 @@ final class PluginWorker {
         for (index, output) in outputs.enumerated() {
             let stream = index == 0 ? "stdout" : "stderr"
             output.onMessage = { [log, pid] line in
-                log.info(String(decoding: line, as: UTF8.self), ["pid": "\(pid)", "stream": stream])
+                log.info(printableLine(line), ["pid": "\(pid)", "stream": stream])
             }
             output.start()
         }

@@ -202,7 +202,7 @@ final class UpstreamConnection {
             self?.log.warning("stdin closed: \(String(cString: strerror(code)))")
         }
         stderr?.onMessage = { [log] line in
-            log.info(String(decoding: line, as: UTF8.self), ["stream": "stderr"])
+            log.info(printableLine(line), ["stream": "stderr"])
         }
         stderr?.onOversizedMessage = { [log] size in
             log.warning("stderr line of \(size) bytes skipped (over 64 KiB)")
@@ -413,7 +413,7 @@ final class UpstreamConnection {
     }
 
     static func preview(_ message: [UInt8]) -> String {
-        let head = String(decoding: message.prefix(200), as: UTF8.self)
+        let head = printableLine(Array(message.prefix(200)))
         return message.count > 200 ? head + "… (\(message.count) bytes)" : head
     }
 

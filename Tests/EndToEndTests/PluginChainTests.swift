@@ -107,6 +107,31 @@ struct PluginChainTests {
         #expect(recovered, "the stuck worker was never replaced")
     }
 
+    @Test("a plugin that throws, or never answers, fails that call with kind thrown or timeout; the next call is served")
+    func throwingAndSilentPlugins() throws {
+        let plugboard = try Self.plugboard(chains: """
+            [[servers.demo.plugins.response]]
+            plugin = "thrower"
+            tools = ["echo"]
+            [[servers.demo.plugins.response]]
+            plugin = "never"
+            tools = ["add"]
+            timeout = "500ms"
+            """)
+        try plugboard.initialize()
+        let thrown = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "x"]])
+        #expect(thrown["error"]?["data"]?["kind"] == "thrown")
+        #expect(thrown["error"]?["message"]?.stringValue?.contains("the plugin broke on purpose") == true)
+        let silent = try plugboard.request("tools/call", ["name": "add", "arguments": ["a": 1, "b": 1]])
+        #expect(silent["error"]?["data"]?["kind"] == "timeout")
+        #expect(silent["error"]?["message"]?.stringValue?.contains("timed out after 0.5s") == true)
+        let untouched = try plugboard.request("tools/call", ["name": "payload", "arguments": ["bytes": 10]])
+        #expect(untouched.firstText?.count == 10)
+        for line in plugboard.stdoutLines {
+            #expect(!line.contains("garbage"), "a plugin's stdout reached the client")
+        }
+    }
+
     @Test("invalid plugin output fails the call and says which field is wrong; on_error = skip passes it by")
     func invalidOutput() throws {
         let plugboard = try Self.plugboard(chains: """
