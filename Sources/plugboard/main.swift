@@ -18,6 +18,7 @@ let usage = """
       plugboard status [--config DIR] [--pid-file PATH] [--status-file PATH]
       plugboard call  TOOL [ARGUMENTS_JSON] [--config DIR] [--json]
       plugboard plugin run FILE --input FILE.json [--phase request|response] [--timeout 30s]
+      plugboard plugin new NAME [--plugins-dir DIR]
       plugboard version
       plugboard help
 
@@ -33,6 +34,7 @@ let usage = """
                    the result, and on stderr what each plugin did.
       plugin run   Run one plugin once through the real plugin host on the input in
                    FILE.json and print its output (or its error).
+      plugin new   Scaffold DIR/NAME.mjs (default DIR: plugins.d) and a node --test file for it.
 
     OPTIONS
       --config DIR         Configuration directory (default: $PLUGBOARD_CONFIG, else ./etc)
@@ -52,7 +54,7 @@ let usage = """
     """
 
 enum Command: Equatable {
-    case help, version, run, check, call, pluginRun, status
+    case help, version, run, check, call, pluginRun, pluginNew, status
 }
 
 struct Invocation {
@@ -69,6 +71,7 @@ struct Invocation {
     var pidFile: String?
     var notifyDescriptor: Int32?
     var watch = true
+    var pluginsDirectory = "plugins.d"
 }
 
 enum Output {
@@ -104,8 +107,11 @@ func parseArguments(_ arguments: [String]) -> Invocation {
     case "call": parsed.command = .call
     case "status": parsed.command = .status
     case "plugin":
-        guard rest.popFirst() == "run" else { fail("`plugin` needs a subcommand: `plugin run FILE --input FILE.json`") }
-        parsed.command = .pluginRun
+        switch rest.popFirst() {
+        case "run": parsed.command = .pluginRun
+        case "new": parsed.command = .pluginNew
+        default: fail("`plugin` needs a subcommand: `plugin run FILE --input FILE.json` or `plugin new NAME`")
+        }
     default: fail("unknown command '\(first)'")
     }
     func value(for option: String) -> String {
@@ -133,6 +139,7 @@ func parseArguments(_ arguments: [String]) -> Invocation {
             guard let timeout = TimeSpan(parsing: text) else { fail("--timeout takes a duration like 5s or 500ms, not '\(text)'") }
             parsed.timeout = timeout
         case "--json" where parsed.command == .call: parsed.printJSON = true
+        case "--plugins-dir" where parsed.command == .pluginNew: parsed.pluginsDirectory = value(for: argument)
         case "--status-file" where parsed.command == .run || parsed.command == .status: parsed.statusFile = value(for: argument)
         case "--pid-file" where parsed.command == .run || parsed.command == .status: parsed.pidFile = value(for: argument)
         case "--notify-fd" where parsed.command == .run:
@@ -151,7 +158,7 @@ func parseArguments(_ arguments: [String]) -> Invocation {
     let expected: ClosedRange<Int> =
         switch parsed.command {
         case .call: 1...2
-        case .pluginRun: 1...1
+        case .pluginRun, .pluginNew: 1...1
         default: 0...0
         }
     guard expected.contains(parsed.positional.count) else {
@@ -216,6 +223,14 @@ case .call:
     signal(SIGPIPE, SIG_IGN)
     let log = logger(for: PlugboardInvocationDefaults.quiet(options), config: config)
     exit(OneShotCall.run(config: config, tool: options.positional[0], arguments: arguments, printJSON: options.printJSON, log: log))
+case .pluginNew:
+    do {
+        let paths = try PluginScaffold.create(name: options.positional[0], in: options.pluginsDirectory)
+        Output.standardOutput(paths.map { "created \($0)\n" }.joined())
+    } catch {
+        Output.standardError("plugboard: \(error)\n")
+        exit(1)
+    }
 case .pluginRun:
     guard let inputFile = options.inputFile else { fail("plugin run needs --input FILE.json") }
     let file = options.positional[0].hasPrefix("/") ? options.positional[0] : currentDirectory() + "/" + options.positional[0]

@@ -102,6 +102,24 @@ extension CommandLineTests {
         #expect(sloppy.stderr.contains("plugin 'sloppy' (response phase) returned invalid output: unknown field \"txt\""), "\(sloppy.stderr)")
     }
 
+    @Test("plugin new scaffolds a plugin whose own tests pass, and refuses to overwrite it")
+    func pluginNew() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scaffold-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let created = try Self.run(["plugin", "new", "tidy", "--plugins-dir", directory])
+        #expect(created.status == .exited(0), "\(created.stderr)")
+        let node = try ChildProcess.spawn(
+            ChildProcess.Configuration(
+                executable: "node", arguments: ["--test", directory + "/test/tidy.test.mjs"],
+                standardInput: .discard, standardOutput: .pipe, standardError: .pipe))
+        let output = Self.drain(node.standardOutput!)
+        _ = Self.drain(node.standardError!)
+        #expect(node.waitForExit(timeout: .seconds(30)) == .exited(0), "\(output)")
+        let again = try Self.run(["plugin", "new", "tidy", "--plugins-dir", directory])
+        #expect(again.status == .exited(1))
+        #expect(again.stderr.contains("already exists"))
+    }
+
     @Test("call sends one tools/call through the chains and prints the result with a line per plugin")
     func call() throws {
         let config = try TemporaryConfig(
