@@ -7,7 +7,7 @@ struct DefaultConfigTests {
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    @Test("etc/plugboard.toml defines demo and docs, aggregated with \"__\"")
+    @Test("etc/plugboard.toml defines demo behind guard and docs behind curate, aggregated with \"__\"")
     func shippedConfig() throws {
         let config = try ConfigLoader.load(directory: Self.packageRoot + "/etc")
         #expect(config.servers.map(\.name) == ["demo", "docs"])
@@ -15,8 +15,14 @@ struct DefaultConfigTests {
         #expect(config.pluginsDirectory == Self.packageRoot + "/plugins.d")
         #expect(config.limits == Limits())
         #expect(config.logging == LoggingSettings())
-        #expect(config.servers.allSatisfy { $0.plugins == PluginChains() && $0.enabled })
+        #expect(config.servers.allSatisfy(\.enabled))
         let demo = try #require(config.server(named: "demo"))
+        #expect(demo.plugins.request.map(\.plugin) == ["guard"])
+        #expect(demo.plugins.response.map(\.plugin) == ["guard"])
+        let docs = try #require(config.server(named: "docs"))
+        #expect(docs.plugins.request.isEmpty)
+        #expect(docs.plugins.response.map(\.plugin) == ["curate"])
+        #expect(docs.plugins.response.first?.tools == ["get-library-docs"])
         #expect(demo.transport == .stdio(
             command: "node", arguments: ["../contrib/demo-server/server.mjs"], environment: [:],
             workingDirectory: Self.packageRoot + "/etc"))
