@@ -15,7 +15,7 @@ struct DefaultConfigTests {
         #expect(config.pluginsDirectory == Self.packageRoot + "/plugins.d")
         #expect(config.limits == Limits())
         #expect(config.logging == LoggingSettings())
-        #expect(config.servers.allSatisfy(\.enabled))
+        #expect(config.servers.allSatisfy { $0.enabled })
         let demo = try #require(config.server(named: "demo"))
         #expect(demo.plugins.request.map(\.plugin) == ["guard"])
         #expect(demo.plugins.response.map(\.plugin) == ["guard"])
