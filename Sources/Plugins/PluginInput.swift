@@ -1,6 +1,7 @@
 import Config
 import Glibc
 import JSON
+import Logging
 
 /// Builds the object a plugin receives (see docs/plugins.md for the contract).
 enum PluginInput {
@@ -74,16 +75,5 @@ enum PluginInput {
         return queryArguments.lazy.compactMap { arguments[$0]?.stringValue }.first
     }
 
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int = 2) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
-    }
+    static func timestamp() -> String { Timestamp.now() }
 }

@@ -95,13 +95,7 @@ public enum OneShotCall {
         }
 
         private func write(_ descriptor: Int32, _ text: String) {
-            var bytes = Array(text.utf8)
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-                if written <= 0 { return }
-                offset += written
-            }
+            StandardStreams.write(text, to: descriptor)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import JSON
+import Logging
 
 /// `plugboard status`: signals the running instance (SIGUSR1), waits for the status file it
 /// rewrites, and prints it indented.
@@ -46,18 +47,8 @@ public enum StatusCommand {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private static func printOut(_ text: String) { writeAll(STDOUT_FILENO, text) }
-    private static func printError(_ text: String) { writeAll(STDERR_FILENO, "plugboard: \(text)\n") }
-
-    private static func writeAll(_ descriptor: Int32, _ text: String) {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written <= 0 { return }
-            offset += written
-        }
-    }
+    private static func printOut(_ text: String) { StandardStreams.output(text) }
+    private static func printError(_ text: String) { StandardStreams.error("plugboard: \(text)\n") }
 }
 
 extension timespec: @retroactive Equatable {

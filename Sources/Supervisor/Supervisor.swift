@@ -86,7 +86,7 @@ public final class Supervisor {
         self.core = core
         self.plugins = plugins
         self.frontend = frontend
-        generationLoadedAt = PluginClock.timestamp()
+        generationLoadedAt = Timestamp.now(withMilliseconds: false)
         core.start()
         frontend.start()
         if options.watch { startWatching() }
@@ -186,7 +186,7 @@ public final class Supervisor {
                 case .success(let changes):
                     self.plugins = registry
                     self.config = newConfig
-                    self.generationLoadedAt = PluginClock.timestamp()
+                    self.generationLoadedAt = Timestamp.now(withMilliseconds: false)
                     self.generationReason = reason
                     self.finishReload(reason: reason, outcome: .adopted("\(changes)"))
                 case .failure(let rejection):
@@ -198,7 +198,7 @@ public final class Supervisor {
     }
 
     private func finishReload(reason: String, outcome: ReloadRecord.Outcome) {
-        lastReload = ReloadRecord(reason: reason, at: PluginClock.timestamp(), outcome: outcome)
+        lastReload = ReloadRecord(reason: reason, at: Timestamp.now(withMilliseconds: false), outcome: outcome)
         let generation = core?.generation ?? 1
         switch outcome {
         case .adopted(let summary):
@@ -323,18 +323,5 @@ enum AtomicFile {
             return false
         }
         return true
-    }
-}
-
-/// Wall-clock timestamps for status fields.
-enum PluginClock {
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
     }
 }

@@ -75,17 +75,8 @@ struct Invocation {
 }
 
 enum Output {
-    static func write(_ descriptor: Int32, _ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written <= 0 { return }
-            offset += written
-        }
-    }
-    static func standardOutput(_ text: String) { write(STDOUT_FILENO, text) }
-    static func standardError(_ text: String) { write(STDERR_FILENO, text) }
+    static func standardOutput(_ text: String) { StandardStreams.output(text) }
+    static func standardError(_ text: String) { StandardStreams.error(text) }
 }
 
 func fail(_ message: String) -> Never {
