@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config"], swiftSettings: strict),
         .testTarget(name: "ProcessesTests", dependencies: ["Processes"], swiftSettings: strict),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "IO", "Logging"], swiftSettings: strict),
         .testTarget(name: "WatcherTests", dependencies: ["Watcher", "IO"], swiftSettings: strict),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "JSON", "Config"], swiftSettings: strict),
         .testTarget(

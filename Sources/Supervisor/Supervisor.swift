@@ -29,6 +29,7 @@ public final class Supervisor {
     private var signalWatcher: SignalWatcher?
     private var notifier: ServiceNotifier?
     private var watcher: DirectoryWatcher?
+    private var loopWatchdog: LoopWatchdog?
     private let startedAt = EventLoop.now()
     private var generationLoadedAt = ""
     private var generationReason = "startup"
@@ -52,7 +53,11 @@ public final class Supervisor {
             loop.execute { bound.value.received(signal: signal) }
         }
         loop.execute { bound.value.start() }
+        let loopWatchdog = LoopWatchdog(loop: loop, log: log)
+        self.loopWatchdog = loopWatchdog
+        loopWatchdog.start()
         loop.run()
+        loopWatchdog.stop()
         signalWatcher?.stop()
         if let pidFile = options.pidFile { unlink(pidFile) }
         log.info("stopped")
@@ -279,6 +284,7 @@ public final class Supervisor {
             "lastReload": lastReload.map { .object($0.status) } ?? .null,
             "reloads": .number(JSONNumber(reloadCount)),
             "openDescriptors": .number(JSONNumber(DescriptorCensus.openDescriptors().count)),
+            "loopStalls": .number(JSONNumber(loopWatchdog?.stallCount ?? 0)),
         ]
         if let core { status["proxy"] = .object(core.status) }
         if let counters = watcher?.counters {
