@@ -147,6 +147,43 @@ struct ReloadTests {
         }
     }
 
+    @Test("calls in flight while the config adds and removes a server 10 times all succeed; no child is left behind")
+    func noCallLostAcrossConfigEdits() throws {
+        let plugins = try Self.pluginsCopy()
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        func text(_ servers: [String]) -> String {
+            Self.configText(servers: servers).replacingOccurrences(of: "PLUGINS", with: plugins) + "[expose]\nmode = \"aggregate\"\n"
+        }
+        let config = try TemporaryConfig(text(["alpha"]))
+        let file = config.directory + "/plugboard.toml"
+        let plugboard = try PlugboardUnderTest(config: config)
+        try plugboard.initialize()
+        var nextID = 500
+        var failures: [String] = []
+        for round in 1...10 {
+            let servers = round % 2 == 1 ? ["alpha", "gamma"] : ["alpha"]
+            let ids = (0..<3).map { _ in nextID += 1; return nextID }
+            for id in ids {
+                try plugboard.send([
+                    "jsonrpc": "2.0", "id": .number(JSONNumber(id)), "method": "tools/call",
+                    "params": ["name": "alpha__slow", "arguments": ["ms": 150]],
+                ])
+            }
+            try Self.write(text(servers), to: file)
+            Thread.sleep(forTimeInterval: 0.25)
+            for id in ids {
+                let answer = try plugboard.response(to: .number(JSONNumber(id)), timeout: 20)
+                if answer["result"] == nil { failures.append(answer.serializedString) }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures)")
+        plugboard.closeInput()
+        #expect(plugboard.waitForExit(timeout: 15) == .exited(0))
+        #expect(ProcessTable.zombieChildren(of: plugboard.process.pid).isEmpty)
+        let leftovers = (try? String(contentsOfFile: "/proc/\(plugboard.process.pid)/task/\(plugboard.process.pid)/children", encoding: .utf8)) ?? ""
+        #expect(leftovers.trimmingCharacters(in: .whitespaces).isEmpty, "children still running: \(leftovers)")
+    }
+
     @Test("a service manager hears READY, then RELOADING with MONOTONIC_USEC, READY again, then STOPPING")
     func systemdNotifications() throws {
         let socketPath = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8)).sock").path
