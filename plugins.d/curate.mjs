@@ -22,6 +22,11 @@ const IDENTIFIER_WEIGHT = 0.6;
 const MAX_OMITTED_LISTED = 8;
 const MAX_TITLE_CHARS = 48;
 const MAX_RANKED_CHARS = 100000;
+// A section that does not fit whole but scores at least this fraction of the best one gives
+// its query-matching paragraphs and code to what is left of the budget, if that is at least
+// MIN_PARTIAL_TOKENS: on API references one long entry would otherwise crowd out the next.
+const PARTIAL_MIN_RELATIVE = 0.5;
+const MIN_PARTIAL_TOKENS = 100;
 
 /** Which of "html", "markdown" or "plain" a text is. */
 export function detectFormat(text) {
@@ -53,7 +58,7 @@ export function curate(text, { query = '', maxTokens = DEFAULT_MAX_TOKENS, keepS
   };
   const texts = content.map(sectionText);
   const bodyTerms = texts.map((t) => terms(t));
-  const headTerms = content.map((s) => terms([...s.ancestors.map((a) => a.title), s.heading ? s.heading.title : ''].join(' ')));
+  const headTerms = content.map((s) => terms([...s.ancestors, s.heading].flatMap(titlesOf).join(' ')));
   const bodyScore = bm25(bodyTerms);
   const headScore = bm25(headTerms, { b: 0.3 });
   const querySet = new Set(queryTerms);
@@ -81,7 +86,8 @@ export function curate(text, { query = '', maxTokens = DEFAULT_MAX_TOKENS, keepS
   const emittedHeadings = new Set();
   const kept = new Map(); // section → blocks kept (all, or a trimmed subset)
   let used = 0;
-  let trimmed = false;
+  let trimmed = 0;
+  let firstTrimmed = false;
   for (const s of candidates) {
     const headingCost = headingLinesFor(s, emittedHeadings).reduce((a, l) => a + estimateTokens(l) + 1, 0);
     const bodyCost = s.blocks.reduce((a, b) => a + blockTokens(b) + 1, 0);
@@ -91,7 +97,13 @@ export function curate(text, { query = '', maxTokens = DEFAULT_MAX_TOKENS, keepS
       const blocks = trimSection(s, budget - used - headingCost, queryTerms);
       if (blocks.length === 0) continue;
       kept.set(s, blocks);
-      trimmed = true;
+      trimmed++;
+      firstTrimmed = true;
+    } else if (!s.pinned && top > 0 && s.score >= top * PARTIAL_MIN_RELATIVE && budget - used - headingCost >= MIN_PARTIAL_TOKENS) {
+      const blocks = trimSection(s, budget - used - headingCost, queryTerms, { matchingOnly: true });
+      if (blocks.length === 0) continue;
+      kept.set(s, blocks);
+      trimmed++;
     } else {
       continue;
     }
@@ -112,7 +124,7 @@ export function curate(text, { query = '', maxTokens = DEFAULT_MAX_TOKENS, keepS
   // The note gets what the body left of the budget: fewer omitted titles when space is short.
   let note = '';
   for (let listed = MAX_OMITTED_LISTED; listed >= 0; listed--) {
-    note = noteFor({ kept: kept.size, total: content.length, keptTokens, originalTokens, omitted, trimmed, listed });
+    note = noteFor({ kept: kept.size, total: content.length, keptTokens, originalTokens, omitted, trimmed: [...kept.keys()].filter((s) => kept.get(s) !== s.blocks).length, firstTrimmed, listed });
     if (keptTokens + 2 + estimateTokens(note) <= maxTokens) break;
   }
   return {
@@ -124,7 +136,7 @@ export function curate(text, { query = '', maxTokens = DEFAULT_MAX_TOKENS, keepS
     sectionsKept: kept.size,
     sectionsTotal: content.length,
     omitted,
-    trimmed,
+    trimmed: trimmed > 0,
   };
 }
 
@@ -136,6 +148,12 @@ function compilePatterns(list) {
     try { out.push(new RegExp(p, 'i')); } catch { out.push(new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i')); }
   }
   return out;
+}
+
+/** A heading's title and those of its aliases (headings it shares its body with). */
+function titlesOf(h) {
+  if (!h) return [];
+  return h.aliases && h.aliases.length ? [...h.aliases.map((a) => a.title), h.title] : [h.title];
 }
 
 function pathOf(s) {
@@ -152,8 +170,10 @@ function headingLinesFor(s, emitted) {
   const out = [];
   for (const h of [...s.ancestors, s.heading]) {
     if (!h) continue;
-    const text = h.underline ? `${h.line}\n${h.underline}` : h.line;
-    if (!emitted.has(text)) out.push(text);
+    for (const a of h.aliases && h.aliases.length ? [...h.aliases, h] : [h]) {
+      const text = a.underline ? `${a.line}\n${a.underline}` : a.line;
+      if (!emitted.has(text)) out.push(text);
+    }
   }
   return out;
 }
@@ -164,7 +184,7 @@ function headingLinesFor(s, emitted) {
  * in document order. Code is never cut; as a last resort a lone paragraph is cut by lines,
  * and a lone line at a word boundary.
  */
-function trimSection(s, budget, queryTerms) {
+function trimSection(s, budget, queryTerms, { matchingOnly = false } = {}) {
   if (budget <= 0) return [];
   const units = [];
   for (const b of s.blocks) {
@@ -183,9 +203,11 @@ function trimSection(s, budget, queryTerms) {
   let left = budget;
   const chosen = new Set();
   for (const u of [...units].sort((a, b) => b.score - a.score || a.index - b.index)) {
+    if (matchingOnly && u.score < 1) break;
     if (u.cost <= left) { chosen.add(u); left -= u.cost; }
   }
   if (chosen.size === 0) {
+    if (matchingOnly) return [];
     const firstProse = s.blocks.find((b) => b.type === 'para');
     if (!firstProse) return [];
     const lines = [];
@@ -242,9 +264,10 @@ function shorten(title) {
   return t.length > MAX_TITLE_CHARS ? t.slice(0, MAX_TITLE_CHARS - 1).trimEnd() + '…' : t;
 }
 
-function noteFor({ kept, total, keptTokens, originalTokens, omitted, trimmed, listed }) {
+function noteFor({ kept, total, keptTokens, originalTokens, omitted, trimmed, firstTrimmed, listed }) {
   let note = `---\n[curated by plugboard: kept ${kept} of ${total} sections (~${keptTokens} of ~${originalTokens} tokens)`;
-  if (trimmed) note += ', the first one trimmed';
+  if (trimmed === 1 && firstTrimmed) note += ', the first one trimmed';
+  else if (trimmed > 0) note += `, ${trimmed === 1 ? 'one' : trimmed} of them trimmed`;
   if (omitted.length) {
     const shown = omitted.slice(0, listed).map((t) => `"${shorten(t)}"`);
     const more = omitted.length - shown.length;

@@ -11,7 +11,7 @@
 //   config = { injection = "annotate" }
 
 import { globMatcher, globToRegExp } from "./lib/guard/glob.mjs";
-import { redactSecrets } from "./lib/guard/secrets.mjs";
+import { redactSecrets, splitSecrets } from "./lib/guard/secrets.mjs";
 import { injectionReasons } from "./lib/guard/injection.mjs";
 import { TooDeepError, mapStrings } from "./lib/guard/walk.mjs";
 import { pathProblem, realPrefixes } from "./lib/guard/path-check.mjs";
@@ -101,7 +101,11 @@ function compile(config) {
   if (typeof c !== "object" || Array.isArray(c)) throw configError("config must be a table");
   unknownKey(Object.keys(c).filter((k) => !PLUGBOARD_KEYS.has(k)), CONFIG_KEYS, "config");
   const tools = c.tools ?? {};
-  unknownKey(Object.keys(tools), new Set(["allow", "deny"]), "config.tools");
+  unknownKey(Object.keys(tools), new Set(["allow", "deny", "case_insensitive"]), "config.tools");
+  if (tools.case_insensitive !== undefined && typeof tools.case_insensitive !== "boolean") {
+    throw configError("tools.case_insensitive must be a boolean");
+  }
+  const ignoreCase = tools.case_insensitive === true;
   const rules = [];
   for (const [glob, args] of Object.entries(c.rules ?? {})) {
     if (args === null || typeof args !== "object" || Array.isArray(args)) throw configError(`rules."${glob}" must be a table`);
@@ -112,8 +116,8 @@ function compile(config) {
   if (c.audit_file !== undefined && typeof c.audit_file !== "string") throw configError("audit_file must be a string");
   found = {
     allowAll: !tools.allow || tools.allow.length === 0,
-    allowed: globMatcher(tools.allow, "tools.allow"),
-    denied: globMatcher(tools.deny, "tools.deny"),
+    allowed: globMatcher(tools.allow, "tools.allow", { ignoreCase }),
+    denied: globMatcher(tools.deny, "tools.deny", { ignoreCase }),
     rules,
     secrets: oneOf(c.secrets, ["block", "redact", "off"], "secrets"),
     injection: oneOf(c.injection, ["annotate", "block", "off"], "injection"),
@@ -229,11 +233,21 @@ function request(input) {
   let args = argumentsOf(input);
   const found = [];
   if (cfg.secrets !== "off") {
+    // A location names keys, and a key may itself be a secret: locations are redacted too.
+    const where = (location) => redactSecrets(`arguments${location.startsWith("[") || location.startsWith("{") ? "" : "."}${location}`).text;
     const redacted = mapStrings(args, (text, location) => {
       const { text: clean, kinds } = redactSecrets(text);
-      for (const kind of kinds) found.push(`${kind} in arguments${location.startsWith("[") ? "" : "."}${location}`);
+      for (const kind of kinds) found.push(`${kind} in ${where(location)}`);
       return clean;
-    });
+    }, "", 0, { keys: true, binary: true });
+    // A secret cut into pieces across neighbouring strings cannot be redacted piece by piece:
+    // it refuses the call whatever `secrets` says.
+    const split = splitSecrets(redacted).map(({ kind, location }) => `${kind} split across ${where(location)}`);
+    if (split.length) {
+      const reasons = listed([...found, ...split]);
+      audit(cfg, input, "block", reasons);
+      return { block: { reason: `guard: the arguments carry secrets: ${reasons.join("; ")}` } };
+    }
     if (found.length && cfg.secrets === "block") {
       const reasons = listed(found);
       audit(cfg, input, "block", reasons);
@@ -274,17 +288,18 @@ function scanResult(result, cfg) {
   const flagged = new Map(); // location → reasons
   const next = mapStrings(result, (text, location) => {
     let out = text;
+    const isKey = location.endsWith("{key}");
     if (cfg.secrets !== "off") {
       const { text: clean, kinds } = redactSecrets(text);
-      for (const kind of kinds) secrets.push(`${kind} in ${location || "text"}`);
+      for (const kind of kinds) secrets.push(`${kind} in ${redactSecrets(location || "text").text}`);
       out = clean;
     }
-    if (cfg.injection !== "off" && !isMeta(location)) {
+    if (cfg.injection !== "off" && !isMeta(location) && !isKey) {
       const reasons = injectionReasons(out);
       if (reasons.length) flagged.set(location, reasons);
     }
     return out;
-  });
+  }, "", 0, { keys: cfg.secrets !== "off" });
   return { next, secrets, flagged };
 }
 

@@ -13,6 +13,9 @@ const CHROME = new Set(['header', 'footer']);
 const BLOCK = new Set(['p', 'div', 'section', 'article', 'main', 'ul', 'ol', 'dl', 'table', 'blockquote', 'figure', 'figcaption', 'details', 'summary', 'body', 'html', 'center', 'address', 'fieldset', 'caption']);
 const ROLE_SKIP = /^(navigation|banner|contentinfo|search|complementary|dialog|alertdialog)$/i;
 const CLASS_SKIP = /(?:^|[\s_-])(cookie|cookies|consent|gdpr|sidebar|sidenav|navbar|nav|menu|breadcrumbs?|toc|table-of-contents|anchor|hash-link|headerlink|permalink|heading-anchor|skip-link|skip-to-content|edit-page|edit-this-page|feedback|pagination|pager|announcement|banner|footer|header-anchor|share|social|newsletter|ad|ads|advert)(?:$|[\s_-])/i;
+// Inside a heading only permalink anchors are chrome: Sphinx wraps the title itself in
+// <a class="toc-backref">, which CLASS_SKIP would drop with the title.
+const HEADING_CLASS_SKIP = /(?:^|[\s_-])(anchor|hash-link|headerlink|permalink|heading-anchor|header-anchor)(?:$|[\s_-])/i;
 const HIDDEN = /display\s*:\s*none|visibility\s*:\s*hidden/i;
 
 const ENTITIES = {
@@ -75,6 +78,8 @@ export function htmlToMarkdown(html) {
   let fenceOpen = false;
   let fenceLang = '';
   let heading = 0;
+  let lastHeading = 1; // level of the last <h1>–<h6>, for <dt id> entries below it
+  let entryHeading = false; // the open heading is a <dt id> entry
   let mainDepth = 0; // open main/article elements
   const lists = []; // {ordered, n}
   let linkHref = null;
@@ -98,7 +103,7 @@ export function htmlToMarkdown(html) {
       if (name === 'ul' || name === 'ol') lists.pop();
       return;
     }
-    if (/^h[1-6]$/.test(name)) { heading = 0; emit('\n\n'); }
+    if (/^h[1-6]$/.test(name) || (name === 'dt' && entryHeading)) { heading = 0; entryHeading = false; emit('\n\n'); }
     else if (name === 'pre') {
       pre = Math.max(0, pre - 1);
       if (pre === 0 && fenceOpen) { emit('\n```\n\n'); fenceOpen = false; }
@@ -200,7 +205,7 @@ export function htmlToMarkdown(html) {
       const style = attribute(tag, 'style');
       const hidden = / hidden(?:\s|=|>|\/)/i.test(tag) || attribute(tag, 'aria-hidden') === 'true' || (style && HIDDEN.test(style));
       if (SKIP.has(name) || (CHROME.has(name) && mainDepth === 0) || hidden || (role && ROLE_SKIP.test(role)) ||
-          (name !== 'body' && name !== 'html' && name !== 'main' && name !== 'article' && name !== 'pre' && name !== 'code' && CLASS_SKIP.test(cls))) {
+          (name !== 'body' && name !== 'html' && name !== 'main' && name !== 'article' && name !== 'pre' && name !== 'code' && (heading ? HEADING_CLASS_SKIP : CLASS_SKIP).test(cls))) {
         skipDepth = stack.length;
       }
     }
@@ -213,6 +218,13 @@ export function htmlToMarkdown(html) {
 
     if (/^h[1-6]$/.test(name)) {
       heading = Number(name[1]);
+      lastHeading = heading;
+      emit(`\n\n${'#'.repeat(heading)} `);
+    } else if (name === 'dt' && !heading && isEntryTerm(tag)) {
+      // An anchored definition term is an API entry (Sphinx `py function`/`class`/`method`,
+      // javadoc, Doxygen): a heading below the page's last one, nested by <dl> depth.
+      heading = Math.min(6, lastHeading + (counts.get('dl') || 1));
+      entryHeading = true;
       emit(`\n\n${'#'.repeat(heading)} `);
     } else if (name === 'pre') {
       pre++;
@@ -249,6 +261,13 @@ export function htmlToMarkdown(html) {
   return tidy(out.join(''));
 }
 
+/** A `<dt>` that is an anchor target (has an id) and not a footnote or citation label. */
+function isEntryTerm(tag) {
+  const id = attribute(tag, 'id');
+  if (!id) return false;
+  return !/(?:^|\s)(?:label|footnote|citation)(?:\s|$)/i.test(attribute(tag, 'class') || '');
+}
+
 function indexOfCaseless(html, needle, from) {
   // Scans for "</name" in either case without lower-casing the whole input.
   const first = needle.slice(0, 2);
@@ -277,6 +296,7 @@ function tidy(md) {
     if (!inFence) {
       line = line.trimEnd();
       if (line.charCodeAt(0) === 32 && line.charCodeAt(1) !== 32) line = line.slice(1);
+      if (line.charCodeAt(0) === 35) line = line.replace(/^(#{1,6}) {2,}/, '$1 ');
       if (/^\s*(?:[-*]|\d+\.)\s*$/.test(line) || /^\|[\s|]*$/.test(line) || /^#{1,6}\s*$/.test(line) || /^>\s*$/.test(line)) line = '';
     }
     if (!inFence && line.trim() === '') {

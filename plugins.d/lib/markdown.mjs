@@ -5,6 +5,7 @@
 
 const MAX_ANALYSED_LINE = 2000;
 const MAX_CHROME_LINE = 300;
+const MAX_ALIASES = 8; // a run of empty headings longer than this is not an overload list
 
 /**
  * @typedef {{type: 'heading', level: number, title: string, line: string}} HeadingBlock
@@ -298,7 +299,26 @@ export function cleanParagraph(lines) {
   if (kept.length >= 2 && lone / kept.length >= 0.6) return null;
   if (kept.every((l) => l.length < 200 && ADMONITION_ONLY.test(l.trim()))) return null;
   if (kept.every((l) => !/[\p{L}\p{N}]/u.test(l))) return null;
+  if (isCommentOnly(kept)) return null;
   return kept;
+}
+
+/**
+ * Whether a paragraph is nothing but HTML comments (`<!-- YAML … -->` metadata in the Node.js
+ * docs, `<!-- prettier-ignore -->`): invisible on the rendered page, so not content.
+ */
+function isCommentOnly(lines) {
+  const text = lines.join('\n');
+  let i = 0;
+  while (i < text.length) {
+    while (i < text.length && isBlank(text[i])) i++;
+    if (i >= text.length) return true;
+    if (!text.startsWith('<!--', i)) return false;
+    const end = text.indexOf('-->', i + 4);
+    if (end < 0) return false;
+    i = end + 3;
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -341,7 +361,14 @@ export function buildSections(blocks) {
     if (block.type === 'heading') {
       while (headingStack.length && headingStack[headingStack.length - 1].level >= block.level) headingStack.pop();
       const inheritedNoise = headingStack.some((h) => h.noise);
-      const node = { level: block.level, title: plainTitle(block.title) || block.title.trim(), line: block.line, underline: block.underline ?? null, noise: inheritedNoise || isNoiseTitle(block.title), hasKept: false };
+      const node = { level: block.level, title: plainTitle(block.title) || block.title.trim(), line: block.line, underline: block.underline ?? null, noise: inheritedNoise || isNoiseTitle(block.title), hasKept: false, aliases: [] };
+      // Headings of one level with nothing between them share the body that follows (the
+      // Node.js docs list an API's overloads so): the earlier ones are aliases of the last.
+      const previous = current.heading;
+      if (previous && current.blocks.length === 0 && previous.level === block.level && !previous.noise && !node.noise && previous.aliases.length < MAX_ALIASES) {
+        node.aliases = [...previous.aliases, previous];
+        previous.aliasOf = node;
+      }
       current = { index: sections.length, heading: node, ancestors: headingStack.slice(), blocks: [], noise: node.noise };
       headingStack.push(node);
       sections.push(current);

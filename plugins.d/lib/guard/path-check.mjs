@@ -66,6 +66,11 @@ export function pathProblem(value, prefixes, base) {
   // Refused outright rather than resolved: the kernel resolves `link/..` through the link,
   // path.resolve does not, so a lexical check of a `..` path proves nothing.
   if (path.split(/[\\/]+/).includes("..")) return "contains a \"..\" segment";
+  // What a server that URL-decodes or Unicode-normalises its argument would read as `.`, `/`,
+  // `\` or NUL: %2e %2f %5c %00 (also double-encoded, %252e), overlong UTF-8 (%c0%ae, %e0%80%ae),
+  // and compatibility forms (fullwidth ．／＼, one-dot leader ․) that NFKC folds to `.`/`/`/`\`.
+  if (/%(?:25)*(?:2e|2f|5c|00|c0|c1|e0%80)/i.test(path)) return "contains a percent-encoded \".\", \"/\", \"\\\" or NUL";
+  if (/[^\x00-\x7f]/.test(path) && path.normalize("NFKC").split(/[\\/]+/).includes("..")) return "contains a \"..\" segment after Unicode normalisation";
   const absolute = isAbsolute(path) ? resolve(path) : resolve(base ?? prefixes[0]?.lexical ?? "/", path);
   const allowed = prefixes.map((p) => p.lexical).join(", ");
   if (!prefixes.some((p) => isWithin(absolute, p.lexical) || isWithin(absolute, p.real))) {

@@ -56,5 +56,73 @@ export function redactSecrets(text) {
     });
     if (found) kinds.push(kind);
   }
+  const encoded = redactEncodedSecrets(out);
+  if (encoded.kinds.length) {
+    out = encoded.text;
+    kinds.push(...encoded.kinds);
+  }
   return { text: out, kinds };
+}
+
+// Base64 runs long enough to hold a credential, and short enough to decode cheaply.
+const BASE64_RUN = /[A-Za-z0-9+/_-]{24,65536}={0,2}/g;
+
+/** Whether decoded bytes read as text (so a run of letters that only looks like base64 is skipped). */
+function printable(text) {
+  let ok = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if ((c >= 32 && c < 127) || c === 9 || c === 10 || c === 13) ok += 1;
+  }
+  return ok >= text.length * 0.9;
+}
+
+function findKinds(text) {
+  const kinds = [];
+  for (const { kind, pattern, hint } of SECRET_KINDS) {
+    if (hint && !text.includes(hint)) continue;
+    pattern.lastIndex = 0;
+    if (pattern.test(text)) kinds.push(kind);
+    pattern.lastIndex = 0;
+  }
+  return kinds;
+}
+
+/**
+ * Replaces base64 (or base64url) runs whose decoded text holds a secret by
+ * `[REDACTED:<kind>]`; the kinds are reported as `<kind> (base64)`.
+ */
+export function redactEncodedSecrets(text) {
+  const kinds = [];
+  if (text.length < 24) return { text, kinds };
+  const out = text.replace(BASE64_RUN, (run) => {
+    const decoded = Buffer.from(run, "base64").toString("latin1");
+    if (decoded.length < 16 || !printable(decoded)) return run;
+    const found = findKinds(decoded);
+    if (!found.length) return run;
+    for (const kind of found) if (!kinds.includes(`${kind} (base64)`)) kinds.push(`${kind} (base64)`);
+    return `[REDACTED:${found[0]}]`;
+  });
+  return { text: kinds.length ? out : text, kinds };
+}
+
+/**
+ * Secrets that only appear when neighbouring strings are joined: the string items of one
+ * array, or the string values of one object in key order (`"sk-ant-"` + `"api03…"`). Call it
+ * on values already redacted string by string, so what it finds spans pieces. Returns
+ * `{ kind, location }` for each container, `location` as mapStrings writes it.
+ */
+export function splitSecrets(value, location = "", depth = 0, found = []) {
+  if (value === null || typeof value !== "object" || depth > 1000) return found;
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [`${location}[${i}]`, v])
+    : Object.keys(value).map((k) => [location ? `${location}.${k}` : k, value[k]]);
+  const strings = entries.filter(([, v]) => typeof v === "string").map(([, v]) => v);
+  if (strings.length >= 2) {
+    const joined = strings.join("");
+    for (const kind of findKinds(joined)) found.push({ kind, location: location || "{}" });
+    for (const kind of redactEncodedSecrets(joined).kinds) found.push({ kind, location: location || "{}" });
+  }
+  for (const [at, v] of entries) splitSecrets(v, at, depth + 1, found);
+  return found;
 }
