@@ -41,6 +41,9 @@ public final class ClientSession {
         self.deliver = deliver
     }
 
+    /// Requests of this client that have not been answered yet.
+    public var pendingRequestCount: Int { inFlight.count + deferred.count }
+
     var clientCapabilities: JSONObject { initializeParams["capabilities"]?.objectValue ?? [:] }
 
     func send(_ message: [UInt8]) {

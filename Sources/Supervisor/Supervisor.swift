@@ -25,7 +25,7 @@ public final class Supervisor {
     private var reloadState = ReloadState.idle
     private var core: ProxyCore?
     private var plugins: PluginRegistry?
-    private var frontend: StdioFrontend?
+    private var frontend: Frontend?
     private var signalWatcher: SignalWatcher?
     private var notifier: ServiceNotifier?
     private var watcher: DirectoryWatcher?
@@ -81,23 +81,41 @@ public final class Supervisor {
             return
         }
         let core = ProxyCore(config: config, loop: loop, log: log, plugins: plugins)
-        let frontend = StdioFrontend(
-            core: core, loop: loop, maxMessageBytes: config.limits.maxMessageBytes,
-            maxQueuedBytes: config.limits.maxQueuedBytes, log: log)
-        frontend.onEnd = { [weak self] ending in
-            self?.log.info("client finished (\(ending))")
-            self?.beginShutdown(reason: "\(ending)")
+        let frontend: Frontend
+        if let path = options.listenPath {
+            let socketFrontend = UnixSocketFrontend(
+                path: path, core: core, loop: loop, maxMessageBytes: config.limits.maxMessageBytes,
+                maxQueuedBytes: config.limits.maxQueuedBytes, log: log)
+            do {
+                try socketFrontend.start()
+            } catch {
+                log.error("\(error)")
+                exitStatus = 1
+                loop.stop()
+                return
+            }
+            frontend = socketFrontend
+        } else {
+            let stdio = StdioFrontend(
+                core: core, loop: loop, maxMessageBytes: config.limits.maxMessageBytes,
+                maxQueuedBytes: config.limits.maxQueuedBytes, log: log)
+            stdio.onEnd = { [weak self] ending in
+                self?.log.info("client finished (\(ending))")
+                self?.beginShutdown(reason: "\(ending)")
+            }
+            frontend = stdio
         }
         self.core = core
         self.plugins = plugins
         self.frontend = frontend
         generationLoadedAt = Timestamp.now(withMilliseconds: false)
         core.start()
-        frontend.start()
+        (frontend as? StdioFrontend)?.start()
         if options.watch { startWatching() }
         writePidFile()
         phase = .serving
-        log.info("plugboard \(PlugboardVersion.current) ready on stdio", ["config": config.directory, "pid": "\(getpid())"])
+        let endpoint = options.listenPath.map { "on \($0)" } ?? "on stdio"
+        log.info("plugboard \(PlugboardVersion.current) ready \(endpoint)", ["config": config.directory, "pid": "\(getpid())"])
         notifier?.ready(status: "serving generation 1")
         scheduleWatchdog()
     }
@@ -226,6 +244,7 @@ public final class Supervisor {
         phase = .shuttingDown
         notifier?.stopping()
         watcher?.stop()
+        frontend?.stopAccepting()
         log.info("shutting down (\(reason))")
         core.shutdown(deadline: config.limits.shutdownTimeout) { [weak self] in
             self?.finishSoon(force: false)

@@ -8,8 +8,11 @@ public struct SupervisorOptions: Sendable {
     public var notifyDescriptor: Int32?
     /// Reload on changes under the config and plugins directories.
     public var watch: Bool
+    /// Daemon mode: serve clients on this Unix socket instead of stdin/stdout.
+    public var listenPath: String?
 
-    public init(statusFile: String? = nil, pidFile: String? = nil, notifyDescriptor: Int32? = nil, watch: Bool = true) {
+    public init(statusFile: String? = nil, pidFile: String? = nil, notifyDescriptor: Int32? = nil, watch: Bool = true, listenPath: String? = nil) {
+        self.listenPath = listenPath
         self.statusFile = statusFile
         self.pidFile = pidFile
         self.notifyDescriptor = notifyDescriptor

@@ -13,7 +13,7 @@ let usage = """
 
     USAGE
       plugboard run   [--config DIR] [--log-level LEVEL] [--log-format human|json]
-                      [--status-file PATH] [--pid-file PATH] [--notify-fd N] [--no-watch]
+                      [--listen SOCKET] [--status-file PATH] [--pid-file PATH] [--notify-fd N] [--no-watch]
       plugboard check [--config DIR]
       plugboard status [--config DIR] [--pid-file PATH] [--status-file PATH]
       plugboard call  TOOL [ARGUMENTS_JSON] [--config DIR] [--json]
@@ -41,6 +41,8 @@ let usage = """
       --status-file PATH   Where SIGUSR1 also writes the status dump (default: in the runtime
                            directory, $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR/plugboard)
       --pid-file PATH      Where `run` writes its pid for `status` (default: runtime directory)
+      --listen SOCKET      Daemon mode: serve clients on a Unix socket, one session per connection
+                           (clients connect with e.g. `socat STDIO UNIX-CONNECT:SOCKET`)
       --notify-fd N        s6 readiness: write a newline to descriptor N once serving
       --no-watch           Do not watch DIR and the plugins directory (SIGHUP still reloads)
       --log-level LEVEL    trace, debug, info, notice, warning or error (overrides [log] level)
@@ -72,6 +74,7 @@ struct Invocation {
     var notifyDescriptor: Int32?
     var watch = true
     var pluginsDirectory = "plugins.d"
+    var listenPath: String?
 }
 
 enum Output {
@@ -138,6 +141,7 @@ func parseArguments(_ arguments: [String]) -> Invocation {
             guard let descriptor = Int32(text), descriptor > 2 else { fail("--notify-fd takes a descriptor number above 2, not '\(text)'") }
             parsed.notifyDescriptor = descriptor
         case "--no-watch" where parsed.command == .run: parsed.watch = false
+        case "--listen" where parsed.command == .run: parsed.listenPath = value(for: argument)
         case "-h", "--help":
             parsed.command = .help
             return parsed
@@ -194,7 +198,7 @@ case .run:
         config: config,
         options: SupervisorOptions(
             statusFile: options.statusFile ?? files.statusFile, pidFile: options.pidFile ?? files.pidFile,
-            notifyDescriptor: options.notifyDescriptor, watch: options.watch),
+            notifyDescriptor: options.notifyDescriptor, watch: options.watch, listenPath: options.listenPath),
         log: logger(for: options, config: config))
     exit(supervisor.run())
 case .status:

@@ -1,0 +1,97 @@
+import Foundation
+import Glibc
+import JSON
+import Processes
+import Testing
+
+/// Daemon mode: `plugboard run --listen SOCKET`, one MCP session per connection.
+@Suite("serving clients on a Unix socket", .serialized)
+struct SocketFrontendTests {
+    /// A client connection speaking newline-delimited JSON-RPC.
+    final class SocketClient {
+        let descriptor: Int32
+        private var buffer: [UInt8] = []
+
+        init(path: String) throws {
+            descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+                for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+            }
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard result == 0 else { throw TestTimeout(waitingFor: "connect to \(path): errno \(errno)") }
+        }
+
+        deinit { close(descriptor) }
+
+        func send(_ message: JSONValue) {
+            let bytes = Array((message.serializedString + "\n").utf8)
+            _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        }
+
+        func response(to id: Int) throws -> JSONValue {
+            while true {
+                if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = Array(buffer[..<newline])
+                    buffer.removeSubrange(...newline)
+                    let message = try JSONParser.parse(line)
+                    if message["id"] == .number(JSONNumber(id)) { return message }
+                    continue
+                }
+                var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                guard poll(&poller, 1, 15_000) > 0 else { throw TestTimeout(waitingFor: "response \(id)") }
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                let count = read(descriptor, &chunk, chunk.count)
+                guard count > 0 else { throw TestTimeout(waitingFor: "response \(id) before EOF") }
+                buffer += chunk[..<count]
+            }
+        }
+
+        func request(_ id: Int, _ method: String, _ params: JSONValue) throws -> JSONValue {
+            send(["jsonrpc": "2.0", "id": .number(JSONNumber(id)), "method": .string(method), "params": params])
+            return try response(to: id)
+        }
+
+        func initialize(_ name: String) throws -> JSONValue {
+            let result = try request(
+                1, "initialize",
+                ["protocolVersion": "2025-06-18", "capabilities": [:], "clientInfo": ["name": .string(name), "version": "1"]])
+            send(["jsonrpc": "2.0", "method": "notifications/initialized"])
+            return result
+        }
+    }
+
+    @Test("two clients share the upstreams; one leaving mid-call does not disturb the other; SIGTERM removes the socket")
+    func twoClients() throws {
+        let config = try TemporaryConfig.demo()
+        let socketPath = config.directory + "/plugboard.sock"
+        let plugboard = try PlugboardUnderTest(config: config, extraArguments: ["--listen", socketPath, "--no-watch"])
+        var connected: SocketClient?
+        for _ in 0..<100 where connected == nil {
+            connected = try? SocketClient(path: socketPath)
+            if connected == nil { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        let first = try #require(connected)
+        let second = try SocketClient(path: socketPath)
+        #expect(try first.initialize("first")["result"]?["protocolVersion"] == "2025-06-18")
+        #expect(try second.initialize("second")["result"]?["protocolVersion"] == "2025-06-18")
+
+        var leaving: SocketClient? = try SocketClient(path: socketPath)
+        _ = try leaving?.initialize("leaving")
+        leaving?.send(["jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": ["name": "slow", "arguments": ["ms": 2000]]])
+        Thread.sleep(forTimeInterval: 0.2)
+        leaving = nil
+
+        let one = try first.request(2, "tools/call", ["name": "echo", "arguments": ["text": "one"]])
+        let two = try second.request(2, "tools/call", ["name": "echo", "arguments": ["text": "two"]])
+        #expect(one.firstText == "one")
+        #expect(two.firstText == "two")
+
+        kill(plugboard.process.pid, SIGTERM)
+        #expect(plugboard.process.waitForExit(timeout: .seconds(15)) == .exited(0))
+        #expect(access(socketPath, F_OK) != 0, "the socket file was left behind")
+    }
+}
