@@ -67,6 +67,8 @@ final class UpstreamConnection {
     private var healthTimer: EventLoop.TimerID?
     private var restartAttempt = 0
     private var failedHealthChecks = 0
+    /// When the last health-check ping was answered or failed, and how.
+    private var lastHealthCheck: (at: String, passed: Bool)?
     private var initializeParams: JSONValue?
     private var stopCompletion: (() -> Void)?
     private(set) var counters = Counters()
@@ -468,6 +470,7 @@ final class UpstreamConnection {
             build: { JSONRPCMessage.request(idText: $0, method: MCPMethod.ping, params: nil) },
             onReply: { [weak self] reply in
                 guard let self else { return }
+                self.lastHealthCheck = (Timestamp.now(withMilliseconds: false), { if case .failed = reply { false } else { true } }())
                 if case .failed(let failure) = reply {
                     self.failedHealthChecks += 1
                     self.log.warning("health check failed (\(self.failedHealthChecks) in a row): \(failure)")
@@ -538,6 +541,7 @@ final class UpstreamConnection {
             "restarts": .number(JSONNumber(counters.restarts)),
             "timeouts": .number(JSONNumber(counters.timeouts)),
             "healthy": .bool(isHealthy),
+            "lastHealthCheck": lastHealthCheck.map { ["at": .string($0.at), "passed": .bool($0.passed)] } ?? .null,
         ]
     }
 }

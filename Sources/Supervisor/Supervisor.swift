@@ -116,7 +116,13 @@ public final class Supervisor {
         phase = .serving
         let endpoint = options.listenPath.map { "on \($0)" } ?? "on stdio"
         log.info("plugboard \(PlugboardVersion.current) ready \(endpoint)", ["config": config.directory, "pid": "\(getpid())"])
-        notifier?.ready(status: "serving generation 1")
+        // READY only once the plugin pools have loaded their plugins (or said why they cannot).
+        plugins.prepare { [weak self] failures in
+            for (name, reason) in failures.sorted(by: { $0.key < $1.key }) {
+                self?.log.error("plugin '\(name)' is not available: \(reason)")
+            }
+            self?.notifier?.ready(status: failures.isEmpty ? "serving generation 1" : "serving generation 1; \(failures.count) plugin(s) unavailable")
+        }
         scheduleWatchdog()
     }
 

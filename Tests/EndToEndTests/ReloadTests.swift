@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import JSON
+import Processes
 import Testing
 
 /// Reloads build a new generation beside the live one and switch only when it is whole.
@@ -110,7 +111,7 @@ struct ReloadTests {
         #expect(status["watcher"]?["changeSets"] == 1)
     }
 
-    @Test("calls in flight while a plugin is rewritten 20 times all succeed, each through one version only")
+    @Test("calls in flight while a plugin is rewritten 100 times all succeed, each through one version only")
     func noCallLostAcrossReloads() throws {
         let plugins = try Self.pluginsCopy()
         defer { try? FileManager.default.removeItem(atPath: plugins) }
@@ -130,8 +131,8 @@ struct ReloadTests {
         try plugboard.initialize()
         var nextID = 100
         var answers: [JSONValue] = []
-        for version in 1...20 {
-            let ids = (0..<4).map { _ in nextID += 1; return nextID }
+        for version in 1...100 {
+            let ids = (0..<2).map { _ in nextID += 1; return nextID }
             for id in ids {
                 try plugboard.send(["jsonrpc": "2.0", "id": .number(JSONNumber(id)), "method": "tools/call", "params": ["name": "echo", "arguments": ["text": "x"]]])
             }
@@ -139,7 +140,7 @@ struct ReloadTests {
             Thread.sleep(forTimeInterval: 0.06)
             for id in ids { answers.append(try plugboard.response(to: .number(JSONNumber(id)), timeout: 20)) }
         }
-        #expect(answers.count == 80)
+        #expect(answers.count == 200)
         for answer in answers {
             let text = answer.firstText ?? "error: \(answer.serializedString)"
             let parts = text.split(separator: ":")
@@ -147,7 +148,7 @@ struct ReloadTests {
         }
     }
 
-    @Test("calls in flight while the config adds and removes a server 10 times all succeed; no child is left behind")
+    @Test("calls in flight while the config adds and removes a server 20 times all succeed; no child is left behind")
     func noCallLostAcrossConfigEdits() throws {
         let plugins = try Self.pluginsCopy()
         defer { try? FileManager.default.removeItem(atPath: plugins) }
@@ -160,7 +161,7 @@ struct ReloadTests {
         try plugboard.initialize()
         var nextID = 500
         var failures: [String] = []
-        for round in 1...10 {
+        for round in 1...20 {
             let servers = round % 2 == 1 ? ["alpha", "gamma"] : ["alpha"]
             let ids = (0..<3).map { _ in nextID += 1; return nextID }
             for id in ids {
@@ -182,6 +183,70 @@ struct ReloadTests {
         #expect(ProcessTable.zombieChildren(of: plugboard.process.pid).isEmpty)
         let leftovers = (try? String(contentsOfFile: "/proc/\(plugboard.process.pid)/task/\(plugboard.process.pid)/children", encoding: .utf8)) ?? ""
         #expect(leftovers.trimmingCharacters(in: .whitespaces).isEmpty, "children still running: \(leftovers)")
+    }
+
+    @Test("each way of saving a plugin reloads exactly once; touch and chmod reload nothing; a syntax error is rejected and its fix goes live")
+    func savePatternsAgainstARunningPlugboard() throws {
+        let plugins = try Self.pluginsCopy()
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        let file = plugins + "/tag.mjs"
+        func source(_ version: String) -> String { "export default (input) => ({ text: '\(version):' + input.rawContent })\n" }
+        try Self.write(source("v0"), to: file)
+        let config = try TemporaryConfig(Self.configText(servers: ["demo"], plugin: "tag").replacingOccurrences(of: "PLUGINS", with: plugins))
+        let statusFile = config.directory + "/status.json"
+        let plugboard = try PlugboardUnderTest(config: config, extraArguments: ["--status-file", statusFile])
+        try plugboard.initialize()
+
+        func reloads() throws -> Int {
+            kill(plugboard.process.pid, SIGUSR1)
+            Thread.sleep(forTimeInterval: 0.15)
+            let status = try JSONParser.parse(Array(try String(contentsOfFile: statusFile, encoding: .utf8).utf8))
+            return Int(status["reloads"]?.int64Value ?? -1)
+        }
+        func shell(_ command: String) {
+            let process = try? ChildProcess.spawn(ChildProcess.Configuration(
+                executable: "/bin/sh", arguments: ["-c", command], workingDirectory: plugins,
+                standardInput: .discard, standardOutput: .discard, standardError: .discard))
+            _ = process?.waitForExit(timeout: .seconds(10))
+        }
+        func expectReloads(_ expected: Int, after label: String) throws {
+            var seen = try reloads()
+            for _ in 0..<20 where seen < expected {
+                Thread.sleep(forTimeInterval: 0.1)
+                seen = try reloads()
+            }
+            Thread.sleep(forTimeInterval: 0.4)
+            #expect(try reloads() == expected, "after \(label)")
+        }
+        func expectServed(_ version: String) throws {
+            var text: String?
+            for _ in 0..<40 where text != "\(version):x" {
+                text = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "x"]]).firstText
+                if text != "\(version):x" { Thread.sleep(forTimeInterval: 0.05) }
+            }
+            #expect(text == "\(version):x")
+        }
+
+        shell("sed -i 's/v0/v1/' tag.mjs")
+        try expectReloads(1, after: "sed -i")
+        try expectServed("v1")
+        shell("printf \"%s\" \"\(source("v2"))\" > /tmp/tag-$$.mjs && cp /tmp/tag-$$.mjs tag.mjs && rm /tmp/tag-$$.mjs")
+        try expectReloads(2, after: "cp")
+        try expectServed("v2")
+        shell(": > tag.mjs; printf \"%s\" \"\(source("v3"))\" >> tag.mjs")
+        try expectReloads(3, after: "truncate and write")
+        try expectServed("v3")
+        shell("printf x > .tag.mjs.swp && printf x > 4913 && rm 4913 && mv tag.mjs tag.mjs~ && printf \"%s\" \"\(source("v4"))\" > tag.mjs && rm tag.mjs~ .tag.mjs.swp")
+        try expectReloads(4, after: "a vim-style save")
+        try expectServed("v4")
+        shell("touch tag.mjs && chmod 600 tag.mjs && chmod 644 tag.mjs")
+        try expectReloads(4, after: "touch and chmod")
+        shell("printf \"%s\" \"export default (input) => ({ text: 'v5:' \" > tag.mjs")
+        try expectReloads(5, after: "a syntax error")
+        try expectServed("v4")
+        shell("printf \"%s\" \"\(source("v6"))\" > tag.mjs")
+        try expectReloads(6, after: "the fix")
+        try expectServed("v6")
     }
 
     @Test("a service manager hears READY, then RELOADING with MONOTONIC_USEC, READY again, then STOPPING")
