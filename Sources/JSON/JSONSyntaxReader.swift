@@ -350,14 +350,7 @@ package struct JSONSyntaxReader {
     /// spurious bits above a real match), which is all the caller uses.
     @inline(__always)
     private static func attentionMask(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quotes = word ^ (ones &* 0x22)
-        let backslashes = word ^ (ones &* 0x5C)
-        let hasQuote = (quotes &- ones) & ~quotes
-        let hasBackslash = (backslashes &- ones) & ~backslashes
-        let hasControl = word &- (ones &* 0x20)
-        return (((hasQuote | hasBackslash | hasControl) & ~word) | word) & highs
+        ((ByteScan.quoteBackslashOrControl(word) & ~word) | word) & ByteScan.highs
     }
 
     /// Validates the escape whose backslash is at `i`; returns the offset after it.

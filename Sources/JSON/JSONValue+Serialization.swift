@@ -114,14 +114,7 @@ extension JSONValue {
     /// bits above a real match), which is all the caller uses.
     @inline(__always)
     private static func escapeMask(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quotes = word ^ (ones &* 0x22)
-        let backslashes = word ^ (ones &* 0x5C)
-        let hasQuote = (quotes &- ones) & ~quotes
-        let hasBackslash = (backslashes &- ones) & ~backslashes
-        let hasControl = word &- (ones &* 0x20)
-        return (hasQuote | hasBackslash | hasControl) & ~word & highs
+        ByteScan.quoteBackslashOrControl(word) & ~word & ByteScan.highs
     }
 
     private static func appendEscape(for c: UInt8, to out: inout [UInt8]) {
