@@ -257,9 +257,30 @@ extension ProxyCore {
         _ message: [UInt8], envelope: JSONRPCEnvelope, idText: [UInt8], to upstream: UpstreamConnection,
         from session: ClientSession, postProcess: PostProcess? = nil
     ) {
+        var message = message
+        var envelope = envelope
+        // Clients pick their own progress tokens, so two sessions may use the same one: each
+        // request gets a token of the proxy's own toward the upstream, mapped back on the way out.
+        var progressToken: [UInt8]?
+        var clientToken: [UInt8]?
+        if let original = Self.progressToken(in: message, envelope: envelope), var parsed = try? JSONParser.parse(message) {
+            nextProgressToken += 1
+            let proxyToken = JSONValue.string("plugboard-progress-\(nextProgressToken)")
+            var params = parsed["params"]?.objectValue ?? [:]
+            var meta = params["_meta"]?.objectValue ?? [:]
+            meta["progressToken"] = proxyToken
+            params["_meta"] = .object(meta)
+            parsed.setParam(nil, to: .object(params))
+            let rewritten = parsed.serialized()
+            if let rescanned = try? JSONRPCEnvelope.scan(rewritten) {
+                message = rewritten
+                envelope = rescanned
+                progressToken = proxyToken.serialized()
+                clientToken = original
+            }
+        }
         let idRange = envelope.idRange!
         let method = envelope.method ?? ""
-        let progressToken = Self.progressToken(in: message, envelope: envelope)
         let sent = upstream.send(
             method: method,
             build: { replacingID(in: message, idRange: idRange, with: $0) },
@@ -271,8 +292,9 @@ extension ProxyCore {
         switch sent {
         case .success(let upstreamID):
             session.inFlight[idText] = ClientSession.InFlight(upstream: upstream, upstreamID: upstreamID, progressToken: progressToken)
-            if let progressToken {
-                progressRoutes[ProgressKey(server: upstream.name, token: progressToken)] = (session, upstreamID)
+            if let progressToken, let clientToken {
+                progressRoutes[ProgressKey(server: upstream.name, token: progressToken)] = ProgressRoute(
+                    session: session, upstreamID: upstreamID, clientToken: clientToken)
             }
         case .failure(let failure):
             counters.failedRequests += 1
@@ -321,7 +343,7 @@ extension ProxyCore {
         forward(bytes, envelope: envelope, idText: idText, to: upstream, from: session)
     }
 
-    /// The serialized `params._meta.progressToken`, found without parsing unless the key is present.
+    /// The client's serialized `params._meta.progressToken`, found without parsing unless the key is present.
     static func progressToken(in message: [UInt8], envelope: JSONRPCEnvelope) -> [UInt8]? {
         guard let paramsRange = envelope.paramsRange, message[paramsRange].contains(subsequence: progressTokenKey),
             let token = (try? JSONParser.parse(message))?["params"]?["_meta"]?["progressToken"]

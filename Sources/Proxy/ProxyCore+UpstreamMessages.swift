@@ -16,7 +16,12 @@ extension ProxyCore {
     private func relayServerRequest(_ message: [UInt8], envelope: JSONRPCEnvelope, from upstream: UpstreamConnection) {
         let upstreamIDText = Array(message[envelope.idRange!])
         let method = envelope.method ?? ""
-        guard let session = sessions.last(where: { $0.phase == .ready }) else {
+        // JSON-RPC says nothing of which call a server request belongs to: prefer a session
+        // with a call in flight at this upstream (with one client, that is simply the client).
+        let busy = sessions.last { session in
+            session.phase == .ready && session.inFlight.values.contains { $0.upstream === upstream }
+        }
+        guard let session = busy ?? sessions.last(where: { $0.phase == .ready }) else {
             if method == MCPMethod.ping {
                 upstream.sendResponse(JSONRPCMessage.success(idText: upstreamIDText, result: .object([:])))
             } else {
@@ -36,13 +41,15 @@ extension ProxyCore {
     private func relayServerNotification(_ message: [UInt8], envelope: JSONRPCEnvelope, from upstream: UpstreamConnection) {
         switch envelope.method {
         case MCPMethod.progress:
-            guard let token = (try? JSONParser.parse(message))?["params"]?["progressToken"] else { return }
+            guard var parsed = try? JSONParser.parse(message), let token = parsed["params"]?["progressToken"] else { return }
             guard let route = progressRoutes[ProgressKey(server: upstream.name, token: token.serialized())] else {
                 log.debug("progress from '\(upstream.name)' for token \(token.serializedString), which no request in flight carries")
                 return
             }
             upstream.noteProgress(for: route.upstreamID)
-            route.session.send(message)
+            guard let clientToken = try? JSONParser.parse(route.clientToken) else { return }
+            parsed.setParam("progressToken", to: clientToken)
+            route.session.send(parsed.serialized())
         case MCPMethod.cancelled:
             // The server gave up on one of its own requests to the client.
             guard var parsed = try? JSONParser.parse(message), let requestID = parsed["params"]?["requestId"] else { return }

@@ -25,7 +25,8 @@ public final class ProxyCore {
     var sessions: [ClientSession] = []
     var catalog: Catalog
     /// Progress tokens of forwarded requests: which session asked, and the upstream's request id.
-    var progressRoutes: [ProgressKey: (session: ClientSession, upstreamID: Int64)] = [:]
+    var progressRoutes: [ProgressKey: ProgressRoute] = [:]
+    var nextProgressToken = 0
     /// Answers to `initialize` held until every upstream has settled.
     var initializeWaiters: [() -> Void] = []
     var upstreamsInitializing = false
@@ -46,9 +47,17 @@ public final class ProxyCore {
     /// Rewrites a successful result before it reaches the client (filters, plugin chains).
     typealias PostProcess = (JSONValue, @escaping (Result<JSONValue, ProxyFailure>) -> Void) -> Void
 
+    /// An upstream and the progress token the proxy gave it for one request.
     struct ProgressKey: Hashable {
         let server: String
         let token: [UInt8]
+    }
+
+    /// Who asked for that progress, under which token of theirs.
+    struct ProgressRoute {
+        let session: ClientSession
+        let upstreamID: Int64
+        let clientToken: [UInt8]
     }
 
     struct Counters {

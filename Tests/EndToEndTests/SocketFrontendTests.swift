@@ -11,6 +11,8 @@ struct SocketFrontendTests {
     final class SocketClient {
         let descriptor: Int32
         private var buffer: [UInt8] = []
+        /// Messages read while waiting for a response.
+        private(set) var unsolicited: [JSONValue] = []
 
         init(path: String) throws {
             descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -39,6 +41,7 @@ struct SocketFrontendTests {
                     buffer.removeSubrange(...newline)
                     let message = try JSONParser.parse(line)
                     if message["id"] == .number(JSONNumber(id)) { return message }
+                    unsolicited.append(message)
                     continue
                 }
                 var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
@@ -93,5 +96,35 @@ struct SocketFrontendTests {
         kill(plugboard.process.pid, SIGTERM)
         #expect(plugboard.process.waitForExit(timeout: .seconds(15)) == .exited(0))
         #expect(access(socketPath, F_OK) != 0, "the socket file was left behind")
+    }
+
+    @Test("two clients using the same progress token each get only their own progress, under their own token")
+    func progressTokensDoNotCollide() throws {
+        let config = try TemporaryConfig.demo()
+        let socketPath = config.directory + "/plugboard.sock"
+        let plugboard = try PlugboardUnderTest(config: config, extraArguments: ["--listen", socketPath, "--no-watch"])
+        var connected: SocketClient?
+        for _ in 0..<100 where connected == nil {
+            connected = try? SocketClient(path: socketPath)
+            if connected == nil { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        let first = try #require(connected)
+        let second = try SocketClient(path: socketPath)
+        _ = try first.initialize("first")
+        _ = try second.initialize("second")
+        for (client, steps) in [(first, 2), (second, 3)] {
+            client.send([
+                "jsonrpc": "2.0", "id": 5, "method": "tools/call",
+                "params": ["name": "progress", "arguments": ["steps": .number(JSONNumber(steps)), "delay_ms": 30], "_meta": ["progressToken": 7]],
+            ])
+        }
+        #expect(try first.response(to: 5)["result"] != nil)
+        #expect(try second.response(to: 5)["result"] != nil)
+        let firstProgress = first.unsolicited.filter { $0["method"] == "notifications/progress" }
+        let secondProgress = second.unsolicited.filter { $0["method"] == "notifications/progress" }
+        #expect(firstProgress.count == 2)
+        #expect(secondProgress.count == 3)
+        #expect((firstProgress + secondProgress).allSatisfy { $0["params"]?["progressToken"] == 7 })
+        _ = plugboard
     }
 }
