@@ -80,7 +80,9 @@ if (echo) await call(echo.name, { text: "hello through plugboard" });
 const add = tools.find((t) => t.name.endsWith("add"));
 if (add) await call(add.name, { a: 2, b: 40 });
 const docs = tools.find((t) => t.name.endsWith("get-library-docs"));
-if (docs) await call(docs.name, { context7CompatibleLibraryID: "/acme/fetchy", topic: "retries", tokens: 2000 });
+if (docs) await call(docs.name, { context7CompatibleLibraryID: "/fetchwave/fetchwave", topic: "retry with backoff" });
+const crash = tools.find((t) => t.name.endsWith("crash"));
+if (crash) await call(crash.name, {});
 await call("no_such_tool", {});
 
 if (!process.stdin.isTTY) {
