@@ -121,7 +121,7 @@ public final class PipeChannel {
     public func closeInput() {
         guard let input else { return }
         if inputIsPollable { loop.unregister(input) }
-        Glibc.close(input)
+        closeRestoringFlags(input)
         self.input = nil
     }
 
@@ -129,7 +129,7 @@ public final class PipeChannel {
         guard let output else { return }
         if outputRegistered { loop.unregister(output) }
         outputRegistered = false
-        Glibc.close(output)
+        closeRestoringFlags(output)
         self.output = nil
         queue.removeAll()
         backlogBytes = 0
@@ -329,8 +329,21 @@ public final class PipeChannel {
 
     private static let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ, not exported by Glibc's overlay
 
+    /// File status flags as they were before `start`, restored before closing: stdin and
+    /// stdout may be a terminal shared with the shell that started plugboard.
+    private var originalFlags: [Int32: Int32] = [:]
+
     private func setNonBlocking(_ descriptor: Int32) {
         let flags = fcntl(descriptor, F_GETFL)
-        if flags >= 0 { _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) }
+        guard flags >= 0 else { return }
+        // Only the standard streams are shared with another process; restoring a socket's
+        // flags while its dup'ed other direction is still in use would make that one block.
+        if descriptor <= STDERR_FILENO { originalFlags[descriptor] = flags }
+        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
+    }
+
+    private func closeRestoringFlags(_ descriptor: Int32) {
+        if let flags = originalFlags.removeValue(forKey: descriptor) { _ = fcntl(descriptor, F_SETFL, flags) }
+        Glibc.close(descriptor)
     }
 }
