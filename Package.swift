@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "CSystemShims"),
         .target(name: "Logging", dependencies: ["JSON"], swiftSettings: strict),
         .target(name: "Processes", dependencies: ["CSystemShims"], swiftSettings: strict),
-        .target(name: "IO", dependencies: ["CSystemShims", "JSONRPC"], swiftSettings: strict),
+        .target(name: "IO", dependencies: ["CSystemShims", "JSONRPC", "Processes"], swiftSettings: strict),
 
         // inotify: settled, content-compared change sets of whole directory trees.
         .target(name: "Watcher", dependencies: ["IO", "CSystemShims"], swiftSettings: strict),

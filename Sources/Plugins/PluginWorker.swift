@@ -134,14 +134,8 @@ final class PluginWorker {
         case .starting, .ready: state = .draining
         }
         channel.send(JSONValue.object(["type": "drain"]).serialized())
-        let process = self.process
-        loop.schedule(afterNanoseconds: grace) { [log] in
-            guard process.exitStatus == nil else { return }
-            log.warning("worker did not exit after drain; sending SIGTERM", ["pid": "\(process.pid)"])
-            process.signal(SIGTERM)
-        }
-        loop.schedule(afterNanoseconds: grace + 2_000_000_000) {
-            if process.exitStatus == nil { process.signal(SIGKILL) }
+        loop.escalate(process, termAfter: grace, killAfter: grace + 2_000_000_000) { [log, pid] signal in
+            log.warning("worker still running after drain; sending \(signal)", ["pid": "\(pid)"])
         }
     }
 
@@ -153,11 +147,7 @@ final class PluginWorker {
     func terminate(grace: UInt64) {
         if case .exited = state { return }
         state = .draining
-        process.signal(SIGTERM)
-        let process = self.process
-        loop.schedule(afterNanoseconds: grace) {
-            if process.exitStatus == nil { process.signal(SIGKILL) }
-        }
+        loop.escalate(process, termAfter: 0, killAfter: grace)
     }
 
     var stateName: String {

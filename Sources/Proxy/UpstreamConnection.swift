@@ -140,16 +140,9 @@ final class UpstreamConnection {
         guard case .stopping(let server) = phase else { return }
         failPending(with: { .shuttingDown(method: $0) })
         server.channel.closeOutputAfterFlush()
-        let process = server.process
-        loop.schedule(afterNanoseconds: 2_000_000_000) { [log] in
-            guard process.exitStatus == nil else { return }
-            log.warning("did not exit after its stdin closed; sending SIGTERM", ["pid": "\(process.pid)"])
-            process.signal(SIGTERM)
-        }
-        loop.schedule(afterNanoseconds: 5_000_000_000) { [log] in
-            guard process.exitStatus == nil else { return }
-            log.warning("did not exit after SIGTERM; sending SIGKILL", ["pid": "\(process.pid)"])
-            process.signal(SIGKILL)
+        let pid = server.process.pid
+        loop.escalate(server.process, termAfter: 2_000_000_000, killAfter: 5_000_000_000) { [log] signal in
+            log.warning("still running after its stdin closed; sending \(signal)", ["pid": "\(pid)"])
         }
     }
 
@@ -267,11 +260,7 @@ final class UpstreamConnection {
     private func initializeFailed(_ server: RunningServer, reason: String) {
         log.error("initialize failed: \(reason)")
         onInitializeFailed(self, reason)
-        server.process.signal(SIGTERM)
-        let process = server.process
-        loop.schedule(afterNanoseconds: 3_000_000_000) {
-            if process.exitStatus == nil { process.signal(SIGKILL) }
-        }
+        loop.escalate(server.process, termAfter: 0, killAfter: 3_000_000_000)
     }
 
     private func processExited(_ server: RunningServer, status: ExitStatus) {

@@ -67,17 +67,21 @@ struct SocketFrontendTests {
         }
     }
 
-    @Test("two clients share the upstreams; one leaving mid-call does not disturb the other; SIGTERM removes the socket")
-    func twoClients() throws {
+    /// plugboard in daemon mode on the demo server, and a first client once the socket accepts.
+    static func daemon() throws -> (PlugboardUnderTest, String, SocketClient) {
         let config = try TemporaryConfig.demo()
         let socketPath = config.directory + "/plugboard.sock"
         let plugboard = try PlugboardUnderTest(config: config, extraArguments: ["--listen", socketPath, "--no-watch"])
-        var connected: SocketClient?
-        for _ in 0..<100 where connected == nil {
-            connected = try? SocketClient(path: socketPath)
-            if connected == nil { Thread.sleep(forTimeInterval: 0.05) }
+        for _ in 0..<100 {
+            if let client = try? SocketClient(path: socketPath) { return (plugboard, socketPath, client) }
+            Thread.sleep(forTimeInterval: 0.05)
         }
-        let first = try #require(connected)
+        throw TestTimeout(waitingFor: "plugboard to listen on \(socketPath)")
+    }
+
+    @Test("two clients share the upstreams; one leaving mid-call does not disturb the other; SIGTERM removes the socket")
+    func twoClients() throws {
+        let (plugboard, socketPath, first) = try Self.daemon()
         let second = try SocketClient(path: socketPath)
         #expect(try first.initialize("first")["result"]?["protocolVersion"] == "2025-06-18")
         #expect(try second.initialize("second")["result"]?["protocolVersion"] == "2025-06-18")
@@ -100,15 +104,7 @@ struct SocketFrontendTests {
 
     @Test("two clients using the same progress token each get only their own progress, under their own token")
     func progressTokensDoNotCollide() throws {
-        let config = try TemporaryConfig.demo()
-        let socketPath = config.directory + "/plugboard.sock"
-        let plugboard = try PlugboardUnderTest(config: config, extraArguments: ["--listen", socketPath, "--no-watch"])
-        var connected: SocketClient?
-        for _ in 0..<100 where connected == nil {
-            connected = try? SocketClient(path: socketPath)
-            if connected == nil { Thread.sleep(forTimeInterval: 0.05) }
-        }
-        let first = try #require(connected)
+        let (plugboard, socketPath, first) = try Self.daemon()
         let second = try SocketClient(path: socketPath)
         _ = try first.initialize("first")
         _ = try second.initialize("second")
