@@ -16,12 +16,16 @@ let package = Package(
         .target(name: "JSON", swiftSettings: strict),
         .target(name: "TOML", swiftSettings: strict),
         .target(name: "JSONRPC", dependencies: ["JSON"], swiftSettings: strict),
+        .target(name: "HTTP", swiftSettings: strict),
 
         // System support.
         .target(name: "CSystemShims"),
         .target(name: "Logging", dependencies: ["JSON"], swiftSettings: strict),
         .target(name: "Processes", dependencies: ["CSystemShims"], swiftSettings: strict),
         .target(name: "IO", dependencies: ["CSystemShims", "JSONRPC", "Processes"], swiftSettings: strict),
+
+        // TCP listeners, HTTP/1.1 server and client connections on the event loop.
+        .target(name: "Network", dependencies: ["HTTP", "IO", "Logging", "Config", "CSystemShims"], swiftSettings: strict),
 
         // inotify: settled, content-compared change sets of whole directory trees.
         .target(name: "Watcher", dependencies: ["IO", "CSystemShims"], swiftSettings: strict),
@@ -39,16 +43,18 @@ let package = Package(
         // The proxy core: sessions, routing, upstream connections.
         .target(
             name: "Proxy",
-            dependencies: ["JSON", "JSONRPC", "Config", "IO", "Logging", "Plugins", "Processes", "CSystemShims"],
+            dependencies: ["JSON", "JSONRPC", "Config", "HTTP", "IO", "Logging", "Network", "Plugins", "Processes", "CSystemShims"],
             swiftSettings: strict),
 
         // Frontends that carry client sessions into the core.
-        .target(name: "Frontends", dependencies: ["Proxy", "IO", "Logging"], swiftSettings: strict),
+        .target(
+            name: "Frontends", dependencies: ["Proxy", "IO", "Logging", "HTTP", "Network", "JSON", "JSONRPC", "Config"],
+            swiftSettings: strict),
 
         // Lifecycle: signals, ordered start/stop.
         .target(
             name: "Supervisor",
-            dependencies: ["Proxy", "Frontends", "Config", "IO", "JSON", "Logging", "Plugins", "Processes", "Watcher"],
+            dependencies: ["Proxy", "Frontends", "Config", "IO", "JSON", "Logging", "Network", "Plugins", "Processes", "Watcher"],
             swiftSettings: strict),
 
         .executableTarget(
@@ -63,6 +69,7 @@ let package = Package(
 
         .testTarget(name: "JSONTests", dependencies: ["JSON", "JSONRPC"], swiftSettings: strict),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config"], swiftSettings: strict),
         .testTarget(name: "ProcessesTests", dependencies: ["Processes"], swiftSettings: strict),

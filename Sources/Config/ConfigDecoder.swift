@@ -12,7 +12,7 @@ struct ConfigDecoder {
 
     func decode() -> PlugboardConfig {
         let top = TableReader(table: root, name: "the top level", log: log)
-        top.rejectUnknownKeys(known: ["limits", "log", "expose", "plugins_dir", "plugins", "servers"])
+        top.rejectUnknownKeys(known: ["limits", "log", "expose", "plugins_dir", "plugins", "servers", "http", "admin"])
         let limits = decodeLimits(top.subtable("limits"))
         let logging = decodeLogging(top.subtable("log"))
         let exposure = decodeExposure(top.subtable("expose"))
@@ -27,7 +27,8 @@ struct ConfigDecoder {
         checkEnabledServers(servers, exposure: exposure)
         return PlugboardConfig(
             directory: directory, limits: limits, logging: logging, exposure: exposure,
-            pluginsDirectory: pluginsDirectory, servers: servers, plugins: decodePlugins(top.subtable("plugins")))
+            pluginsDirectory: pluginsDirectory, servers: servers, plugins: decodePlugins(top.subtable("plugins")),
+            http: decodeHTTP(top.subtable("http")), admin: decodeAdmin(top.subtable("admin")))
     }
 
     private func decodePlugins(_ table: TOMLTable?) -> PluginSettings {

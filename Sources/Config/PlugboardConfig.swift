@@ -14,6 +14,10 @@ public struct PlugboardConfig: Sendable, Equatable {
     public var servers: [UpstreamServer]
     /// `[plugins]`: the worker pools every plugin runs in.
     public var plugins: PluginSettings
+    /// `[http]`: the Streamable HTTP frontend (off unless it has `listen` addresses).
+    public var http: HTTPSettings
+    /// `[admin]`: where the health, readiness, metrics and status endpoints are served.
+    public var admin: AdminSettings
 
     public init(
         directory: String,
@@ -22,7 +26,9 @@ public struct PlugboardConfig: Sendable, Equatable {
         exposure: Exposure = Exposure(),
         pluginsDirectory: String,
         servers: [UpstreamServer],
-        plugins: PluginSettings = PluginSettings()
+        plugins: PluginSettings = PluginSettings(),
+        http: HTTPSettings = HTTPSettings(),
+        admin: AdminSettings = AdminSettings()
     ) {
         self.directory = directory
         self.limits = limits
@@ -31,6 +37,8 @@ public struct PlugboardConfig: Sendable, Equatable {
         self.pluginsDirectory = pluginsDirectory
         self.servers = servers
         self.plugins = plugins
+        self.http = http
+        self.admin = admin
     }
 
     public func server(named name: String) -> UpstreamServer? {

@@ -82,8 +82,14 @@ struct ServerDecoder {
                     log.add("`\(key)` applies only to servers started with `command`; [servers.\(name)] uses `url`", at: entry.keyLocation)
                 }
             }
-            guard url.hasPrefix("http://") || url.hasPrefix("https://"), !url.hasSuffix("://") else {
-                log.add("`url` must start with http:// or https://, found \"\(url)\"", at: reader.entry("url")?.valueLocation)
+            if url.hasPrefix("https://") {
+                log.add(
+                    "`url` uses https://, which plugboard cannot speak (it has no TLS library); run a local TLS proxy (stunnel, haproxy) and point `url` at its http:// address",
+                    at: reader.entry("url")?.valueLocation)
+                return nil
+            }
+            guard url.hasPrefix("http://"), !url.hasSuffix("://") else {
+                log.add("`url` must start with http://, found \"\(url)\"", at: reader.entry("url")?.valueLocation)
                 return nil
             }
             switch transport ?? "streamable-http" {

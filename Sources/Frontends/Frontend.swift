@@ -15,3 +15,5 @@ extension StdioFrontend: Frontend {
 extension UnixSocketFrontend: Frontend {
     public func stopAccepting() { stopListening() }
 }
+
+extension StreamableHTTPFrontend: Frontend {}

@@ -1,3 +1,4 @@
+import IO
 import JSON
 import JSONRPC
 
@@ -35,10 +36,18 @@ public final class ClientSession {
     var serverRequests: [Int64: ServerRequest] = [:]
     private var nextServerRequestID: Int64 = 1
     private let deliver: ([UInt8]) -> Void
+    private let metrics: RequestMetrics
+    /// Method and start time of each request not yet answered, for `metrics`.
+    private var started: [[UInt8]: (method: String, at: UInt64)] = [:]
 
-    init(label: String, deliver: @escaping ([UInt8]) -> Void) {
+    init(label: String, metrics: RequestMetrics, deliver: @escaping ([UInt8]) -> Void) {
         self.label = label
+        self.metrics = metrics
         self.deliver = deliver
+    }
+
+    func requestStarted(_ idText: [UInt8], method: String) {
+        started[idText] = (method, EventLoop.now())
     }
 
     /// Requests of this client that have not been answered yet.
@@ -52,10 +61,25 @@ public final class ClientSession {
     }
 
     /// Sends the answer to the client's request `idText` and forgets the request.
-    func answer(_ idText: [UInt8], _ message: [UInt8]) {
+    /// `isError` may be left out for messages of the proxy's own building (`JSONRPCMessage`),
+    /// whose layout tells.
+    func answer(_ idText: [UInt8], _ message: [UInt8], isError: Bool? = nil) {
         inFlight[idText] = nil
+        if let start = started.removeValue(forKey: idText) {
+            let failed = isError ?? Self.isBuiltError(message, idText: idText)
+            metrics.record(method: start.method, outcome: failed ? .error : .ok, seconds: Double(EventLoop.now() - start.at) / 1e9)
+        }
         send(message)
     }
+
+    /// Whether `message` reads `{"jsonrpc":"2.0","id":<idText>,"error"`, as `JSONRPCMessage.error` writes it.
+    private static func isBuiltError(_ message: [UInt8], idText: [UInt8]) -> Bool {
+        let errorStart = builtPrefix.count + idText.count
+        guard message.count > errorStart + errorKey.count else { return false }
+        return message[errorStart..<(errorStart + errorKey.count)].elementsEqual(errorKey)
+    }
+    private static let builtPrefix = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
+    private static let errorKey = Array(#","error""#.utf8)
 
     /// Messages that arrived while `initialize` was being answered, replayed after it.
     var deferred: [([UInt8], JSONRPCEnvelope)] = []

@@ -69,6 +69,7 @@ extension ProxyCore {
     private func handleRequest(_ message: [UInt8], envelope: JSONRPCEnvelope, from session: ClientSession) {
         let idText = Array(message[envelope.idRange!])
         let method = envelope.method ?? ""
+        if session.inFlight[idText] == nil { session.requestStarted(idText, method: method) }
         func fail(_ failure: ProxyFailure) {
             counters.failedRequests += 1
             session.answer(idText, failure.response(idText: idText))
@@ -324,7 +325,7 @@ extension ProxyCore {
                     }
                 }
             } else {
-                session.answer(idText, replacingID(in: bytes, idRange: envelope.idRange!, with: idText))
+                session.answer(idText, replacingID(in: bytes, idRange: envelope.idRange!, with: idText), isError: envelope.kind == .errorResponse)
             }
         case .failed(let failure):
             counters.failedRequests += 1
@@ -344,7 +345,7 @@ extension ProxyCore {
     }
 
     /// The client's serialized `params._meta.progressToken`, found without parsing unless the key is present.
-    static func progressToken(in message: [UInt8], envelope: JSONRPCEnvelope) -> [UInt8]? {
+    public static func progressToken(in message: [UInt8], envelope: JSONRPCEnvelope) -> [UInt8]? {
         guard let paramsRange = envelope.paramsRange, message[paramsRange].contains(subsequence: progressTokenKey),
             let token = (try? JSONParser.parse(message))?["params"]?["_meta"]?["progressToken"]
         else { return nil }

@@ -32,6 +32,8 @@ public final class ProxyCore {
     var upstreamsInitializing = false
     var settledUpstreams: Set<String> = []
     var counters = Counters()
+    /// Answered client requests by method and outcome, with latencies.
+    public let requestMetrics = RequestMetrics()
     /// Runs plugin chains; nil when no server has any.
     var plugins: PluginRegistry?
     var pluginChain: PluginChain?
@@ -128,7 +130,7 @@ public final class ProxyCore {
 
     /// Registers a client; `deliver` writes one message to it.
     public func openSession(label: String, deliver: @escaping ([UInt8]) -> Void) -> ClientSession {
-        let session = ClientSession(label: label, deliver: deliver)
+        let session = ClientSession(label: label, metrics: requestMetrics, deliver: deliver)
         sessions.append(session)
         return session
     }
@@ -244,5 +246,27 @@ public final class ProxyCore {
             "upstreams": .object(servers),
             "plugins": .object(plugins?.status ?? [:]),
         ]
+    }
+}
+
+extension ProxyCore {
+    /// Whether every upstream is up (started, initializing or ready; not waiting to restart),
+    /// and if not, which ones are down and why: what `/readyz` reports.
+    public var upstreamReadiness: (isReady: Bool, detail: String) {
+        guard phase == .serving else { return (false, "draining") }
+        let down = upstreams.compactMap { upstream -> String? in
+            switch upstream.phase {
+            case .spawned, .initializing, .ready: nil
+            case .waitingToRestart(let reason): "\(upstream.name) (restarting: \(reason))"
+            case .idle, .stopping, .stopped: "\(upstream.name) (\(upstream.phase.name))"
+            }
+        }
+        if down.isEmpty { return (true, "\(upstreams.count) upstream(s) up") }
+        return (false, "upstream(s) down: \(down.joined(separator: ", "))")
+    }
+
+    /// Upstream name, phase name, requests sent and restarts, for `/metrics`.
+    public var upstreamSummaries: [(name: String, phase: String, summary: JSONObject)] {
+        upstreams.map { ($0.name, $0.phase.name, $0.statusSummary) }
     }
 }

@@ -7,10 +7,10 @@ import JSONRPC
 import Logging
 import Processes
 
-/// One upstream MCP server reached over stdio: its child process, pipes, pending requests,
-/// health checks and restarts. Loop-confined.
+/// One upstream MCP server, reached over an `UpstreamLink` (a child process, or HTTP): its
+/// pending requests, initialization, health checks and restarts. Loop-confined.
 final class UpstreamConnection {
-    /// The life of the connection; the process and its pipes exist only in the phases that carry them.
+    /// The life of the connection; the link exists only in the phases that carry it.
     enum Phase {
         case idle
         /// The process runs but waits for a client's `initialize` to learn what to announce.
@@ -41,16 +41,10 @@ final class UpstreamConnection {
         }
     }
 
-    /// The child process and the channels on its pipes.
+    /// One life of the server: the link it was reached over.
     final class RunningServer {
-        let process: ChildProcess
-        let channel: PipeChannel
-        let stderr: PipeChannel?
-        init(process: ChildProcess, channel: PipeChannel, stderr: PipeChannel?) {
-            self.process = process
-            self.channel = channel
-            self.stderr = stderr
-        }
+        let link: UpstreamLink
+        init(link: UpstreamLink) { self.link = link }
     }
 
     let config: UpstreamServer
@@ -135,15 +129,11 @@ final class UpstreamConnection {
         }
     }
 
-    /// Ends the process now: EOF on its stdin, then SIGTERM after 2 s, then SIGKILL after 3 s more.
+    /// Ends the server now (for a process: EOF on its stdin, then SIGTERM after 2 s, then SIGKILL after 3 s more).
     func terminate() {
         guard case .stopping(let server) = phase else { return }
         failPending(with: { .shuttingDown(method: $0) })
-        server.channel.closeOutputAfterFlush()
-        let pid = server.process.pid
-        loop.escalate(server.process, termAfter: 2_000_000_000, killAfter: 5_000_000_000) { [log] signal in
-            log.warning("still running after its stdin closed; sending \(signal)", ["pid": "\(pid)"])
-        }
+        server.link.close()
     }
 
     private func finishStop() {
@@ -153,64 +143,26 @@ final class UpstreamConnection {
     }
 
     private func spawn() {
-        guard case .stdio(let command, let arguments, let environment, let workingDirectory) = config.transport else {
-            log.error("only stdio upstreams are supported in this version; \(config.name) is configured with a URL")
-            phase = .stopped
-            return
+        let link: UpstreamLink
+        switch config.transport {
+        case .stdio(let command, let arguments, let environment, let workingDirectory):
+            link = StdioLink(
+                command: command, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
+                limits: limits, loop: loop, log: log)
+        case .streamableHTTP(let url):
+            link = StreamableHTTPLink(url: url, limits: limits, loop: loop, log: log)
+        case .legacySSE(let url):
+            link = LegacySSELink(url: url, limits: limits, loop: loop, log: log)
         }
-        var processEnvironment = ProcessEnvironment.current()
-        for (key, value) in environment { processEnvironment[key] = value }
-        let process: ChildProcess
-        do {
-            process = try ChildProcess.spawn(
-                ChildProcess.Configuration(
-                    executable: command, arguments: arguments, environment: processEnvironment,
-                    workingDirectory: workingDirectory,
-                    standardInput: .pipe, standardOutput: .pipe, standardError: .pipe))
-        } catch {
-            log.error("could not start: \(error)")
-            scheduleRestart(reason: "could not start: \(error)")
-            onInitializeFailed(self, "could not start: \(error)")
-            return
+        let server = RunningServer(link: link)
+        link.onMessage = { [weak self] message in self?.receive(message) }
+        link.onClosed = { [weak self, weak server] reason in
+            guard let self, let server else { return }
+            self.linkClosed(server, reason: reason)
         }
-        let channel = PipeChannel(
-            name: config.name, loop: loop,
-            input: process.standardOutput?.rawValue, output: process.standardInput?.rawValue,
-            maxMessageBytes: limits.maxMessageBytes, maxQueuedBytes: limits.maxQueuedBytes)
-        let stderr = process.standardError.map {
-            PipeChannel(
-                name: "\(config.name) stderr", loop: loop, input: $0.rawValue, output: nil,
-                maxMessageBytes: 64 * 1024, maxQueuedBytes: 0)
-        }
-        let server = RunningServer(process: process, channel: channel, stderr: stderr)
-        channel.onMessage = { [weak self] message in self?.receive(message) }
-        channel.onOversizedMessage = { [weak self] size in
-            self?.counters.malformedMessages += 1
-            self?.log.error(
-                "sent a message of \(size) bytes, over limits.max_message_bytes (\(self?.limits.maxMessageBytes ?? 0)); it was discarded"
-            )
-        }
-        channel.onInputClosed = { [weak self] end in
-            self?.log.debug("stdout closed: \(end)")
-        }
-        channel.onOutputFailed = { [weak self] code in
-            self?.log.warning("stdin closed: \(String(cString: strerror(code)))")
-        }
-        stderr?.onMessage = { [log] line in
-            log.info(printableLine(line), ["stream": "stderr"])
-        }
-        stderr?.onOversizedMessage = { [log] size in
-            log.warning("stderr line of \(size) bytes skipped (over 64 KiB)")
-        }
-        channel.start()
-        stderr?.start()
-        let bound = LoopBound((connection: self, server: server), loop: loop)
-        process.onExit { [loop] status in
-            loop.execute { bound.value.connection.processExited(bound.value.server, status: status) }
-        }
-        log.info("started", ["pid": "\(process.pid)", "command": command])
         phase = .spawned(server)
-        if initializeParams != nil { sendInitialize(on: server) }
+        link.open()
+        if case .spawned = phase, initializeParams != nil { sendInitialize(on: server) }
     }
 
     private func sendInitialize(on server: RunningServer) {
@@ -225,7 +177,7 @@ final class UpstreamConnection {
             onReply: { [weak self] reply in self?.initializeReplied(reply, server: server) },
             deadline: now + timeout.nanoseconds, hardDeadline: now + timeout.nanoseconds,
             timeoutSeconds: timeout.seconds)
-        server.channel.send(message)
+        _ = server.link.send(message)
         armSweep()
     }
 
@@ -243,7 +195,7 @@ final class UpstreamConnection {
                 return
             }
             initializeResult = result
-            server.channel.send(JSONRPCMessage.notification(method: MCPMethod.initialized, params: nil))
+            _ = server.link.send(JSONRPCMessage.notification(method: MCPMethod.initialized, params: nil))
             let afterRestart = counters.restarts > 0
             restartAttempt = 0
             failedHealthChecks = 0
@@ -260,24 +212,22 @@ final class UpstreamConnection {
     private func initializeFailed(_ server: RunningServer, reason: String) {
         log.error("initialize failed: \(reason)")
         onInitializeFailed(self, reason)
-        loop.escalate(server.process, termAfter: 0, killAfter: 3_000_000_000)
+        server.link.abort()
     }
 
-    private func processExited(_ server: RunningServer, status: ExitStatus) {
+    private func linkClosed(_ server: RunningServer, reason: String) {
         guard phase.server === server else { return }
-        server.channel.close()
-        server.stderr?.close()
-        failPending(with: { [name] method in .upstreamExited(server: name, method: method, status: status.description) })
+        failPending(with: { [name] method in .upstreamExited(server: name, method: method, status: reason) })
         if case .stopping = phase {
-            log.info("stopped (\(status))")
+            log.info("stopped (\(reason))")
             phase = .stopped
             finishStop()
             return
         }
         let wasInitializing = if case .initializing = phase { true } else { false }
-        log.error("exited unexpectedly (\(status))")
-        scheduleRestart(reason: status.description)
-        if wasInitializing { onInitializeFailed(self, status.description) }
+        log.error("exited unexpectedly (\(reason))")
+        scheduleRestart(reason: reason)
+        if wasInitializing { onInitializeFailed(self, reason) }
     }
 
     private func scheduleRestart(reason: String) {
@@ -312,12 +262,12 @@ final class UpstreamConnection {
         switch phase {
         case .ready(let server):
             let message = build(Self.idText(id))
-            switch server.channel.send(message) {
+            switch server.link.send(message) {
             case .written, .queued: break
             case .peerNotReading(let queued):
                 return .failure(.upstreamNotReading(server: name, method: method, queuedBytes: queued))
             case .closed:
-                return .failure(.upstreamUnavailable(server: name, method: method, reason: "its stdin is closed"))
+                return .failure(.upstreamUnavailable(server: name, method: method, reason: "its connection is closed"))
             }
             counters.requestsSent += 1
             pending[id] = PendingRequest(
@@ -339,12 +289,12 @@ final class UpstreamConnection {
     @discardableResult
     func sendNotification(_ message: [UInt8]) -> Bool {
         guard case .ready(let server) = phase else { return false }
-        return server.channel.send(message) != .closed
+        return server.link.send(message) != .closed
     }
 
     /// Sends a response to one of the server's own requests.
     func sendResponse(_ message: [UInt8]) {
-        phase.server?.channel.send(message)
+        _ = phase.server?.link.send(message)
     }
 
     /// Forgets a request the client cancelled and tells the server, as the spec asks.
@@ -465,7 +415,7 @@ final class UpstreamConnection {
                     self.log.warning("health check failed (\(self.failedHealthChecks) in a row): \(failure)")
                     if self.failedHealthChecks >= 3, case .ready(let current) = self.phase, current === server {
                         self.log.error("unhealthy after 3 failed health checks; restarting it")
-                        server.process.signal(SIGKILL)
+                        server.link.abort()
                     }
                 } else {
                     self.failedHealthChecks = 0
@@ -490,8 +440,8 @@ final class UpstreamConnection {
         let now = EventLoop.now()
         for request in waiting {
             let message = request.build(Self.idText(request.id))
-            guard server.channel.send(message) != .closed else {
-                request.onReply(.failed(.upstreamUnavailable(server: name, method: request.method, reason: "its stdin is closed")))
+            guard server.link.send(message) != .closed else {
+                request.onReply(.failed(.upstreamUnavailable(server: name, method: request.method, reason: "its connection is closed")))
                 continue
             }
             counters.requestsSent += 1
@@ -525,10 +475,16 @@ final class UpstreamConnection {
     var statusSummary: JSONObject {
         [
             "phase": .string(phase.name),
-            "pid": phase.server.map { .number(JSONNumber(Int64($0.process.pid))) } ?? .null,
+            "pid": phase.server?.link.processID.map { .number(JSONNumber(Int64($0))) } ?? .null,
+            "endpoint": phase.server.map { .string($0.link.endpoint) } ?? .null,
             "inFlight": .number(JSONNumber(inFlightCount)),
             "restarts": .number(JSONNumber(counters.restarts)),
             "timeouts": .number(JSONNumber(counters.timeouts)),
+            "requestsSent": .number(JSONNumber(counters.requestsSent)),
+            "responsesReceived": .number(JSONNumber(counters.responsesReceived)),
+            "failedByExit": .number(JSONNumber(counters.failedByExit)),
+            "unmatchedResponses": .number(JSONNumber(counters.unmatchedResponses)),
+            "malformedMessages": .number(JSONNumber(counters.malformedMessages)),
             "healthy": .bool(isHealthy),
             "lastHealthCheck": lastHealthCheck.map { ["at": .string($0.at), "passed": .bool($0.passed)] } ?? .null,
         ]

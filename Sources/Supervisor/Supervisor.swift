@@ -13,28 +13,32 @@ import Watcher
 /// and plugins as new generations, turns signals into shutdown, reloads and status dumps, keeps
 /// the service manager informed, and decides the exit status.
 public final class Supervisor {
-    private enum Phase { case starting, serving, shuttingDown, finished }
+    enum Phase { case starting, serving, shuttingDown, finished }
     /// A reload runs alone; changes that arrive meanwhile cause exactly one follow-up.
     private enum ReloadState { case idle, reloading(followUp: Bool) }
 
-    private var config: PlugboardConfig
-    private let options: SupervisorOptions
-    private let log: Logger
-    private let loop = EventLoop()
-    private var phase = Phase.starting
+    var config: PlugboardConfig
+    let options: SupervisorOptions
+    let log: Logger
+    let loop = EventLoop()
+    var phase = Phase.starting
     private var reloadState = ReloadState.idle
-    private var core: ProxyCore?
-    private var plugins: PluginRegistry?
-    private var frontend: Frontend?
+    var core: ProxyCore?
+    var plugins: PluginRegistry?
+    var frontends: [Frontend] = []
+    var httpFrontend: StreamableHTTPFrontend?
+    var admin: AdminEndpoints?
+    /// The plugin pools of generation 1 have loaded (or said why they cannot): READY was sent.
+    var pluginsPrepared = false
     private var signalWatcher: SignalWatcher?
     private var notifier: ServiceNotifier?
-    private var watcher: DirectoryWatcher?
+    var watcher: DirectoryWatcher?
     private var loopWatchdog: LoopWatchdog?
     private let startedAt = EventLoop.now()
     private var generationLoadedAt = ""
     private var generationReason = "startup"
-    private var lastReload: ReloadRecord?
-    private var reloadCount = 0
+    var lastReload: ReloadRecord?
+    var reloadCount = 0
     private var exitStatus: Int32 = 0
 
     public init(config: PlugboardConfig, options: SupervisorOptions = SupervisorOptions(), log: Logger) {
@@ -81,46 +85,30 @@ public final class Supervisor {
             return
         }
         let core = ProxyCore(config: config, loop: loop, log: log, plugins: plugins)
-        let frontend: Frontend
-        if let path = options.listenPath {
-            let socketFrontend = UnixSocketFrontend(
-                path: path, core: core, loop: loop, maxMessageBytes: config.limits.maxMessageBytes,
-                maxQueuedBytes: config.limits.maxQueuedBytes, log: log)
-            do {
-                try socketFrontend.start()
-            } catch {
-                log.error("\(error)")
-                exitStatus = 1
-                loop.stop()
-                return
-            }
-            frontend = socketFrontend
-        } else {
-            let stdio = StdioFrontend(
-                core: core, loop: loop, maxMessageBytes: config.limits.maxMessageBytes,
-                maxQueuedBytes: config.limits.maxQueuedBytes, log: log)
-            stdio.onEnd = { [weak self] ending in
-                self?.log.info("client finished (\(ending))")
-                self?.beginShutdown(reason: "\(ending)")
-            }
-            frontend = stdio
-        }
         self.core = core
+        do {
+            try startFrontends(core: core)
+        } catch {
+            log.error("\(error)")
+            exitStatus = 1
+            for frontend in frontends { frontend.finish() }
+            loop.stop()
+            return
+        }
         self.plugins = plugins
-        self.frontend = frontend
         generationLoadedAt = Timestamp.now(withMilliseconds: false)
         core.start()
-        (frontend as? StdioFrontend)?.start()
+        for case let stdio as StdioFrontend in frontends { stdio.start() }
         if options.watch { startWatching() }
         writePidFile()
         phase = .serving
-        let endpoint = options.listenPath.map { "on \($0)" } ?? "on stdio"
-        log.info("plugboard \(PlugboardVersion.current) ready \(endpoint)", ["config": config.directory, "pid": "\(getpid())"])
+        log.info("plugboard \(PlugboardVersion.current) ready on \(endpointDescription)", ["config": config.directory, "pid": "\(getpid())"])
         // READY only once the plugin pools have loaded their plugins (or said why they cannot).
         plugins.prepare { [weak self] failures in
             for (name, reason) in failures.sorted(by: { $0.key < $1.key }) {
                 self?.log.error("plugin '\(name)' is not available: \(reason)")
             }
+            self?.pluginsPrepared = true
             self?.notifier?.ready(status: failures.isEmpty ? "serving generation 1" : "serving generation 1; \(failures.count) plugin(s) unavailable")
         }
         scheduleWatchdog()
@@ -245,12 +233,12 @@ public final class Supervisor {
 
     // MARK: Shutdown
 
-    private func beginShutdown(reason: String) {
+    func beginShutdown(reason: String) {
         guard phase == .serving || phase == .starting, let core else { return }
         phase = .shuttingDown
         notifier?.stopping()
         watcher?.stop()
-        frontend?.stopAccepting()
+        for frontend in frontends { frontend.stopAccepting() }
         log.info("shutting down (\(reason))")
         core.shutdown(deadline: config.limits.shutdownTimeout) { [weak self] in
             self?.finishSoon(force: false)
@@ -260,10 +248,11 @@ public final class Supervisor {
     /// Lets stdout drain (bounded), then ends the loop.
     private func finishSoon(force: Bool) {
         guard phase != .finished else { return }
-        frontend?.finish()
+        for frontend in frontends { frontend.finish() }
+        admin?.close()
         let deadline = EventLoop.now() + (force ? 0 : 2_000_000_000)
         func check() {
-            if (frontend?.pendingOutputBytes ?? 0) == 0 || EventLoop.now() >= deadline {
+            if frontends.allSatisfy({ $0.pendingOutputBytes == 0 }) || EventLoop.now() >= deadline {
                 phase = .finished
                 loop.stop()
             } else {
@@ -295,7 +284,7 @@ public final class Supervisor {
         }
     }
 
-    private var status: JSONObject {
+    var status: JSONObject {
         var status: JSONObject = [
             "pid": .number(JSONNumber(Int64(getpid()))),
             "version": .string(PlugboardVersion.current),
@@ -312,6 +301,7 @@ public final class Supervisor {
             "loopStalls": .number(JSONNumber(loopWatchdog?.stallCount ?? 0)),
         ]
         if let core { status["proxy"] = .object(core.status) }
+        if let httpFrontend { status["http"] = .object(httpFrontend.status) }
         if let counters = watcher?.counters {
             status["watcher"] = [
                 "watches": .number(JSONNumber(counters.watches)), "events": .number(JSONNumber(counters.events)),

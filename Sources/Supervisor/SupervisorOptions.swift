@@ -1,3 +1,5 @@
+import Config
+
 /// How the supervisor runs, from the command line.
 public struct SupervisorOptions: Sendable {
     /// Where SIGUSR1 writes the status dump (atomically), besides stderr.
@@ -10,9 +12,18 @@ public struct SupervisorOptions: Sendable {
     public var watch: Bool
     /// Daemon mode: serve clients on this Unix socket instead of stdin/stdout.
     public var listenPath: String?
+    /// `--http ADDRESS`: listen for Streamable HTTP here, in place of `[http] listen`.
+    public var httpListen: [ListenAddress]?
+    /// `--admin ADDRESS`: serve the admin endpoints here, in place of `[admin] listen`.
+    public var adminListen: ListenAddress?
 
-    public init(statusFile: String? = nil, pidFile: String? = nil, notifyDescriptor: Int32? = nil, watch: Bool = true, listenPath: String? = nil) {
+    public init(
+        statusFile: String? = nil, pidFile: String? = nil, notifyDescriptor: Int32? = nil, watch: Bool = true, listenPath: String? = nil,
+        httpListen: [ListenAddress]? = nil, adminListen: ListenAddress? = nil
+    ) {
         self.listenPath = listenPath
+        self.httpListen = httpListen
+        self.adminListen = adminListen
         self.statusFile = statusFile
         self.pidFile = pidFile
         self.notifyDescriptor = notifyDescriptor

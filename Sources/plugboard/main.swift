@@ -13,7 +13,8 @@ let usage = """
 
     USAGE
       plugboard run   [--config DIR] [--log-level LEVEL] [--log-format human|json]
-                      [--listen SOCKET] [--status-file PATH] [--pid-file PATH] [--notify-fd N] [--no-watch]
+                      [--http ADDRESS] [--admin ADDRESS] [--listen SOCKET]
+                      [--status-file PATH] [--pid-file PATH] [--notify-fd N] [--no-watch]
       plugboard check [--config DIR]
       plugboard status [--config DIR] [--pid-file PATH] [--status-file PATH]
       plugboard call  TOOL [ARGUMENTS_JSON] [--config DIR] [--json]
@@ -23,8 +24,9 @@ let usage = """
       plugboard help
 
     COMMANDS
-      run          Serve one MCP client on stdin/stdout, proxying to the upstream servers
-                   configured in DIR (plugboard.toml plus conf.d/*.toml).
+      run          Serve MCP clients, proxying to the upstream servers configured in DIR
+                   (plugboard.toml plus conf.d/*.toml): one client on stdin/stdout, or
+                   Streamable HTTP clients when [http] listen (or --http) is set.
                    Changes to DIR or the plugins directory reload live, as does SIGHUP.
       check        Validate the configuration and list every error with file:line:col.
                    Exits 0 when valid, 1 otherwise.
@@ -41,6 +43,10 @@ let usage = """
       --status-file PATH   Where SIGUSR1 also writes the status dump (default: in the runtime
                            directory, $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR/plugboard)
       --pid-file PATH      Where `run` writes its pid for `status` (default: runtime directory)
+      --http ADDRESS       Serve MCP over Streamable HTTP on ADDRESS (127.0.0.1:8080, [::1]:8080;
+                           port 0 picks a free one), in place of [http] listen; repeatable.
+                           /healthz /readyz /metrics /status are served there too.
+      --admin ADDRESS      Serve /healthz /readyz /metrics /status on ADDRESS instead
       --listen SOCKET      Daemon mode: serve clients on a Unix socket, one session per connection
                            (clients connect with e.g. `socat STDIO UNIX-CONNECT:SOCKET`)
       --notify-fd N        s6 readiness: write a newline to descriptor N once serving
@@ -75,6 +81,8 @@ struct Invocation {
     var watch = true
     var pluginsDirectory = "plugins.d"
     var listenPath: String?
+    var httpListen: [ListenAddress]?
+    var adminListen: ListenAddress?
 }
 
 enum Output {
@@ -142,6 +150,12 @@ func parseArguments(_ arguments: [String]) -> Invocation {
             parsed.notifyDescriptor = descriptor
         case "--no-watch" where parsed.command == .run: parsed.watch = false
         case "--listen" where parsed.command == .run: parsed.listenPath = value(for: argument)
+        case "--http" where parsed.command == .run, "--admin" where parsed.command == .run:
+            let text = value(for: argument)
+            guard let address = ListenAddress(parsing: text) else {
+                fail("\(argument) takes HOST:PORT with an IPv4 address, [IPv6] or localhost (e.g. 127.0.0.1:8080), not '\(text)'")
+            }
+            if argument == "--http" { parsed.httpListen = (parsed.httpListen ?? []) + [address] } else { parsed.adminListen = address }
         case "-h", "--help":
             parsed.command = .help
             return parsed
@@ -198,7 +212,8 @@ case .run:
         config: config,
         options: SupervisorOptions(
             statusFile: options.statusFile ?? files.statusFile, pidFile: options.pidFile ?? files.pidFile,
-            notifyDescriptor: options.notifyDescriptor, watch: options.watch, listenPath: options.listenPath),
+            notifyDescriptor: options.notifyDescriptor, watch: options.watch, listenPath: options.listenPath,
+            httpListen: options.httpListen, adminListen: options.adminListen),
         log: logger(for: options, config: config))
     exit(supervisor.run())
 case .status:

@@ -57,7 +57,7 @@ struct ConfigDefaultsTests {
             command = "python3"
             cwd = "/srv"
             [servers.c]
-            url = "https://example.com/mcp"
+            url = "http://example.com/mcp"
             transport = "sse"
             """])
         defer { directory.remove() }
@@ -65,6 +65,6 @@ struct ConfigDefaultsTests {
         let base = config.directory
         #expect(config.servers[0].transport == .stdio(command: base + "/bin/server", arguments: [], environment: [:], workingDirectory: base + "/work"))
         #expect(config.servers[1].transport == .stdio(command: "python3", arguments: [], environment: [:], workingDirectory: "/srv"))
-        #expect(config.servers[2].transport == .legacySSE(url: "https://example.com/mcp"))
+        #expect(config.servers[2].transport == .legacySSE(url: "http://example.com/mcp"))
     }
 }

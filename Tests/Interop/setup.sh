@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent: creates $ROOT/.venv and installs Tests/Interop/requirements.txt into it.
 # pip is skipped when a stamp matching the requirements' hash already exists.
+# HAProxy (for test_haproxy.py) is installed with apt-get when it is missing and we are root
+# on a Debian-like system; PLUGBOARD_INSTALL=0 turns that off (test_haproxy.py then skips).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -27,4 +29,19 @@ else
   rm -f "$VENV"/.interop-requirements-*
   touch "$STAMP"
   log "installed: $("$VENV/bin/python" -m pip freeze --disable-pip-version-check | grep -iE '^(mcp|mcp-server-time|mcp-server-git|pytest|pytest-timeout)==' | tr '\n' ' ')"
+fi
+
+if command -v haproxy >/dev/null 2>&1; then
+  log "haproxy: $(haproxy -v 2>/dev/null | head -1)"
+elif [ "${PLUGBOARD_INSTALL:-1}" = 0 ]; then
+  log "haproxy missing, not installing (PLUGBOARD_INSTALL=0): test_haproxy.py will skip"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing haproxy with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q --no-install-recommends haproxy >&2; then
+    apt-get update -q >&2 && apt-get install -y -q --no-install-recommends haproxy >&2 \
+      || log "could not install haproxy: test_haproxy.py will skip"
+  fi
+else
+  log "haproxy missing (install it, e.g. apt-get install haproxy, as root): test_haproxy.py will skip"
 fi

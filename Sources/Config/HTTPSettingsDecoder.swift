@@ -1,0 +1,83 @@
+import TOML
+
+extension ConfigDecoder {
+    func decodeHTTP(_ table: TOMLTable?) -> HTTPSettings {
+        var settings = HTTPSettings()
+        guard let table else { return settings }
+        let reader = TableReader(table: table, name: "[http]", log: log)
+        reader.rejectUnknownKeys(known: [
+            "listen", "path", "stdio", "allowed_origins", "auth_token_env", "auth_token_file", "session_idle_timeout",
+            "max_sessions", "max_connections", "max_header_bytes", "max_header_count", "max_body_bytes", "header_timeout",
+            "idle_timeout", "write_timeout", "sse_replay_events", "sse_keepalive",
+        ])
+        settings.listen = listenAddresses(reader)
+        if let path = reader.string("path") {
+            if path.hasPrefix("/") && !path.contains("?") && !path.contains(" ") {
+                settings.path = path
+            } else {
+                log.add("`path` must start with \"/\" and hold no query or spaces, found \"\(path)\"", at: reader.entry("path")?.valueLocation)
+            }
+        }
+        if let value = reader.bool("stdio") { settings.alsoStdio = value }
+        if let origins = reader.stringArray("allowed_origins") { settings.allowedOrigins = origins }
+        let environment = reader.string("auth_token_env")
+        let file = reader.string("auth_token_file")
+        switch (environment, file) {
+        case (let name?, nil): settings.bearerToken = .environment(name)
+        case (nil, let path?): settings.bearerToken = .file(ConfigPath.resolve(path, against: directory))
+        case (_?, _?): log.add("set only one of `auth_token_env` and `auth_token_file`", at: reader.entry("auth_token_file")?.keyLocation)
+        case (nil, nil): break
+        }
+        if let value = reader.duration("session_idle_timeout") { settings.sessionIdleTimeout = value }
+        if let value = reader.integer("max_sessions", minimum: 1) { settings.maxSessions = value }
+        if let value = reader.integer("max_connections", minimum: 1) { settings.maxConnections = value }
+        if let value = reader.integer("max_header_bytes", minimum: 1024) { settings.maxHeaderBytes = value }
+        if let value = reader.integer("max_header_count", minimum: 8) { settings.maxHeaderCount = value }
+        if let value = reader.integer("max_body_bytes", minimum: 1024) { settings.maxBodyBytes = value }
+        if let value = reader.duration("header_timeout") { settings.headerTimeout = value }
+        if let value = reader.duration("idle_timeout") { settings.idleTimeout = value }
+        if let value = reader.duration("write_timeout") { settings.writeTimeout = value }
+        if let value = reader.integer("sse_replay_events", minimum: 0) { settings.replayEvents = value }
+        if let value = reader.duration("sse_keepalive") { settings.keepAliveInterval = value }
+        return settings
+    }
+
+    func decodeAdmin(_ table: TOMLTable?) -> AdminSettings {
+        var settings = AdminSettings()
+        guard let table else { return settings }
+        let reader = TableReader(table: table, name: "[admin]", log: log)
+        reader.rejectUnknownKeys(known: ["listen"])
+        if let text = reader.string("listen") {
+            if let address = ListenAddress(parsing: text) {
+                settings.listen = address
+            } else {
+                log.add(Self.badAddress(text), at: reader.entry("listen")?.valueLocation)
+            }
+        }
+        return settings
+    }
+
+    /// `listen` as one address string or an array of them.
+    private func listenAddresses(_ reader: TableReader) -> [ListenAddress] {
+        guard let entry = reader.entry("listen") else { return [] }
+        let texts: [String]
+        if entry.value.stringValue != nil {
+            texts = [reader.string("listen")!]
+        } else {
+            texts = reader.stringArray("listen") ?? []
+        }
+        var addresses: [ListenAddress] = []
+        for (index, text) in texts.enumerated() {
+            guard let address = ListenAddress(parsing: text) else {
+                log.add(Self.badAddress(text), at: entry.value.arrayValue?.location(at: index) ?? entry.valueLocation)
+                continue
+            }
+            addresses.append(address)
+        }
+        return addresses
+    }
+
+    static func badAddress(_ text: String) -> String {
+        "`listen` must be HOST:PORT with an IPv4 address, [IPv6] or localhost (e.g. \"127.0.0.1:8080\", \"[::1]:8080\"), found \"\(text)\""
+    }
+}

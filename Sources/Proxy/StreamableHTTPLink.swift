@@ -1,0 +1,251 @@
+import Config
+import HTTP
+import IO
+import JSON
+import JSONRPC
+import Logging
+import Network
+
+/// An upstream server reached over Streamable HTTP: each message is a POST whose answer comes
+/// back as JSON or an SSE stream; the session id from `initialize` rides on every later request;
+/// a GET stream carries what the server sends on its own; a 404 means the session is gone and
+/// the connection starts over (a new `initialize`).
+final class StreamableHTTPLink: UpstreamLink {
+    private enum State { case unopened, open, closing, closed }
+
+    var onMessage: ([UInt8]) -> Void = { _ in }
+    var onClosed: (String) -> Void = { _ in }
+    let endpoint: String
+    var processID: Int32? { nil }
+    private let limits: Limits
+    private let loop: EventLoop
+    private let log: Logger
+    private var state = State.unopened
+    private var url: HTTPURL?
+    private var client: HTTPClient?
+    private var sessionID: String?
+    private var protocolVersion: String?
+    private var serverStream: HTTPClientRequest?
+    private var serverStreamLastEventID: String?
+    private var serverStreamAttempts = 0
+    /// Bytes of POST bodies not yet answered, so a server that stops answering cannot grow memory without bound.
+    private var outstandingBytes = 0
+
+    init(url: String, limits: Limits, loop: EventLoop, log: Logger) {
+        self.endpoint = url
+        self.limits = limits
+        self.loop = loop
+        self.log = log
+    }
+
+    func open() {
+        guard let url = HTTPURL(endpoint), url.scheme == "http" else {
+            let reason = endpoint.hasPrefix("https:")
+                ? "https upstreams are not supported (no TLS library); reach it through a local TLS proxy such as stunnel"
+                : "not a usable http:// URL: \(endpoint)"
+            closeSoon(reason)
+            return
+        }
+        self.url = url
+        var httpLimits = HTTPLimits()
+        httpLimits.maxBodyBytes = limits.maxMessageBytes
+        client = HTTPClient(host: url.host, port: url.port, loop: loop, log: log, limits: httpLimits)
+        state = .open
+        log.info("connecting", ["url": endpoint])
+    }
+
+    func send(_ message: [UInt8]) -> PipeChannel.SendOutcome {
+        guard state == .open, let client, let url else { return .closed }
+        guard outstandingBytes + message.count <= limits.maxQueuedBytes else { return .peerNotReading(queuedBytes: outstandingBytes) }
+        let envelope = try? JSONRPCEnvelope.scan(message)
+        let requestID = envelope?.kind == .request ? envelope?.id : nil
+        let isInitialize = envelope?.method == MCPMethod.initialize
+        if envelope?.method == MCPMethod.initialized { loop.runBeforeNextWait { [weak self] in self?.openServerStream() } }
+        var head = HTTPRequestHead(method: "POST", target: url.pathAndQuery, version: .http1_1, headers: HTTPHeaders())
+        head.headers.set("Content-Type", "application/json")
+        head.headers.set("Accept", "application/json, text/event-stream")
+        addSessionHeaders(to: &head.headers)
+        outstandingBytes += message.count
+        var exchange = PostExchange(requestID: requestID, isInitialize: isInitialize, maxEventBytes: limits.maxMessageBytes)
+        let size = message.count
+        client.send(head, body: message) { [weak self] event in
+            guard let self else { return }
+            if exchange.handle(event, link: self) {
+                outstandingBytes -= size
+            }
+        }
+        return .queued
+    }
+
+    private func addSessionHeaders(to headers: inout HTTPHeaders) {
+        if let sessionID { headers.set("Mcp-Session-Id", sessionID) }
+        if let protocolVersion { headers.set("MCP-Protocol-Version", protocolVersion) }
+    }
+
+    /// The answer to one POST, followed as it arrives.
+    private struct PostExchange {
+        let requestID: JSONRPCID?
+        let isInitialize: Bool
+        var status = 0
+        var isEventStream = false
+        var body: [UInt8] = []
+        var events: SSEParser
+        var answered = false
+
+        init(requestID: JSONRPCID?, isInitialize: Bool, maxEventBytes: Int) {
+            self.requestID = requestID
+            self.isInitialize = isInitialize
+            self.events = SSEParser(maxEventBytes: maxEventBytes)
+        }
+
+        /// Returns true when the exchange is over.
+        mutating func handle(_ event: HTTPClientEvent, link: StreamableHTTPLink) -> Bool {
+            switch event {
+            case .head(let head):
+                status = head.status
+                isEventStream = head.headers["Content-Type"]?.lowercased().hasPrefix("text/event-stream") ?? false
+                if isInitialize, let session = head.headers["Mcp-Session-Id"] { link.sessionID = session }
+                return false
+            case .body(let bytes):
+                if isEventStream && (200..<300).contains(status) {
+                    do {
+                        for event in try events.append(bytes) where !event.data.isEmpty {
+                            deliver(Array(event.data.utf8), link: link)
+                        }
+                    } catch {
+                        link.log.error("sent an SSE event over limits.max_message_bytes: \(error)")
+                    }
+                } else if body.count < link.limits.maxMessageBytes {
+                    body += bytes
+                }
+                return false
+            case .end:
+                finish(link: link, failure: nil)
+                return true
+            case .failed(let reason):
+                finish(link: link, failure: reason)
+                return true
+            }
+        }
+
+        private mutating func deliver(_ message: [UInt8], link: StreamableHTTPLink) {
+            if let requestID, let envelope = try? JSONRPCEnvelope.scan(message),
+                envelope.kind == .successResponse || envelope.kind == .errorResponse, envelope.id == requestID
+            {
+                answered = true
+                if isInitialize { link.noteInitializeResult(message) }
+            }
+            link.onMessage(message)
+        }
+
+        private mutating func finish(link: StreamableHTTPLink, failure: String?) {
+            if failure == nil && (200..<300).contains(status) && !isEventStream && !body.isEmpty {
+                deliver(body, link: link)
+            }
+            if status == 404 && link.sessionID != nil && !isInitialize {
+                link.sessionLost()
+            }
+            guard let requestID, !answered else { return }
+            let reason: String
+            if let failure {
+                reason = failure
+            } else if (200..<300).contains(status) {
+                reason = "the server ended its answer without a response"
+            } else {
+                let text = String(decoding: body.prefix(300), as: UTF8.self)
+                reason = "HTTP \(status)\(text.isEmpty ? "" : ": \(printableLine(Array(text.utf8)))")"
+            }
+            answered = true
+            link.onMessage(
+                JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: "Upstream HTTP request failed: \(reason)"))
+        }
+    }
+
+    private func noteInitializeResult(_ message: [UInt8]) {
+        protocolVersion = (try? JSONParser.parse(message))?["result"]?["protocolVersion"]?.stringValue
+    }
+
+    /// The server forgot the session (404): this life of the link is over.
+    private func sessionLost() {
+        guard state == .open else { return }
+        log.warning("the server no longer knows session \(sessionID.map { String($0.prefix(8)) } ?? "?"); starting a new one")
+        shutDown(reason: "the remote session expired (HTTP 404)")
+    }
+
+    // MARK: The server's own stream
+
+    private func openServerStream() {
+        guard state == .open, let client, let url, serverStream == nil else { return }
+        var head = HTTPRequestHead(method: "GET", target: url.pathAndQuery, version: .http1_1, headers: HTTPHeaders())
+        head.headers.set("Accept", "text/event-stream")
+        addSessionHeaders(to: &head.headers)
+        if let serverStreamLastEventID { head.headers.set("Last-Event-ID", serverStreamLastEventID) }
+        var status = 0
+        var events = SSEParser(maxEventBytes: limits.maxMessageBytes)
+        serverStream = client.send(head) { [weak self] event in
+            guard let self else { return }
+            switch event {
+            case .head(let head):
+                status = head.status
+                if status == 405 {
+                    log.debug("the server offers no GET stream (405)")
+                } else if status == 200 {
+                    serverStreamAttempts = 0
+                }
+            case .body(let bytes):
+                guard status == 200 else { return }
+                do {
+                    for event in try events.append(bytes) where !event.data.isEmpty { onMessage(Array(event.data.utf8)) }
+                    if let id = events.lastEventID { serverStreamLastEventID = id }
+                } catch {
+                    log.error("the server's stream sent an event over limits.max_message_bytes: \(error)")
+                }
+            case .end, .failed:
+                serverStream = nil
+                if status == 404 { return sessionLost() }
+                guard status != 405, state == .open else { return }
+                serverStreamAttempts += 1
+                let delay = min(UInt64(1) << min(serverStreamAttempts, 5), 30) * 1_000_000_000
+                loop.schedule(afterNanoseconds: delay) { [weak self] in self?.openServerStream() }
+            }
+        }
+    }
+
+    // MARK: Ending
+
+    func close() {
+        guard state == .open, let client, let url else { return closeSoon("closed") }
+        state = .closing
+        serverStream?.cancel()
+        guard sessionID != nil else { return shutDown(reason: "closed") }
+        var head = HTTPRequestHead(method: "DELETE", target: url.pathAndQuery, version: .http1_1, headers: HTTPHeaders())
+        addSessionHeaders(to: &head.headers)
+        let timer = loop.schedule(afterNanoseconds: 2_000_000_000) { [weak self] in self?.shutDown(reason: "closed") }
+        client.send(head) { [weak self] event in
+            switch event {
+            case .end, .failed:
+                self?.loop.cancelTimer(timer)
+                self?.shutDown(reason: "closed")
+            case .head, .body: break
+            }
+        }
+    }
+
+    func abort() {
+        shutDown(reason: "aborted")
+    }
+
+    private func shutDown(reason: String) {
+        guard state != .closed else { return }
+        state = .closed
+        client?.close()
+        client = nil
+        onClosed(reason)
+    }
+
+    private func closeSoon(_ reason: String) {
+        guard state != .closed else { return }
+        state = .closed
+        loop.runBeforeNextWait { [weak self] in self?.onClosed(reason) }
+    }
+}

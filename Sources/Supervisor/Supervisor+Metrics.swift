@@ -1,0 +1,170 @@
+import Frontends
+import JSON
+import Proxy
+
+extension Supervisor {
+    /// Everything worth graphing, in Prometheus text format: requests, upstreams, plugins,
+    /// reloads, the watcher and HTTP sessions.
+    var metricsText: String {
+        var text = PrometheusText()
+        text.declare("plugboard_up", .gauge, help: "1 while plugboard runs.")
+        text.sample("plugboard_up", 1)
+        text.declare("plugboard_ready", .gauge, help: "1 when /readyz answers 200.")
+        text.sample("plugboard_ready", readiness.isReady ? 1 : 0)
+        if let core { addProxyMetrics(core, to: &text) }
+        if let plugins { addPluginMetrics(plugins.status, to: &text) }
+        text.declare("plugboard_reloads_total", .counter, help: "Reloads attempted (file changes and SIGHUP).")
+        text.sample("plugboard_reloads_total", reloadCount)
+        text.declare("plugboard_generation", .gauge, help: "The configuration generation serving requests.")
+        text.sample("plugboard_generation", core?.generation ?? 0)
+        if let counters = watcher?.counters {
+            text.declare("plugboard_watcher_events_total", .counter, help: "inotify events read.")
+            text.sample("plugboard_watcher_events_total", counters.events)
+            text.declare("plugboard_watcher_overflows_total", .counter, help: "inotify queue overflows (each followed by a rescan).")
+            text.sample("plugboard_watcher_overflows_total", counters.overflows)
+            text.declare("plugboard_watcher_change_sets_total", .counter, help: "Settled change sets that triggered a reload.")
+            text.sample("plugboard_watcher_change_sets_total", counters.changeSets)
+            text.declare("plugboard_watcher_watches", .gauge, help: "Directories watched.")
+            text.sample("plugboard_watcher_watches", counters.watches)
+        }
+        if let httpFrontend { addHTTPMetrics(httpFrontend, to: &text) }
+        return text.text
+    }
+
+    private func addProxyMetrics(_ core: ProxyCore, to text: inout PrometheusText) {
+        text.declare("plugboard_requests_total", .counter, help: "Client requests answered, by method and outcome.")
+        let histograms = core.requestMetrics.histograms.sorted { ($0.key.method, $0.key.outcome.rawValue) < ($1.key.method, $1.key.outcome.rawValue) }
+        for (key, histogram) in histograms {
+            text.sample("plugboard_requests_total", labels: [("method", key.method), ("outcome", key.outcome.rawValue)], Double(histogram.count))
+        }
+        text.declare("plugboard_request_duration_seconds", .histogram, help: "Time from a client request to its answer.")
+        for (key, histogram) in histograms {
+            text.histogram(
+                "plugboard_request_duration_seconds", labels: [("method", key.method), ("outcome", key.outcome.rawValue)],
+                buckets: histogram.cumulative, sum: histogram.sum, count: histogram.count)
+        }
+        let status = core.status
+        text.declare("plugboard_client_sessions", .gauge, help: "Client sessions open (all frontends).")
+        text.sample("plugboard_client_sessions", status["sessions"]?.intValue ?? 0)
+        for (key, help) in [
+            ("parseErrors", "Client messages that were not JSON."), ("invalidRequests", "Client messages that were not valid JSON-RPC."),
+            ("notifications", "Client notifications received."),
+        ] {
+            let name = "plugboard_client_\(key.snakeCased)_total"
+            text.declare(name, .counter, help: help)
+            text.sample(name, status[key]?.intValue ?? 0)
+        }
+        text.declare("plugboard_upstream_up", .gauge, help: "1 when the upstream is started or ready, 0 when restarting or stopped.")
+        let upstreams = core.upstreamSummaries
+        for upstream in upstreams {
+            let up = ["spawned", "initializing", "ready"].contains(upstream.phase)
+            text.sample("plugboard_upstream_up", labels: [("server", upstream.name), ("phase", upstream.phase)], up ? 1 : 0)
+        }
+        for (key, kind, help) in [
+            ("inFlight", PrometheusText.Kind.gauge, "Requests waiting for the upstream's answer."),
+            ("requestsSent", .counter, "Requests sent to the upstream."),
+            ("responsesReceived", .counter, "Responses received from the upstream."),
+            ("timeouts", .counter, "Requests the upstream did not answer in time."),
+            ("restarts", .counter, "Times the upstream was restarted."),
+            ("failedByExit", .counter, "Requests failed because the upstream exited."),
+            ("unmatchedResponses", .counter, "Responses with an id nobody asked for."),
+            ("malformedMessages", .counter, "Lines from the upstream that were not valid JSON-RPC."),
+        ] {
+            let name = "plugboard_upstream_\(key.snakeCased)\(kind == .counter ? "_total" : "")"
+            text.declare(name, kind, help: help)
+            for upstream in upstreams {
+                text.sample(name, labels: [("server", upstream.name)], Double(upstream.summary[key]?.intValue ?? 0))
+            }
+        }
+    }
+
+    private func addPluginMetrics(_ status: JSONObject, to text: inout PrometheusText) {
+        let plugins = status.sortedByKey
+        text.declare("plugboard_plugin_calls_total", .counter, help: "Plugin calls, by plugin.")
+        for (name, plugin) in plugins { text.sample("plugboard_plugin_calls_total", labels: [("plugin", name)], Double(plugin["calls"]?.intValue ?? 0)) }
+        text.declare("plugboard_plugin_failures_total", .counter, help: "Plugin calls that failed, by plugin and kind.")
+        for (name, plugin) in plugins {
+            for (kind, count) in plugin["failures"]?.objectValue?.sortedByKey ?? [] {
+                text.sample("plugboard_plugin_failures_total", labels: [("plugin", name), ("kind", kind)], Double(count.intValue ?? 0))
+            }
+        }
+        for (key, kind, help) in [
+            ("workersStarted", PrometheusText.Kind.counter, "Worker processes started."),
+            ("workerCrashes", .counter, "Worker processes that died unasked."),
+            ("recycled", .counter, "Workers retired after their call count, age or memory limit."),
+            ("queued", .gauge, "Calls waiting for a worker."),
+            ("inFlight", .gauge, "Calls running in workers."),
+        ] {
+            let name = "plugboard_plugin_\(key.snakeCased)\(kind == .counter ? "_total" : "")"
+            text.declare(name, kind, help: help)
+            for (plugin, values) in plugins { text.sample(name, labels: [("plugin", plugin)], Double(values[key]?.intValue ?? 0)) }
+        }
+        text.declare("plugboard_plugin_workers", .gauge, help: "Worker processes running.")
+        for (plugin, values) in plugins {
+            text.sample("plugboard_plugin_workers", labels: [("plugin", plugin)], Double(values["workers"]?.arrayValue?.count ?? 0))
+        }
+        text.declare("plugboard_plugin_duration_seconds", .histogram, help: "Plugin call latency, waiting included.")
+        for (plugin, values) in plugins {
+            guard let latency = values["latency"]?.objectValue, let buckets = latency["buckets"]?.objectValue else { continue }
+            let cumulative = buckets.compactMap { key, value -> (upperBound: Double, cumulativeCount: Int)? in
+                guard let bound = Double(key) else { return nil }
+                return (bound, value.intValue ?? 0)
+            }.sorted { $0.upperBound < $1.upperBound }
+            text.histogram(
+                "plugboard_plugin_duration_seconds", labels: [("plugin", plugin)], buckets: cumulative,
+                sum: latency["sumSeconds"]?.doubleValue ?? 0, count: latency["count"]?.intValue ?? 0)
+        }
+    }
+
+    private func addHTTPMetrics(_ frontend: StreamableHTTPFrontend, to text: inout PrometheusText) {
+        let counters = frontend.counters
+        text.declare("plugboard_http_sessions", .gauge, help: "Streamable HTTP sessions open.")
+        text.sample("plugboard_http_sessions", frontend.sessionCount)
+        text.declare("plugboard_http_sessions_total", .counter, help: "Streamable HTTP sessions, by how they ended (or opened).")
+        text.sample("plugboard_http_sessions_total", labels: [("event", "opened")], counters.sessionsOpened)
+        text.sample("plugboard_http_sessions_total", labels: [("event", "deleted")], counters.sessionsDeleted)
+        text.sample("plugboard_http_sessions_total", labels: [("event", "expired")], counters.sessionsExpired)
+        text.declare("plugboard_http_connections", .gauge, help: "HTTP connections open.")
+        text.sample("plugboard_http_connections", frontend.connectionCount)
+        let server = frontend.httpCounters
+        text.declare("plugboard_http_connections_total", .counter, help: "HTTP connections accepted.")
+        text.sample("plugboard_http_connections_total", server.connectionsAccepted)
+        text.declare("plugboard_http_responses_total", .counter, help: "HTTP responses of the MCP endpoint, by status.")
+        for (status, count) in counters.responsesByStatus.sorted(by: { $0.key < $1.key }) {
+            text.sample("plugboard_http_responses_total", labels: [("status", String(status))], Double(count))
+        }
+        text.declare("plugboard_http_bad_requests_total", .counter, help: "Malformed HTTP requests, by the status they got.")
+        for (status, count) in server.badRequestsByStatus.sorted(by: { $0.key < $1.key }) {
+            text.sample("plugboard_http_bad_requests_total", labels: [("status", String(status))], Double(count))
+        }
+        text.declare("plugboard_http_resumptions_total", .counter, help: "SSE streams resumed with Last-Event-ID.")
+        text.sample("plugboard_http_resumptions_total", counters.resumptions)
+    }
+}
+
+extension String {
+    /// `requestsSent` → `requests_sent`.
+    fileprivate var snakeCased: String {
+        var result = ""
+        for character in self {
+            if character.isUppercase {
+                result += "_" + character.lowercased()
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+}
+
+extension JSONObject {
+    fileprivate var sortedByKey: [(String, JSONValue)] {
+        var pairs: [(String, JSONValue)] = []
+        for (key, value) in self { pairs.append((key, value)) }
+        return pairs.sorted { $0.0 < $1.0 }
+    }
+}
+
+extension JSONValue {
+    fileprivate var intValue: Int? { int64Value.map { Int($0) } ?? doubleValue.map { Int($0) } }
+}
