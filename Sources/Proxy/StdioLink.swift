@@ -9,6 +9,8 @@ import Processes
 final class StdioLink: UpstreamLink {
     var onMessage: ([UInt8]) -> Void = { _ in }
     var onClosed: (String) -> Void = { _ in }
+    /// A line over `limits.max_message_bytes` was discarded.
+    var onOversizedMessage: () -> Void = {}
     private let command: String
     private let arguments: [String]
     private let environment: [String: String]
@@ -56,7 +58,8 @@ final class StdioLink: UpstreamLink {
             PipeChannel(name: "\(command) stderr", loop: loop, input: $0.rawValue, output: nil, maxMessageBytes: 64 * 1024, maxQueuedBytes: 0)
         }
         channel.onMessage = { [weak self] message in self?.onMessage(message) }
-        channel.onOversizedMessage = { [log, limits] size in
+        channel.onOversizedMessage = { [weak self, log, limits] size in
+            self?.onOversizedMessage()
             log.error("sent a message of \(size) bytes, over limits.max_message_bytes (\(limits.maxMessageBytes)); it was discarded")
         }
         channel.onInputClosed = { [log] end in log.debug("stdout closed: \(end)") }

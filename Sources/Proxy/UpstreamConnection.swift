@@ -146,9 +146,11 @@ final class UpstreamConnection {
         let link: UpstreamLink
         switch config.transport {
         case .stdio(let command, let arguments, let environment, let workingDirectory):
-            link = StdioLink(
+            let stdio = StdioLink(
                 command: command, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
                 limits: limits, loop: loop, log: log)
+            stdio.onOversizedMessage = { [weak self] in self?.counters.malformedMessages += 1 }
+            link = stdio
         case .streamableHTTP(let url):
             link = StreamableHTTPLink(url: url, limits: limits, loop: loop, log: log)
         case .legacySSE(let url):

@@ -132,7 +132,7 @@ public final class StreamableHTTPFrontend {
 
     private func initialize(_ exchange: HTTPExchange, envelope: JSONRPCEnvelope) {
         guard accepting else { return fail(exchange, status: 503, "plugboard is shutting down") }
-        if sessions.count >= settings.maxSessions { expireIdleSessions(force: true) }
+        if sessions.count >= settings.maxSessions { expireIdleSessions() }
         guard sessions.count < settings.maxSessions else {
             var headers = HTTPHeaders()
             headers.set("Retry-After", "5")
@@ -350,7 +350,7 @@ public final class StreamableHTTPFrontend {
         let period = max(1_000_000_000, min(settings.keepAliveInterval.nanoseconds, 15_000_000_000))
         sweepTimer = loop.schedule(afterNanoseconds: period) { [weak self] in
             guard let self else { return }
-            expireIdleSessions(force: false)
+            expireIdleSessions()
             for session in sessions.values {
                 for stream in session.allStreams where stream.isAttached { stream.sendKeepAlive() }
             }
@@ -359,7 +359,7 @@ public final class StreamableHTTPFrontend {
     }
 
     /// Ends sessions idle past `session_idle_timeout` with nothing in flight and no open stream.
-    private func expireIdleSessions(force: Bool) {
+    private func expireIdleSessions() {
         let now = EventLoop.now()
         for session in Array(sessions.values) {
             let idle = session.pending.isEmpty && !session.allStreams.contains { $0.isAttached }
@@ -368,7 +368,6 @@ public final class StreamableHTTPFrontend {
                 end(session, reason: "idle for more than \(settings.sessionIdleTimeout)")
             }
         }
-        _ = force
     }
 
     static func newSessionID() -> String {
