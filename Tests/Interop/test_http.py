@@ -217,7 +217,7 @@ async def two_sessions_sampling_at_once(url: str, calls: dict[str, tuple[str, di
             got[label].append(params.messages[0].content.text)
             if all(got.values()):
                 both_in.set()
-            with anyio.fail_after(10):
+            with anyio.move_on_after(5):  # on timeout the assertion below says where the requests went
                 await both_in.wait()
             return await sampled(f"{label}: ")(ctx, params)
 
@@ -228,7 +228,10 @@ async def two_sessions_sampling_at_once(url: str, calls: dict[str, tuple[str, di
     async def client(label):
         async with sdk_session(url, sampling_callback=callback_for(label)) as s:
             name, args = calls[label]
-            results[label] = text_of(await s.call_tool(name, args))
+            try:
+                results[label] = text_of(await s.call_tool(name, args))
+            except Exception as e:  # noqa: BLE001 - reported with the routing below
+                results[label] = f"failed: {e}"
 
     async with anyio.create_task_group() as tg:
         for label in calls:
@@ -555,7 +558,7 @@ def test_admin_endpoints_on_their_own_listener(http_sut):
     assert http_get(sut.origin + "/healthz").status == 404, "with [admin] listen the MCP listener should not serve /healthz"
     with MCPConnection(sut.admin_url + "/mcp") as c:
         r = c.post(init_body())
-        assert r.status == 404, f"the admin listener must not serve MCP: {r}"
+        assert r.status in (404, 405) and "mcp-session-id" not in r.headers, f"the admin listener must not serve MCP: {r}"
 
 
 # =========================================================================== plugboard as the client of HTTP servers
