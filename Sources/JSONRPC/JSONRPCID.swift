@@ -24,3 +24,16 @@ public enum JSONRPCID: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { jsonText }
 }
+
+extension JSONRPCID {
+    /// The id a JSON value stands for: a string, or an integer that fits in Int64.
+    public init?(jsonValue: JSONValue) {
+        switch jsonValue {
+        case .string(let text): self = .string(text)
+        case .number(let number):
+            guard let value = number.int64Value else { return nil }
+            self = .number(value)
+        default: return nil
+        }
+    }
+}

@@ -60,6 +60,19 @@ public final class ClientSession {
         deliver(message)
     }
 
+    /// Where a server request goes when the call that caused it is known (`idText`, the
+    /// client's id of that call); frontends with a stream per call set it. Otherwise `deliver`.
+    public var deliverRelated: (([UInt8], _ relatedTo: [UInt8]) -> Void)?
+
+    func send(_ message: [UInt8], relatedTo idText: [UInt8]?) {
+        guard phase != .closed else { return }
+        if let idText, let deliverRelated {
+            deliverRelated(message, idText)
+        } else {
+            deliver(message)
+        }
+    }
+
     /// Sends the answer to the client's request `idText` and forgets the request.
     /// `isError` may be left out for messages of the proxy's own building (`JSONRPCMessage`),
     /// whose layout tells.

@@ -11,7 +11,7 @@ import Network
 final class LegacySSELink: UpstreamLink {
     private enum State { case unopened, awaitingEndpoint, open, closed }
 
-    var onMessage: ([UInt8]) -> Void = { _ in }
+    var onMessage: ([UInt8], Int64?) -> Void = { _, _ in }
     var onClosed: (String) -> Void = { _ in }
     let endpoint: String
     var processID: Int32? { nil }
@@ -89,7 +89,7 @@ final class LegacySSELink: UpstreamLink {
             for message in queued { post(message) }
         case "message":
             guard !event.data.isEmpty else { return }
-            onMessage(Array(event.data.utf8))
+            onMessage(Array(event.data.utf8), nil)
         default:
             log.debug("ignored an SSE event of type \(printableLine(Array((event.event ?? "").utf8.prefix(40))))")
         }
@@ -127,7 +127,7 @@ final class LegacySSELink: UpstreamLink {
                 let reason = if case .failed(let why) = event { why } else { "HTTP \(status)" }
                 log.warning("POST to the message endpoint failed: \(reason)")
                 if let requestID {
-                    onMessage(JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: "Upstream HTTP request failed: \(reason)"))
+                    onMessage(JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: "Upstream HTTP request failed: \(reason)"), nil)
                 }
             }
         }

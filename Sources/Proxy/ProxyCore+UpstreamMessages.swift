@@ -3,9 +3,9 @@ import JSONRPC
 
 extension ProxyCore {
     /// A request or notification an upstream sent on its own initiative.
-    func handleUpstreamMessage(_ message: [UInt8], envelope: JSONRPCEnvelope, from upstream: UpstreamConnection) {
+    func handleUpstreamMessage(_ message: [UInt8], envelope: JSONRPCEnvelope, from upstream: UpstreamConnection, relatedRequest: Int64?) {
         switch envelope.kind {
-        case .request: relayServerRequest(message, envelope: envelope, from: upstream)
+        case .request: relayServerRequest(message, envelope: envelope, from: upstream, relatedRequest: relatedRequest)
         case .notification: relayServerNotification(message, envelope: envelope, from: upstream)
         case .successResponse, .errorResponse: break  // matched by the connection itself
         }
@@ -13,12 +13,22 @@ extension ProxyCore {
 
     /// Server-to-client requests (sampling, elicitation, roots, ping) go to the client that is
     /// talking to the proxy, under an id of the proxy's; the answer goes back under the server's.
-    private func relayServerRequest(_ message: [UInt8], envelope: JSONRPCEnvelope, from upstream: UpstreamConnection) {
+    private func relayServerRequest(_ message: [UInt8], envelope: JSONRPCEnvelope, from upstream: UpstreamConnection, relatedRequest: Int64?) {
         let upstreamIDText = Array(message[envelope.idRange!])
         let method = envelope.method ?? ""
-        // JSON-RPC says nothing of which call a server request belongs to: prefer a session
-        // with a call in flight at this upstream (with one client, that is simply the client).
-        let busy = sessions.last { session in
+        // The transport may say which call the request belongs to (it came on that call's
+        // stream). Otherwise JSON-RPC does not say: prefer a session with a call in flight at
+        // this upstream (with one client, that is simply the client).
+        var cause: (session: ClientSession, idText: [UInt8])?
+        if let relatedRequest {
+            for session in sessions where session.phase == .ready {
+                if let call = session.inFlight.first(where: { $0.value.upstream === upstream && $0.value.upstreamID == relatedRequest }) {
+                    cause = (session, call.key)
+                    break
+                }
+            }
+        }
+        let busy = cause?.session ?? sessions.last { session in
             session.phase == .ready && session.inFlight.values.contains { $0.upstream === upstream }
         }
         guard let session = busy ?? sessions.last(where: { $0.phase == .ready }) else {
@@ -35,7 +45,7 @@ extension ProxyCore {
         }
         let id = session.takeServerRequestID()
         session.serverRequests[id] = ClientSession.ServerRequest(upstream: upstream, upstreamIDText: upstreamIDText, method: method)
-        session.send(replacingID(in: message, idRange: envelope.idRange!, with: UpstreamConnection.idText(id)))
+        session.send(replacingID(in: message, idRange: envelope.idRange!, with: UpstreamConnection.idText(id)), relatedTo: cause?.idText)
     }
 
     private func relayServerNotification(_ message: [UInt8], envelope: JSONRPCEnvelope, from upstream: UpstreamConnection) {

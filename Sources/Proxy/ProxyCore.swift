@@ -94,8 +94,8 @@ public final class ProxyCore {
 
     /// Hooks an upstream's callbacks to the core and starts its process.
     func wire(_ upstream: UpstreamConnection) {
-        upstream.onServerMessage = { [weak self] upstream, message, envelope in
-            self?.handleUpstreamMessage(message, envelope: envelope, from: upstream)
+        upstream.onServerMessage = { [weak self] upstream, message, envelope, related in
+            self?.handleUpstreamMessage(message, envelope: envelope, from: upstream, relatedRequest: related)
         }
         upstream.onReady = { [weak self] upstream, afterRestart in
             self?.upstreamBecameReady(upstream, afterRestart: afterRestart)

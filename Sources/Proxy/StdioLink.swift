@@ -7,7 +7,7 @@ import Processes
 /// An upstream server as a child process speaking newline-delimited JSON-RPC on stdin/stdout;
 /// its stderr goes to the log.
 final class StdioLink: UpstreamLink {
-    var onMessage: ([UInt8]) -> Void = { _ in }
+    var onMessage: ([UInt8], Int64?) -> Void = { _, _ in }
     var onClosed: (String) -> Void = { _ in }
     /// A line over `limits.max_message_bytes` was discarded.
     var onOversizedMessage: () -> Void = {}
@@ -57,7 +57,7 @@ final class StdioLink: UpstreamLink {
         let stderr = process.standardError.map {
             PipeChannel(name: "\(command) stderr", loop: loop, input: $0.rawValue, output: nil, maxMessageBytes: 64 * 1024, maxQueuedBytes: 0)
         }
-        channel.onMessage = { [weak self] message in self?.onMessage(message) }
+        channel.onMessage = { [weak self] message in self?.onMessage(message, nil) }
         channel.onOversizedMessage = { [weak self, log, limits] size in
             self?.onOversizedMessage()
             log.error("sent a message of \(size) bytes, over limits.max_message_bytes (\(limits.maxMessageBytes)); it was discarded")

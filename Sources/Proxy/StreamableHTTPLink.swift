@@ -13,7 +13,7 @@ import Network
 final class StreamableHTTPLink: UpstreamLink {
     private enum State { case unopened, open, closing, closed }
 
-    var onMessage: ([UInt8]) -> Void = { _ in }
+    var onMessage: ([UInt8], Int64?) -> Void = { _, _ in }
     var onClosed: (String) -> Void = { _ in }
     let endpoint: String
     var processID: Int32? { nil }
@@ -135,7 +135,11 @@ final class StreamableHTTPLink: UpstreamLink {
                 answered = true
                 if isInitialize { link.noteInitializeResult(message) }
             }
-            link.onMessage(message)
+            if case .number(let id)? = requestID {
+                link.onMessage(message, id)
+            } else {
+                link.onMessage(message, nil)
+            }
         }
 
         private mutating func finish(link: StreamableHTTPLink, failure: String?) {
@@ -157,7 +161,7 @@ final class StreamableHTTPLink: UpstreamLink {
             }
             answered = true
             link.onMessage(
-                JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: "Upstream HTTP request failed: \(reason)"))
+                JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: "Upstream HTTP request failed: \(reason)"), nil)
         }
     }
 
@@ -195,7 +199,7 @@ final class StreamableHTTPLink: UpstreamLink {
             case .body(let bytes):
                 guard status == 200 else { return }
                 do {
-                    for event in try events.append(bytes) where !event.data.isEmpty { onMessage(Array(event.data.utf8)) }
+                    for event in try events.append(bytes) where !event.data.isEmpty { onMessage(Array(event.data.utf8), nil) }
                     if let id = events.lastEventID { serverStreamLastEventID = id }
                 } catch {
                     log.error("the server's stream sent an event over limits.max_message_bytes: \(error)")

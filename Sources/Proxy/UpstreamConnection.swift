@@ -78,7 +78,8 @@ final class UpstreamConnection {
     }
 
     /// Requests and notifications the server sends on its own (not responses).
-    var onServerMessage: (UpstreamConnection, [UInt8], JSONRPCEnvelope) -> Void = { _, _, _ in }
+    /// `relatedRequest`: the upstream id of the call whose answer stream carried it, when known.
+    var onServerMessage: (UpstreamConnection, [UInt8], JSONRPCEnvelope, _ relatedRequest: Int64?) -> Void = { _, _, _, _ in }
     /// The server finished `initialize`; `afterRestart` is true when this is not its first life.
     var onReady: (UpstreamConnection, _ afterRestart: Bool) -> Void = { _, _ in }
     /// An initialize attempt failed; the connection will restart with backoff.
@@ -157,7 +158,7 @@ final class UpstreamConnection {
             link = LegacySSELink(url: url, limits: limits, loop: loop, log: log)
         }
         let server = RunningServer(link: link)
-        link.onMessage = { [weak self] message in self?.receive(message) }
+        link.onMessage = { [weak self] message, related in self?.receive(message, relatedRequest: related) }
         link.onClosed = { [weak self, weak server] reason in
             guard let self, let server else { return }
             self.linkClosed(server, reason: reason)
@@ -327,7 +328,7 @@ final class UpstreamConnection {
 
     // MARK: Incoming
 
-    private func receive(_ message: [UInt8]) {
+    private func receive(_ message: [UInt8], relatedRequest: Int64?) {
         let envelope: JSONRPCEnvelope
         do {
             envelope = try JSONRPCEnvelope.scan(message)
@@ -351,7 +352,7 @@ final class UpstreamConnection {
             request.onReply(.response(message, envelope))
             drainedIfStopping()
         case .request, .notification:
-            onServerMessage(self, message, envelope)
+            onServerMessage(self, message, envelope, relatedRequest)
         }
     }
 

@@ -143,6 +143,9 @@ public final class StreamableHTTPFrontend {
         let client = core.openSession(label: "http:\(id.prefix(8))") { [unowned self] message in
             deliver(message, to: session)
         }
+        client.deliverRelated = { [unowned self] message, idText in
+            deliver(message, to: session, relatedTo: idText)
+        }
         session = HTTPSession(id: id, client: client, replayCapacity: settings.replayEvents)
         sessions[id] = session
         counters.sessionsOpened += 1
@@ -220,6 +223,16 @@ public final class StreamableHTTPFrontend {
     }
 
     // MARK: Messages to the client
+
+    /// A message that belongs with the client's call `idText`: on that call's stream, if the
+    /// call is still waiting.
+    private func deliver(_ message: [UInt8], to session: HTTPSession, relatedTo idText: [UInt8]) {
+        if let id = (try? JSONParser.parse(idText)).flatMap(JSONRPCID.init(jsonValue:)), let answer = session.pending[id] {
+            stream(for: answer, in: session).append(message: message)
+        } else {
+            deliver(message, to: session)
+        }
+    }
 
     private func deliver(_ message: [UInt8], to session: HTTPSession) {
         guard let envelope = try? JSONRPCEnvelope.scan(message) else {
