@@ -46,7 +46,19 @@ public final class ClientSession {
         self.deliver = deliver
     }
 
+    /// Requests received and not answered yet.
+    var unansweredCount: Int { started.count }
+
+    /// The client is gone: its unanswered requests will never be answered; returns how many.
+    func abandonUnanswered() -> Int {
+        defer { started = [:] }
+        return started.count
+    }
+
+    /// Notes a request's arrival; a second request with the id of one still unanswered is not
+    /// noted (it is refused as a duplicate).
     func requestStarted(_ idText: [UInt8], method: String) {
+        guard started[idText] == nil else { return }
         started[idText] = (method, EventLoop.now())
     }
 

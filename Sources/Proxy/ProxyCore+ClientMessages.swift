@@ -16,10 +16,11 @@ extension ProxyCore {
         switch envelope.kind {
         case .request:
             counters.requests += 1
+            let idText = Array(message[envelope.idRange!])
+            session.requestStarted(idText, method: envelope.method ?? "")
             if phase != .serving && envelope.method != MCPMethod.ping {
-                let idText = Array(message[envelope.idRange!])
                 counters.failedRequests += 1
-                session.send(ProxyFailure.shuttingDown(method: envelope.method ?? "").response(idText: idText))
+                session.answer(idText, ProxyFailure.shuttingDown(method: envelope.method ?? "").response(idText: idText))
                 return
             }
         case .notification:
@@ -69,7 +70,6 @@ extension ProxyCore {
     private func handleRequest(_ message: [UInt8], envelope: JSONRPCEnvelope, from session: ClientSession) {
         let idText = Array(message[envelope.idRange!])
         let method = envelope.method ?? ""
-        if session.inFlight[idText] == nil { session.requestStarted(idText, method: method) }
         func fail(_ failure: ProxyFailure) {
             counters.failedRequests += 1
             session.answer(idText, failure.response(idText: idText))
@@ -86,6 +86,7 @@ extension ProxyCore {
         guard session.phase != .awaitingInitialize else { return fail(.notInitialized(method: method)) }
         guard session.inFlight[idText] == nil else {
             counters.invalidRequests += 1
+            counters.duplicateIDs += 1
             session.send(
                 JSONRPCMessage.error(
                     idText: idText, code: JSONRPCErrorCode.invalidRequest,

@@ -69,6 +69,10 @@ public final class ProxyCore {
         var invalidRequests = 0
         var answeredLocally = 0
         var failedRequests = 0
+        /// Requests whose client left before they were answered (cancelled upstream).
+        var abandonedRequests = 0
+        /// Requests refused because their id was already in flight.
+        var duplicateIDs = 0
     }
 
     public init(config: PlugboardConfig, loop: EventLoop, log: Logger, plugins: PluginRegistry? = nil) {
@@ -150,6 +154,7 @@ public final class ProxyCore {
             log.notice("client \(session.label) went away (\(reason)) with \(session.inFlight.count) request(s) in flight; cancelled them upstream")
         }
         session.inFlight = [:]
+        counters.abandonedRequests += session.abandonUnanswered()
         for (_, request) in session.serverRequests {
             request.upstream.sendResponse(
                 JSONRPCMessage.error(
@@ -243,6 +248,7 @@ public final class ProxyCore {
             "parseErrors": .number(JSONNumber(counters.parseErrors)),
             "invalidRequests": .number(JSONNumber(counters.invalidRequests)),
             "failedRequests": .number(JSONNumber(counters.failedRequests)),
+            "accounting": .object(requestAccounting),
             "upstreams": .object(servers),
             "plugins": .object(plugins?.status ?? [:]),
         ]
@@ -268,5 +274,25 @@ extension ProxyCore {
     /// Upstream name, phase name, requests sent and restarts, for `/metrics`.
     public var upstreamSummaries: [(name: String, phase: String, summary: JSONObject)] {
         upstreams.map { ($0.name, $0.phase.name, $0.statusSummary) }
+    }
+}
+
+extension ProxyCore {
+    /// Where every client request went: `received` equals `answeredOK + answeredError +
+    /// unanswered + abandoned + duplicateIDs` at every moment, so nothing is lost unnoticed.
+    var requestAccounting: JSONObject {
+        var ok = 0
+        var failed = 0
+        for (key, histogram) in requestMetrics.histograms {
+            if key.outcome == .ok { ok += histogram.count } else { failed += histogram.count }
+        }
+        return [
+            "received": .number(JSONNumber(counters.requests)),
+            "answeredOK": .number(JSONNumber(ok)),
+            "answeredError": .number(JSONNumber(failed)),
+            "unanswered": .number(JSONNumber(sessions.reduce(0) { $0 + $1.unansweredCount })),
+            "abandoned": .number(JSONNumber(counters.abandonedRequests)),
+            "duplicateIDs": .number(JSONNumber(counters.duplicateIDs)),
+        ]
     }
 }

@@ -66,15 +66,17 @@ final class PlugboardUnderTest {
     private var nextID = 1
     let config: TemporaryConfig
 
-    init(config: TemporaryConfig, extraArguments: [String] = [], environment extra: [String: String] = [:]) throws {
+    /// `launcher`: a command that runs plugboard, such as `["/usr/bin/prlimit", "--nofile=64:64"]`.
+    init(config: TemporaryConfig, extraArguments: [String] = [], environment extra: [String: String] = [:], launcher: [String] = []) throws {
         self.config = config
         var environment = ProcessInfo.processInfo.environment
         environment["PLUGBOARD_TEST"] = "1"
         environment.merge(extra) { $1 }
+        let command = launcher + [Checkout.plugboardBinary, "run", "--config", config.directory, "--log-level", "debug"] + extraArguments
         process = try ChildProcess.spawn(
             ChildProcess.Configuration(
-                executable: Checkout.plugboardBinary,
-                arguments: ["run", "--config", config.directory, "--log-level", "debug"] + extraArguments,
+                executable: command[0],
+                arguments: Array(command.dropFirst()),
                 environment: environment, workingDirectory: Checkout.root,
                 standardInput: .pipe, standardOutput: .pipe, standardError: .inherit))
     }

@@ -1,7 +1,8 @@
 // An MCP server over stdio that breaks the rules on request, for fault tests.
 // Tools: garbage (invalid lines and a stray response before the real answer),
-// stall (never answers), huge (a line over any sensible limit, then nothing),
+// stall (never answers), huge (a line of `mib` MiB, 3 by default, then nothing),
 // deaf (stops reading stdin, then answers nothing more).
+import { appendFileSync } from "node:fs";
 import readline from "node:readline";
 
 const write = (message) => process.stdout.write(JSON.stringify(message) + "\n");
@@ -17,6 +18,7 @@ lines.on("line", (line) => {
   if (message.id === undefined) {
     if (message.method === "notifications/cancelled") {
       process.stderr.write(`cancelled ${message.params.requestId}: ${message.params.reason ?? ""}\n`);
+      if (process.env.CANCEL_LOG) appendFileSync(process.env.CANCEL_LOG, `${message.params.requestId}\n`);
     }
     return;
   }
@@ -42,7 +44,7 @@ lines.on("line", (line) => {
       }
       if (name === "huge") {
         process.stdout.write('{"jsonrpc":"2.0","id":' + message.id + ',"result":{"content":[{"type":"text","text":"');
-        process.stdout.write("x".repeat(3 * 1024 * 1024));
+        process.stdout.write("x".repeat((message.params.arguments?.mib ?? 3) * 1024 * 1024));
         process.stdout.write('"}]}}\n');
         return;
       }
