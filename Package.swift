@@ -20,9 +20,10 @@ let package = Package(
 
         // System support.
         .target(name: "CSystemShims"),
-        .target(name: "Logging", dependencies: ["JSON"], swiftSettings: strict),
-        .target(name: "Processes", dependencies: ["CSystemShims"], swiftSettings: strict),
-        .target(name: "IO", dependencies: ["CSystemShims", "JSONRPC", "Processes"], swiftSettings: strict),
+        .target(name: "Locking", swiftSettings: strict),
+        .target(name: "Logging", dependencies: ["JSON", "Locking"], swiftSettings: strict),
+        .target(name: "Processes", dependencies: ["CSystemShims", "Locking"], swiftSettings: strict),
+        .target(name: "IO", dependencies: ["CSystemShims", "JSONRPC", "Processes", "Locking"], swiftSettings: strict),
 
         // TCP listeners, HTTP/1.1 server and client connections on the event loop.
         .target(name: "Network", dependencies: ["HTTP", "IO", "Logging", "Config", "CSystemShims"], swiftSettings: strict),

@@ -23,7 +23,7 @@ struct ChunkedBodyDecoder: Sendable {
 
     /// `headBytes` and `headFields` are what the head already used of `limits`.
     init(limits: HTTPLimits, headBytes: Int, headFields: Int, maxBodyBytes: Int) {
-        self.maxBodyBytes = maxBodyBytes
+        self.maxBodyBytes = max(maxBodyBytes, 0)
         self.limits = limits
         self.trailerBytesLeft = limits.maxHeaderBytes - headBytes
         self.trailerFieldsLeft = limits.maxHeaderCount - headFields

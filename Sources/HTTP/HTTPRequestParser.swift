@@ -9,7 +9,8 @@
 public struct HTTPRequestParser: Sendable {
     private enum Stage: Sendable {
         case head
-        case body(HTTPRequestHead, BodyFraming)
+        case lengthBody(HTTPRequestHead, length: Int)
+        case chunkedBody(HTTPRequestHead, ChunkedBodyDecoder)
         case failed(HTTPParseError)
     }
 
@@ -17,7 +18,6 @@ public struct HTTPRequestParser: Sendable {
     private var buffer = ReceiveBuffer()
     private var stage = Stage.head
     private var head: HeadReader<RequestLine>
-    private var chunks: ChunkedBodyDecoder?
     private var body: [UInt8] = []
     private var continueExpected = false
 
@@ -42,7 +42,7 @@ public struct HTTPRequestParser: Sendable {
     public var hasPartialRequest: Bool {
         switch stage {
         case .head: !buffer.isEmpty || head.hasStarted
-        case .body: true
+        case .lengthBody, .chunkedBody: true
         case .failed: false
         }
     }
@@ -51,8 +51,10 @@ public struct HTTPRequestParser: Sendable {
     /// only), and the body is not complete. The server writes the interim response and calls
     /// `continueSent()`.
     public var expectsContinue: Bool {
-        guard case .body = stage else { return false }
-        return continueExpected
+        switch stage {
+        case .lengthBody, .chunkedBody: continueExpected
+        case .head, .failed: false
+        }
     }
 
     public mutating func continueSent() {
@@ -80,23 +82,28 @@ public struct HTTPRequestParser: Sendable {
                 guard head.isComplete, let requestLine = head.startLine else { return nil }
                 let requestHead = HTTPRequestHead(
                     method: requestLine.method, target: requestLine.target, version: requestLine.version, headers: head.section.headers)
-                let framing = try framing(of: requestLine)
-                if framing == .none { return finish(requestHead) }
-                if framing == .chunked {
-                    chunks = ChunkedBodyDecoder(
-                        limits: limits, headBytes: head.byteCount, headFields: head.fieldCount, maxBodyBytes: limits.maxBodyBytes)
-                }
                 continueExpected = head.section.expectsContinue && requestLine.version == .http1_1
-                stage = .body(requestHead, framing)
-            case .body(let requestHead, .length(let length)):
+                switch try framing(of: requestLine) {
+                case .none, .untilClose:
+                    return finish(requestHead)
+                case .length(let length):
+                    stage = .lengthBody(requestHead, length: length)
+                case .chunked:
+                    let decoder = ChunkedBodyDecoder(
+                        limits: limits, headBytes: head.byteCount, headFields: head.fieldCount, maxBodyBytes: limits.maxBodyBytes)
+                    stage = .chunkedBody(requestHead, decoder)
+                }
+            case .lengthBody(let requestHead, let length):
                 guard buffer.count >= length else { return nil }
                 body = buffer.copy(0..<length)
                 buffer.consume(length)
                 return finish(requestHead)
-            case .body(let requestHead, _):
-                guard let used = try chunks?.decode(buffer, into: &body) else { preconditionFailure("a chunked body without its decoder") }
-                buffer.consume(used)
-                guard chunks?.isFinished == true else { return nil }
+            case .chunkedBody(let requestHead, var decoder):
+                buffer.consume(try decoder.decode(buffer, into: &body))
+                guard decoder.isFinished else {
+                    stage = .chunkedBody(requestHead, decoder)
+                    return nil
+                }
                 return finish(requestHead)
             case .failed(let error):
                 throw error
@@ -115,7 +122,6 @@ public struct HTTPRequestParser: Sendable {
     private mutating func finish(_ requestHead: HTTPRequestHead) -> HTTPRequest {
         let request = HTTPRequest(head: requestHead, body: body)
         body = []
-        chunks = nil
         continueExpected = false
         head = HeadReader(limits: limits)
         stage = .head

@@ -9,7 +9,7 @@ public struct HTTPResponseParser: Sendable {
     private enum Stage: Sendable {
         case head
         case lengthBody(remaining: Int)
-        case chunkedBody
+        case chunkedBody(ChunkedBodyDecoder)
         case bodyUntilClose
         case switchedProtocols
         case failed(HTTPParseError)
@@ -19,7 +19,6 @@ public struct HTTPResponseParser: Sendable {
     private var buffer = ReceiveBuffer()
     private var stage = Stage.head
     private var head: HeadReader<StatusLine>
-    private var chunks: ChunkedBodyDecoder?
     /// For each request sent and not answered yet: whether it was a HEAD request.
     private var unansweredRequestsAreHead: [Bool] = []
     /// Whether the connection can carry another request once the current response ends.
@@ -43,7 +42,8 @@ public struct HTTPResponseParser: Sendable {
         buffer.append(bytes)
     }
 
-    /// What the bytes received so far complete.
+    /// What the bytes received so far complete. When they hold an error, it is thrown and the
+    /// events before it in the same bytes are dropped: that response is unusable anyway.
     public mutating func nextEvents() throws(HTTPParseError) -> [HTTPResponseEvent] {
         if case .failed(let error) = stage { throw error }
         var events: [HTTPResponseEvent] = []
@@ -92,12 +92,14 @@ public struct HTTPResponseParser: Sendable {
                 events.append(.body(buffer.copy(0..<taken)))
                 buffer.consume(taken)
                 if taken == remaining { endResponse(into: &events) } else { stage = .lengthBody(remaining: remaining - taken) }
-            case .chunkedBody:
+            case .chunkedBody(var decoder):
                 var data: [UInt8] = []
-                guard let used = try chunks?.decode(buffer, into: &data) else { preconditionFailure("a chunked body without its decoder") }
-                buffer.consume(used)
+                buffer.consume(try decoder.decode(buffer, into: &data))
                 if !data.isEmpty { events.append(.body(data)) }
-                guard chunks?.isFinished == true else { return }
+                guard decoder.isFinished else {
+                    stage = .chunkedBody(decoder)
+                    return
+                }
                 endResponse(into: &events)
             case .bodyUntilClose:
                 if !buffer.isEmpty {
@@ -138,8 +140,7 @@ public struct HTTPResponseParser: Sendable {
         case .length(let length):
             stage = .lengthBody(remaining: length)
         case .chunked:
-            chunks = ChunkedBodyDecoder(limits: limits, headBytes: head.byteCount, headFields: head.fieldCount, maxBodyBytes: .max)
-            stage = .chunkedBody
+            stage = .chunkedBody(ChunkedBodyDecoder(limits: limits, headBytes: head.byteCount, headFields: head.fieldCount, maxBodyBytes: .max))
         case .untilClose:
             stage = .bodyUntilClose
         }
@@ -149,7 +150,6 @@ public struct HTTPResponseParser: Sendable {
         events.append(.end)
         if !unansweredRequestsAreHead.isEmpty { unansweredRequestsAreHead.removeFirst() }
         head = HeadReader(limits: limits)
-        chunks = nil
         stage = .head
     }
 

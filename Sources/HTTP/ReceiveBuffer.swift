@@ -14,7 +14,7 @@ struct ReceiveBuffer: Sendable {
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
         dropConsumedIfWorthwhile()
-        storage.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
+        bytes.withMemoryRebound(to: UInt8.self) { storage.append(contentsOf: $0) }
     }
 
     mutating func append(_ bytes: [UInt8]) {

@@ -1,13 +1,13 @@
 import CSystemShims
 import Glibc
-import Synchronization
+import Locking
 
 /// A single-threaded epoll reactor: every descriptor, timer and piece of proxy state it serves is
 /// touched only on its thread, so the hot path (read a line, route it, write it) takes no locks.
 ///
 /// Other threads reach it only through `execute(_:)`.
 public final class EventLoop: @unchecked Sendable {
-    // Safe to share: `pendingTasks` is behind a Mutex and `wakeDescriptor` is only written to;
+    // Safe to share: `pendingTasks` is behind a lock and `wakeDescriptor` is only written to;
     // everything else is touched solely on the loop thread, which `assertInLoop()` checks.
 
     public struct Interest: OptionSet, Sendable {
@@ -30,12 +30,12 @@ public final class EventLoop: @unchecked Sendable {
 
     private let epollDescriptor: Int32
     private let wakeDescriptor: Int32
-    private let pendingTasks = Mutex<[@Sendable () -> Void]>([])
+    private let pendingTasks = Locked<[@Sendable () -> Void]>([])
     private var handlers: [Int32: (Readiness) -> Void] = [:]
     private var timers = TimerQueue()
     private var beforeWaitTasks: [() -> Void] = []
     private var state = State.idle
-    private let loopThread = Mutex<pthread_t?>(nil)
+    private let loopThread = Locked<pthread_t?>(nil)
 
     public init() {
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))

@@ -1,6 +1,6 @@
 import Glibc
 import JSON
-import Synchronization
+import Locking
 
 /// Where log lines go: standard error, one `write(2)` per line, human text or JSON lines.
 ///
@@ -16,7 +16,7 @@ public final class LogOutput: Sendable {
     public static let standardError = LogOutput(descriptor: STDERR_FILENO)
 
     private let descriptor: Int32
-    private let settings = Mutex(Settings())
+    private let settings = Locked(Settings())
 
     public init(descriptor: Int32) {
         self.descriptor = descriptor

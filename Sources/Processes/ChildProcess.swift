@@ -2,7 +2,7 @@ import CSystemShims
 import Dispatch
 import Foundation
 import Glibc
-import Synchronization
+import Locking
 
 /// A child process we started: its pid, the parent's ends of its pipes, and its exit.
 ///
@@ -30,7 +30,7 @@ public final class ChildProcess: Sendable {
 
     // The lock is also held while signalling and while reaping, so a signal is never
     // sent to a pid that has been reaped (and might already belong to another process).
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private init(
         pid: Int32, executablePath: String,

@@ -1,13 +1,13 @@
 import CSystemShims
 import Glibc
-import Synchronization
+import Locking
 
 /// Reaps processes that were not ours to begin with: orphans re-parented to plugboard because
 /// it is PID 1 in a container or a child subreaper (a plugin that forked and exited, say).
 /// Children started through `ChildProcess` are left to their own reaper threads.
 public enum OrphanReaper {
     /// Pids of live `ChildProcess` children.
-    static let ownChildren = Mutex<Set<pid_t>>([])
+    static let ownChildren = Locked<Set<pid_t>>([])
 
     /// Makes plugboard the reaper of its descendants' orphans (PID 1 already is).
     /// Returns false when the kernel refuses.

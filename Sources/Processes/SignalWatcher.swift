@@ -1,6 +1,7 @@
 import CSystemShims
 import Foundation
 import Glibc
+import Locking
 import Synchronization
 
 /// Delivers signals to a handler on a dedicated thread instead of interrupting

@@ -182,7 +182,7 @@ struct HTTPRequestErrorTests {
         let limits = HTTPLimits(maxHeaderBytes: 1024)
         let big = "GET / HTTP/1.1\r\nHost: h\r\nX-Big: \(String(repeating: "a", count: 1100))\r\n\r\n"
         #expect(RequestParsing.error(big, limits: limits)?.status == 431)
-        #expect(RequestParsing.error(String(big.prefix(1050)), limits: limits)?.status == 431)
+        #expect(RequestParsing.error(String(decoding: big.utf8.prefix(1050), as: UTF8.self), limits: limits)?.status == 431)
         let justFits = "GET / HTTP/1.1\r\nHost: h\r\nX: \(String(repeating: "a", count: 1024 - 32))\r\n\r\n"
         #expect(justFits.utf8.count == 1024)
         #expect(RequestParsing.error(justFits, limits: limits) == nil)

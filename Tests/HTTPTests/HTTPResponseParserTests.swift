@@ -124,6 +124,20 @@ struct HTTPResponseParserTests {
         #expect(error?.status == 502)
     }
 
+    /// Found by the fuzzer: the events a call would have returned before an error are dropped
+    /// with it, so what a caller saw before the error depends on how the bytes were split.
+    @Test("an error is thrown in place of the events before it in the same bytes")
+    func errorDropsEarlierEvents() throws {
+        let text = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n"
+        let error = HTTPParseError.badGatewayForTests("chunk data not followed by CRLF")
+        var whole = parser(text)
+        #expect(throws: error) { try whole.nextEvents() }
+        var split = parser(String(decoding: text.utf8.prefix(52), as: UTF8.self))
+        #expect(try split.nextEvents().count == 2)
+        split.append(Array(text.utf8.dropFirst(52)))
+        #expect(throws: error) { try split.nextEvents() }
+    }
+
     @Test("bytes from the server with no request outstanding are an error")
     func unsolicited() {
         var parser = parser(for: [], "HTTP/1.1 408 Request Timeout\r\n\r\n")

@@ -49,7 +49,7 @@ struct HTTPURLTests {
         ("//other/x", "http://other/x"),
         ("/a/./b/../c#frag", "http://host:8080/a/c"),
         ("/../../x", "http://host:8080/x"),
-        ("  /padded \n", "http://host:8080/padded"),
+        ("  /padded \r\n", "http://host:8080/padded"),
     ])
     func resolving(reference: String, expected: String) throws {
         let base = try #require(HTTPURL("http://host:8080/sse/events?a=1"))
