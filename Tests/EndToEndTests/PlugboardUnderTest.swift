@@ -71,6 +71,8 @@ final class PlugboardUnderTest {
         self.config = config
         var environment = ProcessInfo.processInfo.environment
         environment["PLUGBOARD_TEST"] = "1"
+        // Sanitizer runs check plugboard, not the test runner: its own options, when given.
+        if let options = environment["PLUGBOARD_ASAN_OPTIONS"] { environment["ASAN_OPTIONS"] = options }
         environment.merge(extra) { $1 }
         let command = launcher + [Checkout.plugboardBinary, "run", "--config", config.directory, "--log-level", "debug"] + extraArguments
         process = try ChildProcess.spawn(
