@@ -7,18 +7,24 @@
 // See docs/curate.md.
 
 import { spawnSync } from 'node:child_process';
-import { bm25, identifiers, terms } from './lib/bm25.mjs';
+import { bm25, expandQuery, identifiers, termFrequencies, terms } from './lib/bm25.mjs';
 import { htmlToMarkdown, looksLikeHtml } from './lib/html.mjs';
 import { buildSections, parseBlocks } from './lib/markdown.mjs';
 import { estimateTokens } from './lib/tokens.mjs';
 
 export { estimateTokens };
 
-const DEFAULT_MAX_TOKENS = 2000;
+// Without a configured budget curate keeps at most AUTO_BUDGET_SHARE of the documentation
+// on the page (its text after conversion and noise removal), never less than AUTO_MIN_TOKENS
+// nor more than AUTO_MAX_TOKENS. See "The budget" in docs/curate.md.
+const AUTO_BUDGET_SHARE = 0.3;
+const AUTO_MIN_TOKENS = 2000;
+const AUTO_MAX_TOKENS = 10000;
 const DEFAULT_SUMMARIZER_TIMEOUT_MS = 10000;
 const DEFAULT_MIN_RELATIVE_SCORE = 0.2;
 const HEADING_WEIGHT = 2.5;
 const IDENTIFIER_WEIGHT = 0.6;
+const MAX_IDENTIFIER_HITS = 5;
 const MAX_OMITTED_LISTED = 8;
 const MAX_TITLE_CHARS = 48;
 const MAX_RANKED_CHARS = 100000;
@@ -27,6 +33,27 @@ const MAX_RANKED_CHARS = 100000;
 // MIN_PARTIAL_TOKENS: on API references one long entry would otherwise crowd out the next.
 const PARTIAL_MIN_RELATIVE = 0.5;
 const MIN_PARTIAL_TOKENS = 100;
+// A section costing more than this share of the budget (and more than PASSAGE_MIN_TOKENS) is
+// also ranked passage by passage (a paragraph, or a paragraph with the code it introduces),
+// so that the one example of a long section that answers the question can be kept alone.
+const PASSAGE_SECTION_SHARE = 0.2;
+const PASSAGE_MIN_TOKENS = 300;
+// Sections marked deprecated or legacy, and the sections under them, rank at this fraction of
+// their score: the current API comes first when it answers about as well.
+const SUPERSEDED_FACTOR = 0.5;
+// A candidate whose text is more than REDUNDANCY_FLOOR similar (cosine of term counts) to a kept
+// section loses up to REDUNDANCY_WEIGHT of its score, in proportion to the excess.
+const REDUNDANCY_FLOOR = 0.7;
+const REDUNDANCY_WEIGHT = 0.6;
+// A usage example of a kept API entry found elsewhere on the page (one that also matches the
+// query) ranks with the entry, right behind it: at most MAX_EXAMPLES_PER_ENTRY per entry, and
+// only code blocks of at most MAX_EXAMPLE_LINES lines count as examples.
+const MAX_EXAMPLES_PER_ENTRY = 2;
+const MAX_EXAMPLE_LINES = 60;
+// "> Stability: 0 - Deprecated" and "> Stability: 3 - Legacy" (Node.js), "Deprecated since
+// version 3.6" (Sphinx), "**Deprecated**", "Deprecated:", "Legacy." at the start of one of a
+// section's first two paragraphs.
+const SUPERSEDED_MARK = /^\s*(?:>\s*)*(?:\[!\w+\]\s*)?(?:\*\*|__)?\s*(?:stability:\s*[03]\b|deprecated(?:\*\*|__)?(?:\s*[:.!]|\s+(?:since|in|as of)\b|\s*$)|legacy(?:\*\*|__)?\s*[:.])/i;
 
 /** Which of "html", "markdown" or "plain" a text is. */
 export function detectFormat(text) {
@@ -37,78 +64,121 @@ export function detectFormat(text) {
 }
 
 /**
- * Curates `text` for `query` within `maxTokens`. Pure: the plugin's `response` wraps it.
+ * Curates `text` for `query` within `maxTokens` (when not a positive number: the automatic
+ * budget, see autoBudget). Pure: the plugin's `response` wraps it.
  * @returns {{text: string, markdown: string, format: string, originalTokens: number, keptTokens: number,
- *   sectionsKept: number, sectionsTotal: number, omitted: string[], trimmed: boolean}}
+ *   maxTokens: number, sectionsKept: number, sectionsTotal: number, omitted: string[], trimmed: boolean}}
  */
-export function curate(text, { query = '', maxTokens = DEFAULT_MAX_TOKENS, keepSectionsMatching = [], minRelativeScore = DEFAULT_MIN_RELATIVE_SCORE } = {}) {
+export function curate(text, { query = '', maxTokens = null, keepSectionsMatching = [], minRelativeScore = DEFAULT_MIN_RELATIVE_SCORE } = {}) {
   const original = text.replace(/\r\n?/g, '\n');
   const originalTokens = estimateTokens(original);
   const format = detectFormat(original);
   const markdown = format === 'html' ? htmlToMarkdown(original) : original;
   const sections = buildSections(parseBlocks(markdown, { plain: format === 'plain' }));
   const content = sections.filter((s) => s.content);
+  for (const s of content) prepareSection(s);
+  markSuperseded(sections);
+  const limit = Number.isFinite(maxTokens) && maxTokens > 0 ? Math.floor(maxTokens)
+    : autoBudget(content.reduce((a, s) => a + ownHeadingTokens(s) + s.bodyCost, 0));
+  const reserve = Math.min(150, Math.floor(limit / 3));
+  const budget = Math.max(1, limit - reserve);
 
-  // Ranking.
+  // Ranking: BM25 over section text and over heading paths, plus matching code identifiers.
   const queryTerms = [...new Set(terms(query))];
-  // Ranking reads at most the first MAX_RANKED_CHARS of a section: enough to judge it, and bounded.
-  const sectionText = (s) => {
-    const t = (s.heading ? s.heading.title + '\n' : '') + s.blocks.map((b) => b.lines.join('\n')).join('\n');
-    return t.length > MAX_RANKED_CHARS ? t.slice(0, MAX_RANKED_CHARS) : t;
-  };
-  const texts = content.map(sectionText);
-  const bodyTerms = texts.map((t) => terms(t));
-  const headTerms = content.map((s) => terms([...s.ancestors, s.heading].flatMap(titlesOf).join(' ')));
-  const bodyScore = bm25(bodyTerms);
-  const headScore = bm25(headTerms, { b: 0.3 });
-  const querySet = new Set(queryTerms);
+  const q = expandQuery(queryTerms);
+  const bodyScore = bm25(content.map((s) => s.terms));
+  const headScore = bm25(content.map((s) => terms([...s.ancestors, s.heading].flatMap(titlesOf).join(' '))), { b: 0.3 });
   const pins = compilePatterns(keepSectionsMatching);
   content.forEach((s, i) => {
-    let identifierHits = 0;
-    if (querySet.size) {
-      const ids = identifiers(texts[i]);
-      for (const parts of ids.values()) if (parts.some((p) => querySet.has(p))) identifierHits++;
-    }
-    s.score = bodyScore(i, queryTerms) + HEADING_WEIGHT * headScore(i, queryTerms) + IDENTIFIER_WEIGHT * Math.min(5, identifierHits);
+    s.tf = bodyScore.frequencies(i);
+    s.factor = s.superseded ? SUPERSEDED_FACTOR : 1;
+    s.headingScore = HEADING_WEIGHT * headScore(i, q);
+    s.score = s.factor * (bodyScore(i, q) + s.headingScore + IDENTIFIER_WEIGHT * identifierHits(s.ids, q.weights));
     s.pinned = pins.length > 0 && pins.some((re) => re.test(pathOf(s)));
-    s.queryTerms = queryTerms;
   });
-
-  const reserve = Math.min(150, Math.floor(maxTokens / 3));
-  const budget = Math.max(1, maxTokens - reserve);
-  const top = content.reduce((m, s) => Math.max(m, s.score), 0);
+  // Passages of long sections compete with whole sections, under the same heading score.
+  const passages = [];
+  const passageMin = Math.max(PASSAGE_MIN_TOKENS, budget * PASSAGE_SECTION_SHARE);
+  if (q.size > 0) {
+    for (const s of content) {
+      if (s.bodyCost <= passageMin || s.units.length < 2) continue;
+      for (const u of s.units) {
+        const body = bodyScore.passage(unitFrequencies(u), unitTerms(u).length, q);
+        if (body === 0) continue;
+        passages.push({ section: s, unit: u, score: s.factor * (body + s.headingScore + IDENTIFIER_WEIGHT * identifierHits(unitIdentifiers(u), q.weights)) });
+      }
+    }
+  }
+  const top = [...content, ...passages].reduce((m, c) => Math.max(m, c.score), 0);
   const threshold = top > 0 ? top * minRelativeScore : 0;
-  const candidates = content
-    .filter((s) => s.pinned || top === 0 || s.score >= threshold)
-    .sort((a, b) => Number(b.pinned) - Number(a.pinned) || b.score - a.score || a.index - b.index);
+  const candidates = [
+    ...content.filter((s) => s.pinned || top === 0 || s.score >= threshold).map((s) => ({ section: s, unit: null, score: s.score })),
+    ...passages.filter((p) => p.score >= threshold),
+  ].sort(byRank);
 
-  // Greedy selection by score; the cost of a section includes the ancestor headings it brings in.
+  // Greedy selection by score. A section's cost includes the headings it brings in; a passage
+  // joins what is kept of its section, and a section taken whole later absorbs its passages.
+  // A kept API entry brings its usage examples from elsewhere on the page in right behind it.
   const emittedHeadings = new Set();
-  const kept = new Map(); // section → blocks kept (all, or a trimmed subset)
+  const kept = new Map(); // section → { whole, units: Set, cut: a block cut to fit, or null }
+  const examples = usageExamples(content);
+  const pending = []; // examples of kept entries and candidates that lost score, best first
   let used = 0;
-  let trimmed = 0;
-  let firstTrimmed = false;
-  for (const s of candidates) {
-    const headingCost = headingLinesFor(s, emittedHeadings).reduce((a, l) => a + estimateTokens(l) + 1, 0);
-    const bodyCost = s.blocks.reduce((a, b) => a + blockTokens(b) + 1, 0);
-    if (used + headingCost + bodyCost <= budget) {
-      kept.set(s, s.blocks);
-    } else if (kept.size === 0) {
-      const blocks = trimSection(s, budget - used - headingCost, queryTerms);
-      if (blocks.length === 0) continue;
-      kept.set(s, blocks);
-      trimmed++;
-      firstTrimmed = true;
-    } else if (!s.pinned && top > 0 && s.score >= top * PARTIAL_MIN_RELATIVE && budget - used - headingCost >= MIN_PARTIAL_TOKENS) {
-      const blocks = trimSection(s, budget - used - headingCost, queryTerms, { matchingOnly: true });
-      if (blocks.length === 0) continue;
-      kept.set(s, blocks);
-      trimmed++;
-    } else {
+  let first = null;
+  const requeue = (item) => {
+    const at = pending.findIndex((p) => byRank(item, p) < 0);
+    pending.splice(at < 0 ? pending.length : at, 0, item);
+  };
+  const withExamples = new Set(); // entries whose examples are queued
+  const admit = (c, entry, cost) => {
+    const s = c.section;
+    if (!kept.has(s)) for (const l of headingLinesFor(s, emittedHeadings)) emittedHeadings.add(l);
+    kept.set(s, entry);
+    used += cost;
+    first ??= s;
+    if (c.example || withExamples.has(s)) return;
+    withExamples.add(s);
+    // Only examples in sections relevant on their own, and matching the query themselves.
+    const relevant = (u) => bodyScore.passage(unitFrequencies(u), unitTerms(u).length, q);
+    for (const e of examples(s, relevant, (x) => x.score >= threshold)) {
+      const item = { section: e.section, unit: e.unit, score: s.score, example: true };
+      requeue(item);
+    }
+  };
+  for (let i = 0; i < candidates.length || pending.length > 0;) {
+    const c = pending.length > 0 && (i >= candidates.length || byRank(pending[0], candidates[i]) < 0) ? pending.shift() : candidates[i++];
+    const s = c.section;
+    const have = kept.get(s);
+    if (have?.whole) continue;
+    const headingCost = have ? 0 : headingLinesFor(s, emittedHeadings).reduce((a, l) => a + estimateTokens(l) + 1, 0);
+    const left = budget - used - headingCost;
+    const haveUnits = have ? have.units : new Set();
+    const partialAllowed = kept.size === 0 || (!s.pinned && top > 0 && s.score >= top * PARTIAL_MIN_RELATIVE && left >= MIN_PARTIAL_TOKENS);
+    if (c.unit ? haveUnits.has(c.unit) || c.unit.cost > left : s.bodyCost - unitsCost(haveUnits) > left && !partialAllowed) continue;
+    // What repeats a kept section (the promise twin of a callback API, the sync twin of an
+    // async one) loses score by how much it repeats, and waits for its new turn.
+    if (!c.example && !s.pinned && c.seen !== kept.size) {
+      c.seen = kept.size;
+      c.base ??= c.score;
+      const score = c.base * (1 - REDUNDANCY_WEIGHT * Math.max(0, redundancy(s, kept) - REDUNDANCY_FLOOR) / (1 - REDUNDANCY_FLOOR));
+      if (score < c.score) {
+        c.score = score;
+        requeue(c);
+        continue;
+      }
+    }
+    if (c.unit) {
+      admit(c, { whole: false, units: new Set([...haveUnits, c.unit]), cut: null }, headingCost + c.unit.cost);
       continue;
     }
-    for (const l of headingLinesFor(s, emittedHeadings)) emittedHeadings.add(l);
-    used += headingCost + kept.get(s).reduce((a, b) => a + blockTokens(b) + 1, 0);
+    const haveCost = unitsCost(haveUnits);
+    if (s.bodyCost - haveCost <= left) {
+      admit(c, { whole: true, units: new Set(s.units), cut: null }, headingCost + s.bodyCost - haveCost);
+    } else {
+      const r = trimSection(s, left, q.weights, { matchingOnly: kept.size > 0, exclude: haveUnits });
+      if (r.units.length === 0 && !r.cut) continue;
+      admit(c, { whole: false, units: new Set([...haveUnits, ...r.units]), cut: r.cut }, headingCost + unitsCost(r.units) + (r.cut ? blockTokens(r.cut) + 1 : 0));
+    }
   }
 
   // Render in document order; drop the weakest section while the estimate overshoots.
@@ -121,11 +191,13 @@ export function curate(text, { query = '', maxTokens = DEFAULT_MAX_TOKENS, keepS
   const keptTokens = estimateTokens(body);
   for (const s of kept.keys()) for (const a of [...s.ancestors, s.heading]) if (a) a.hasKept = true;
   const omitted = omittedTitles(content, kept);
+  const trimmed = [...kept.values()].filter((e) => !e.whole).length;
+  const firstTrimmed = first !== null && kept.has(first) && !kept.get(first).whole;
   // The note gets what the body left of the budget: fewer omitted titles when space is short.
   let note = '';
   for (let listed = MAX_OMITTED_LISTED; listed >= 0; listed--) {
-    note = noteFor({ kept: kept.size, total: content.length, keptTokens, originalTokens, omitted, trimmed: [...kept.keys()].filter((s) => kept.get(s) !== s.blocks).length, firstTrimmed, listed });
-    if (keptTokens + 2 + estimateTokens(note) <= maxTokens) break;
+    note = noteFor({ kept: kept.size, total: content.length, keptTokens, originalTokens, omitted, trimmed, firstTrimmed, listed });
+    if (keptTokens + 2 + estimateTokens(note) <= limit) break;
   }
   return {
     text: (body ? body + '\n\n' : '') + note,
@@ -133,11 +205,218 @@ export function curate(text, { query = '', maxTokens = DEFAULT_MAX_TOKENS, keepS
     format,
     originalTokens,
     keptTokens,
+    maxTokens: limit,
     sectionsKept: kept.size,
     sectionsTotal: content.length,
     omitted,
     trimmed: trimmed > 0,
   };
+}
+
+/** How much of `s` a kept section already says: the highest cosine similarity of their term counts. */
+function redundancy(s, kept) {
+  const a = vectorOf(s);
+  let best = 0;
+  for (const other of kept.keys()) {
+    if (other === s) continue;
+    const b = vectorOf(other);
+    let dot = 0;
+    const [small, large] = a.tf.size <= b.tf.size ? [a.tf, b.tf] : [b.tf, a.tf];
+    for (const [t, f] of small) { const g = large.get(t); if (g) dot += f * g; }
+    if (a.norm > 0 && b.norm > 0) best = Math.max(best, dot / (a.norm * b.norm));
+  }
+  return best;
+}
+
+function vectorOf(s) {
+  if (!s.vector) {
+    const tf = s.tf;
+    let sum = 0;
+    for (const f of tf.values()) sum += f * f;
+    s.vector = { tf, norm: Math.sqrt(sum) };
+  }
+  return s.vector;
+}
+
+/** Candidate order: pinned sections, then score, then document order. */
+function byRank(a, b) {
+  return Number(b.section.pinned && !b.unit) - Number(a.section.pinned && !a.unit) || b.score - a.score
+    || a.section.index - b.section.index || (a.unit ? a.unit.index : -1) - (b.unit ? b.unit.index : -1);
+}
+
+/**
+ * Usage examples of API entries: for a section whose heading names a call (`dns.lookup(…)`,
+ * `re.findall(…)`, `class collections.Counter(…)`), the code units of other `eligible`
+ * sections that demonstrate it (the paragraph introducing the code names it in backticks,
+ * or, for code with no such paragraph, it is the first call, setup such as `require`, `import`
+ * and printing aside), at most MAX_EXAMPLES_PER_ENTRY, best-matching (by `score`, which must
+ * be positive) first. Module introductions and "Examples" sections show an API in use away
+ * from its entry.
+ * @returns {(s: object, score: (unit: object) => number, eligible: (s: object) => boolean) => Array<{section: object, unit: object}>}
+ */
+function usageExamples(content) {
+  let index = null; // call key → [{section, unit}]
+  const build = () => {
+    index = new Map();
+    for (const s of content) {
+      for (const u of s.units) {
+        const code = u.blocks.find((b) => b.type === 'code');
+        if (!code || code.lines.length > MAX_EXAMPLE_LINES) continue;
+        const keys = new Set();
+        const intro = u.blocks[0].type === 'para' ? u.blocks[0].lines.join(' ') : '';
+        if (intro.length < 5000) {
+          for (const span of intro.matchAll(CODE_SPAN)) for (const m of span[1].matchAll(CALL)) for (const k of callKeys(m[1])) keys.add(k);
+        }
+        const main = intro ? null : firstCall(code.lines);
+        if (main) for (const k of callKeys(main)) keys.add(k);
+        for (const k of keys) {
+          let list = index.get(k);
+          if (!list) index.set(k, (list = []));
+          list.push({ section: s, unit: u });
+        }
+      }
+    }
+  };
+  return (s, score, eligible) => {
+    const title = s.heading ? s.heading.title : '';
+    const m = title.length < 500 ? title.match(ONE_CALL) : null;
+    // Constructors are left out: examples of everything else begin by constructing the object.
+    if (!m || /^[A-Z]/.test(m[1].slice(m[1].lastIndexOf('.') + 1))) return [];
+    const key = callKeys(m[1])[0];
+    if (!key) return [];
+    if (!index) build();
+    const found = (index.get(key) ?? []).filter((e) => e.section !== s && eligible(e.section));
+    return found.map((e) => ({ e, score: score(e.unit) })).filter((x) => x.score > 0)
+      .sort((a, b) => b.score - a.score || a.e.section.index - b.e.section.index || a.e.unit.index - b.e.unit.index)
+      .slice(0, MAX_EXAMPLES_PER_ENTRY).map((x) => x.e);
+  };
+}
+
+// A call: a (dotted) name followed by "(".
+const CALL = /([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*\(/g;
+const ONE_CALL = /([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*\(/;
+const CODE_SPAN = /`([^`\n]{1,200})`/g;
+// Calls that set an example up or print its result rather than show the API.
+const SETUP_CALL = /^(?:require|import|console\.\w+|print|printf|println|puts|log|assert|describe|it|test|expect|new|function|if|for|while|switch|return|catch)$/;
+
+/** The first call in code that is not setup (imports, printing), as its dotted name, or null. */
+function firstCall(lines) {
+  for (const line of lines) {
+    if (line.length > 500) continue;
+    for (const m of line.matchAll(CALL)) {
+      if (!SETUP_CALL.test(m[1])) return m[1];
+    }
+  }
+  return null;
+}
+
+/**
+ * The keys a call is indexed by: its last name when that is distinctive (six characters or
+ * more: `lookup`, `toString`, `findall`), and its last two names (`path.join`, `re.sub`), as
+ * short names (`get`, `run`) are called on everything. The first key is the one an entry is
+ * looked up by.
+ */
+function callKeys(dotted) {
+  const names = dotted.split('.');
+  const last = names[names.length - 1];
+  const keys = [];
+  if (names.length >= 2) keys.push(`${names[names.length - 2]}.${last}`);
+  if (last.length >= 6) keys.unshift(last);
+  return keys;
+}
+
+/** The budget when none is configured: AUTO_BUDGET_SHARE of the page's documentation, within bounds. */
+export function autoBudget(contentTokens) {
+  return Math.min(AUTO_MAX_TOKENS, Math.max(AUTO_MIN_TOKENS, Math.round(contentTokens * AUTO_BUDGET_SHARE)));
+}
+
+/**
+ * Splits a section into units — a paragraph, a code block, or a paragraph together with the
+ * code block it introduces — and gathers the section's terms (each unit's are a slice of
+ * them, see unitTerms) and code identifiers, once.
+ * Ranking reads at most the first MAX_RANKED_CHARS of a section: enough to judge it, and bounded.
+ */
+function prepareSection(s) {
+  const units = [];
+  for (const b of s.blocks) {
+    const last = units[units.length - 1];
+    if (b.type === 'code' && last && last.blocks.length === 1 && last.blocks[0].type === 'para') last.blocks.push(b);
+    else units.push({ section: s, index: units.length, blocks: [b] });
+  }
+  const title = s.heading ? s.heading.title : '';
+  const all = terms(title);
+  const texts = [title];
+  let room = MAX_RANKED_CHARS - title.length - 1;
+  for (const u of units) {
+    u.cost = 0;
+    const start = all.length;
+    for (const b of u.blocks) {
+      u.cost += blockTokens(b) + 1;
+      if (room <= 0) continue;
+      let t = b.lines.join('\n');
+      if (t.length > room) t = t.slice(0, room);
+      room -= t.length + 1;
+      texts.push(t);
+      terms(t, all);
+    }
+    u.range = [start, all.length];
+  }
+  s.units = units;
+  s.terms = all;
+  s.ids = identifiers(texts.join('\n'));
+  s.bodyCost = unitsCost(units);
+}
+
+/** A unit's terms (a slice of its section's). */
+function unitTerms(u) {
+  return (u.terms ??= u.section.terms.slice(u.range[0], u.range[1]));
+}
+
+/** A unit's term counts, for scoring it as a passage. */
+function unitFrequencies(u) {
+  return (u.tf ??= termFrequencies(unitTerms(u)));
+}
+
+/** A unit's code identifiers, read when it is ranked as a passage. */
+function unitIdentifiers(u) {
+  if (!u.ids) {
+    const t = u.blocks.map((b) => b.lines.join('\n')).join('\n');
+    u.ids = identifiers(t.length > MAX_RANKED_CHARS ? t.slice(0, MAX_RANKED_CHARS) : t);
+  }
+  return u.ids;
+}
+
+/** Marks sections whose first paragraphs say they are deprecated or legacy, and those under them. */
+function markSuperseded(sections) {
+  const marked = new Set(); // heading nodes of marked sections
+  for (const s of sections) {
+    const own = s.blocks.slice(0, 2).some((b) => b.type === 'para' && b.lines[0].length < 2000 && SUPERSEDED_MARK.test(b.lines[0]));
+    s.superseded = own || s.ancestors.some((a) => marked.has(a));
+    if (s.superseded && s.heading) marked.add(s.heading);
+  }
+}
+
+/** Code identifiers with a part among the query's terms, each counted at its best weight; at most MAX_IDENTIFIER_HITS. */
+function identifierHits(ids, weights) {
+  if (weights.size === 0) return 0;
+  let hits = 0;
+  for (const parts of ids.values()) {
+    let best = 0;
+    for (const p of parts) best = Math.max(best, weights.get(p) ?? 0);
+    hits += best;
+  }
+  return Math.min(MAX_IDENTIFIER_HITS, hits);
+}
+
+function unitsCost(units) {
+  let cost = 0;
+  for (const u of units) cost += u.cost;
+  return cost;
+}
+
+function ownHeadingTokens(s) {
+  if (!s.heading) return 0;
+  return (s.heading.aliases.length ? [...s.heading.aliases, s.heading] : [s.heading]).reduce((a, h) => a + estimateTokens(h.line) + 1, 0);
 }
 
 function compilePatterns(list) {
@@ -179,48 +458,39 @@ function headingLinesFor(s, emitted) {
 }
 
 /**
- * Keeps what fits of a section larger than the budget: its paragraphs and code blocks as
- * units (a code block together with the paragraph that introduces it), best-matching first,
- * in document order. Code is never cut; as a last resort a lone paragraph is cut by lines,
- * and a lone line at a word boundary.
+ * Keeps what fits of a section larger than the budget: its units (see prepareSection),
+ * best-matching first, in document order. Code is never cut; as a last resort a lone
+ * paragraph is cut by lines, and a lone line at a word boundary.
+ * @returns {{units: object[], cut: object | null}} the units chosen (none of `exclude`), or a cut block
  */
-function trimSection(s, budget, queryTerms, { matchingOnly = false } = {}) {
-  if (budget <= 0) return [];
-  const units = [];
-  for (const b of s.blocks) {
-    const last = units[units.length - 1];
-    if (b.type === 'code' && last && last.blocks.length === 1 && last.blocks[0].type === 'para') last.blocks.push(b);
-    else units.push({ blocks: [b] });
-  }
-  const q = new Set(queryTerms);
-  units.forEach((u, i) => {
-    u.index = i;
-    u.cost = u.blocks.reduce((a, b) => a + blockTokens(b) + 1, 0);
-    const text = u.blocks.map((b) => b.lines.join('\n')).join('\n');
-    const ts = new Set(terms(text.length > MAX_RANKED_CHARS ? text.slice(0, MAX_RANKED_CHARS) : text));
-    u.score = [...q].filter((t) => ts.has(t)).length + (u.blocks.some((b) => b.type === 'code') ? 0.5 : 0) + (i === 0 ? 0.25 : 0);
+function trimSection(s, budget, weights, { matchingOnly = false, exclude = new Set() } = {}) {
+  const none = { units: [], cut: null };
+  if (budget <= 0) return none;
+  const ranked = s.units.filter((u) => !exclude.has(u)).map((u) => {
+    const present = unitFrequencies(u);
+    let match = 0;
+    for (const [t, w] of weights) if (present.has(t)) match += w;
+    return { u, match, rank: match + (u.blocks.some((b) => b.type === 'code') ? 0.5 : 0) + (u.index === 0 ? 0.25 : 0) };
   });
   let left = budget;
-  const chosen = new Set();
-  for (const u of [...units].sort((a, b) => b.score - a.score || a.index - b.index)) {
-    if (matchingOnly && u.score < 1) break;
-    if (u.cost <= left) { chosen.add(u); left -= u.cost; }
+  const chosen = [];
+  for (const r of ranked.sort((a, b) => b.rank - a.rank || a.u.index - b.u.index)) {
+    if (matchingOnly && r.match === 0) continue;
+    if (r.u.cost <= left) { chosen.push(r.u); left -= r.u.cost; }
   }
-  if (chosen.size === 0) {
-    if (matchingOnly) return [];
-    const firstProse = s.blocks.find((b) => b.type === 'para');
-    if (!firstProse) return [];
-    const lines = [];
-    let room = budget;
-    for (const line of firstProse.lines) {
-      const cost = estimateTokens(line) + 1;
-      if (cost <= room) { lines.push(line); room -= cost; continue; }
-      if (lines.length === 0) lines.push(cutAtWord(line, room));
-      break;
-    }
-    return lines.length && lines[0] ? [{ type: 'para', lines }] : [];
+  if (chosen.length > 0) return { units: chosen, cut: null };
+  if (matchingOnly || exclude.size > 0) return none;
+  const firstProse = s.blocks.find((b) => b.type === 'para');
+  if (!firstProse) return none;
+  const lines = [];
+  let room = budget;
+  for (const line of firstProse.lines) {
+    const cost = estimateTokens(line) + 1;
+    if (cost <= room) { lines.push(line); room -= cost; continue; }
+    if (lines.length === 0) lines.push(cutAtWord(line, room));
+    break;
   }
-  return units.filter((u) => chosen.has(u)).flatMap((u) => u.blocks);
+  return lines.length && lines[0] ? { units: [], cut: { type: 'para', lines } } : none;
 }
 
 /** The longest prefix of `line` within about `tokens` tokens, ending at a word boundary when one is near. */
@@ -235,9 +505,12 @@ function render(sections, kept) {
   const parts = [];
   const emitted = new Set();
   for (const s of sections) {
-    const blocks = kept.get(s);
-    if (!blocks) continue;
+    const entry = kept.get(s);
+    if (!entry) continue;
     for (const h of headingLinesFor(s, emitted)) { emitted.add(h); parts.push(h); }
+    const blocks = entry.whole ? s.blocks
+      : entry.cut ? [entry.cut]
+      : [...entry.units].sort((a, b) => a.index - b.index).flatMap((u) => u.blocks);
     for (const b of blocks) parts.push(b.lines.join('\n'));
   }
   return parts.join('\n\n');
@@ -319,8 +592,9 @@ export default {
     const raw = input?.rawContent;
     if (typeof raw !== 'string' || raw.length === 0) return null;
     const config = input.config && typeof input.config === 'object' ? input.config : {};
-    const maxTokens = positiveNumber(input.maxTokens, config.max_tokens) ?? DEFAULT_MAX_TOKENS;
-    if (estimateTokens(raw) <= maxTokens) return null;
+    // With no budget configured curate sets its own, which is at least AUTO_MIN_TOKENS.
+    const maxTokens = positiveNumber(input.maxTokens, config.max_tokens);
+    if (estimateTokens(raw) <= (maxTokens ?? AUTO_MIN_TOKENS)) return null;
     const query = queryFrom(input);
     const minRelative = typeof config.min_relative_score === 'number' ? Math.min(1, Math.max(0, config.min_relative_score)) : DEFAULT_MIN_RELATIVE_SCORE;
     const r = curate(raw, { query, maxTokens, keepSectionsMatching: config.keep_sections_matching, minRelativeScore: minRelative });
@@ -332,6 +606,7 @@ export default {
       reduction: 0,
       sectionsKept: r.sectionsKept,
       sectionsTotal: r.sectionsTotal,
+      maxTokens: r.maxTokens,
       query,
       format: r.format,
     };

@@ -44,6 +44,9 @@ export function looksLikeHtml(text) {
   const head = text.slice(0, 2048).trimStart().toLowerCase();
   if (head.startsWith('<!doctype html') || head.startsWith('<html') || head.startsWith('<?xml') && head.includes('<html')) return true;
   const sample = text.length > 200000 ? text.slice(0, 200000) : text;
+  // Markdown with HTML blocks in it (the tables of constants in the Node.js docs): it opens with
+  // an ATX heading and has more of them, where an HTML page or fragment opens with a tag.
+  if (/^#{1,6}[ \t]\S/.test(head) && (sample.match(/^#{1,6}[ \t]\S/gm) || []).length >= 3) return false;
   const blockTags = sample.match(/<(?:p|div|h[1-6]|li|section|article|table|tr|pre|br)[\s>/]/gi);
   if (!blockTags || blockTags.length < 8) return false;
   const lines = sample.split('\n', 100000).length;

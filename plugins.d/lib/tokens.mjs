@@ -25,28 +25,31 @@ export function estimateTokens(text, options = {}) {
   let inFence = options.code === true;
   const fenceAware = options.code !== true;
   let lineStart = 0;
+  let lineAscii = 0;
   let lastWasCode = false;
   const n = text.length;
+  // One pass: characters are counted as they come, and each line is weighed at its end.
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 10;
-    if (c === 10) {
-      if (fenceAware && isFenceLine(text, lineStart, i)) {
-        // The fence line itself counts as code either way.
-        code += countAscii(text, lineStart, i) + 1;
-        other += countOther(text, lineStart, i);
-        inFence = !inFence;
-        lastWasCode = true;
-      } else if (inFence) {
-        code += countAscii(text, lineStart, i) + 1;
-        other += countOther(text, lineStart, i);
-        lastWasCode = true;
-      } else {
-        prose += countAscii(text, lineStart, i) + 1;
-        other += countOther(text, lineStart, i);
-        lastWasCode = false;
-      }
-      lineStart = i + 1;
+    if (c !== 10) {
+      if (c < 128) lineAscii++;
+      else if (!(c >= 0xdc00 && c <= 0xdfff)) other++; // a surrogate pair is one code point
+      continue;
     }
+    if (fenceAware && isFenceLine(text, lineStart, i)) {
+      // The fence line itself counts as code either way.
+      code += lineAscii + 1;
+      inFence = !inFence;
+      lastWasCode = true;
+    } else if (inFence) {
+      code += lineAscii + 1;
+      lastWasCode = true;
+    } else {
+      prose += lineAscii + 1;
+      lastWasCode = false;
+    }
+    lineAscii = 0;
+    lineStart = i + 1;
   }
   // The loop counted one newline past the end.
   if (lastWasCode) code -= 1; else prose -= 1;
@@ -61,20 +64,4 @@ function isFenceLine(text, start, end) {
   let run = 0;
   while (i < end && text.charCodeAt(i) === c) { i++; run++; }
   return run >= 3;
-}
-
-function countAscii(text, start, end) {
-  let k = 0;
-  for (let i = start; i < end; i++) if (text.charCodeAt(i) < 128) k++;
-  return k;
-}
-
-function countOther(text, start, end) {
-  let k = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    // A surrogate pair is one code point: count only its high half.
-    if (c >= 128 && !(c >= 0xdc00 && c <= 0xdfff)) k++;
-  }
-  return k;
 }

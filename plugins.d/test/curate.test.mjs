@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import plugin, { curate, detectFormat, estimateTokens } from '../curate.mjs';
+import plugin, { autoBudget, curate, detectFormat, estimateTokens } from '../curate.mjs';
+import { terms } from '../lib/bm25.mjs';
 import { htmlToMarkdown } from '../lib/html.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -235,6 +236,12 @@ describe('curate on other formats', () => {
     assert.ok(!retry.text.includes('Permission is hereby granted'));
   });
 
+  test('Markdown with HTML tables in it is read as Markdown', () => {
+    const rows = Array.from({ length: 40 }, (_, i) => `<tr><td><code>E${i}</code></td><td>Error ${i}.</td></tr>`).join('\n');
+    const page = `# OS\n\nIntro.\n\n## \`os.cpus()\`\n\nReturns the CPUs.\n\n## Constants\n\n<table>\n${rows}\n</table>\n\n## \`os.arch()\`\n\nReturns the architecture.\n`;
+    assert.equal(detectFormat(page), 'markdown');
+  });
+
   test('a man page (plain text)', () => {
     const man = read(join(HERE, 'fixtures', 'logsift.1.txt'));
     assert.equal(detectFormat(man), 'plain');
@@ -246,6 +253,120 @@ describe('curate on other formats', () => {
     assert.ok(!out.text.includes('GNU GPL version 3'));
     assertSubsetOfLines(out.text, man);
     assertNote(out.text, { omitted: ['DESCRIPTION'] });
+  });
+});
+
+// Filler prose for synthetic pages: words that match no query below, numbered so that no two
+// paragraphs are the same (curate drops repeated ones).
+const LOREM = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.';
+let fillerCount = 0;
+const filler = (sentences) => Array.from({ length: sentences }, () => `${LOREM} (${++fillerCount})`).join(' ');
+/** A page of `count` sections, each about `tokens` tokens of filler. */
+const fillerPage = (count, tokens) => ['# Filler', ...Array.from({ length: count }, (_, i) => `## Part ${i + 1}\n\n${filler(Math.ceil(tokens / 30))}`)].join('\n\n');
+
+describe('the automatic budget', () => {
+  test('30 % of the documentation, at least 2,000 and at most 10,000 tokens', () => {
+    assert.equal(autoBudget(1000), 2000);
+    assert.equal(autoBudget(20000), 6000);
+    assert.equal(autoBudget(100000), 10000);
+  });
+
+  test('is used when no budget is configured, and reported in metadata', () => {
+    const page = fillerPage(60, 330); // ~20,000 tokens
+    const out = run('filler, automatic budget', page, { query: 'part', record: false });
+    const m = out.metadata;
+    assert.ok(Math.abs(m.maxTokens - 0.3 * m.originalTokens) < 0.03 * m.originalTokens, `budget ${m.maxTokens} for ${m.originalTokens} tokens`);
+    assert.ok(estimateTokens(out.text) <= m.maxTokens);
+    assert.equal(run('filler, 3000', page, { query: 'part', maxTokens: 3000, record: false }).metadata.maxTokens, 3000);
+    assert.equal(run('filler, config 2500', page, { query: 'part', config: { max_tokens: 2500 }, record: false }).metadata.maxTokens, 2500);
+  });
+
+  test('a page within the smallest automatic budget passes unchanged', () => {
+    const page = fillerPage(5, 330); // ~1,700 tokens
+    assert.ok(estimateTokens(page) < 2000);
+    assert.equal(run('filler, small', page, { query: 'part', record: false }), null);
+  });
+});
+
+describe('ranking', () => {
+  test('inflections, abbreviations and derived words meet the word they come from', () => {
+    const same = (a, b) => assert.deepEqual(terms(a), terms(b), `${a} / ${b}`);
+    same('string', 'strings');
+    same('sent', 'send');
+    same('params', 'parameters');
+    same('cancelled', 'canceled');
+    same('execution', 'exec');
+    assert.ok(terms('name resolution').includes(terms('resolve')[0]));
+    assert.ok(terms('DictReader').includes(terms('read')[0]));
+  });
+
+  test('a related word finds the entry: "resolve" finds `lookup`', () => {
+    const page = [
+      '# Net',
+      '## `net.connect(name, port)`', 'Opens a connection to the machine with the given name.',
+      '## `net.lookup(name)`', `Looks up the addresses of a name. ${filler(3)}`,
+      ...Array.from({ length: 12 }, (_, i) => `## Notes ${i}\n\n${filler(3)}`),
+    ].join('\n\n');
+    // Room for one of the two: "name" alone would pick the short net.connect().
+    const r = curate(page, { query: 'resolve a name', maxTokens: 180 });
+    assert.ok(r.text.includes('## `net.lookup(name)`'), r.text);
+    assert.ok(!r.text.includes('## `net.connect(name, port)`'), r.text);
+  });
+
+  test('a deprecated or legacy entry yields to the current one that answers as well', () => {
+    const entry = (name, mark) => `## \`${name}(text)\`\n\n${mark}Parses the text of a query string into an object of parameters.\n\n${filler(4)}`;
+    const page = ['# Query strings', entry('qs.parse', '> Stability: 0 - Deprecated: Use `qs.decode()` instead.\n\n'), entry('qs.decode', ''),
+      ...Array.from({ length: 8 }, (_, i) => `## Notes ${i}\n\n${filler(4)}`)].join('\n\n');
+    const r = curate(page, { query: 'parse a query string', maxTokens: 330 });
+    assert.ok(r.text.includes('## `qs.decode(text)`'), r.text);
+    assert.ok(!r.text.includes('## `qs.parse(text)`'), r.text);
+  });
+});
+
+describe('selection', () => {
+  test('a long section gives the one passage that answers, not all of it', () => {
+    const page = [
+      '# Widgets',
+      '## `widget.frobnicate()`', 'Frobnicates the widget.',
+      '## Background', ...Array.from({ length: 20 }, () => filler(3)),
+      'To frobnicate a widget twice, pass the count:', '```js\nwidget.frobnicate({ count: 2 });\n```',
+      ...Array.from({ length: 20 }, () => filler(3)),
+      ...Array.from({ length: 6 }, (_, i) => `## Part ${i}\n\n${filler(4)}`),
+    ].join('\n\n');
+    const r = curate(page, { query: 'frobnicate a widget twice', maxTokens: 500 });
+    assert.ok(r.text.includes('To frobnicate a widget twice, pass the count:\n\n```js\nwidget.frobnicate({ count: 2 });\n```'), r.text);
+    assert.ok(r.text.includes('## Background'));
+    assert.ok(estimateTokens(r.text) <= 500);
+    assert.match(r.text, /(?:the first one|one of them) trimmed/);
+  });
+
+  test('a usage example elsewhere on the page comes with the entry it calls', () => {
+    const page = [
+      '# Widgets',
+      '## Overview', `${filler(6)} A widget is a small thing.`, 'Use `widget.spin()` to turn a widget:', '```js\nwidget.spin(3);\n```',
+      '## `widget.spin(times)`', 'Spins the widget the given number of times.',
+      ...['twirl', 'whirl', 'swirl', 'churn', 'roll'].map((v) => `## \`widget.${v}()\`\n\nSpins the widget to ${v} it.`),
+    ].join('\n\n');
+    const r = curate(page, { query: 'spin a widget', maxTokens: 200 });
+    assert.ok(r.text.includes('## `widget.spin(times)`'), r.text);
+    assert.ok(r.text.includes('Use `widget.spin()` to turn a widget:\n\n```js\nwidget.spin(3);\n```'), r.text);
+    assert.ok(!r.text.includes('A widget is a small thing.'), 'the rest of the overview stays out');
+  });
+
+  test('a near copy of a kept section (a promise twin) gives way to a different answer', () => {
+    const text = 'Loads the value stored under the key from the store and returns it to the caller, reading the backing file when the value is not cached yet.';
+    const page = [
+      '# Store',
+      '## `store.load(key, callback)`', `${text} The callback receives the value.`,
+      '## `storePromises.load(key)`', `${text} The promise resolves to the value.`,
+      '## `store.peek(key)`', 'Returns the value stored under the key if the store has it cached; it never loads the file.',
+      ...Array.from({ length: 10 }, (_, i) => `## Notes ${i}\n\n${filler(4)}`),
+    ].join('\n\n');
+    // Room for two of the three; the twin scores second on its own.
+    const r = curate(page, { query: 'load the value of a key from the store', maxTokens: 180 });
+    assert.ok(r.text.includes('## `store.load(key, callback)`'), r.text);
+    assert.ok(r.text.includes('## `store.peek(key)`'), r.text);
+    assert.ok(!r.text.includes('## `storePromises.load(key)`'), r.text);
   });
 });
 
