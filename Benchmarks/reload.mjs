@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // Time from a plugin file's rename into plugins.d/ to the first response produced by the new
 // code, over N edits, through a running `plugboard run` (inotify, debounce, canary worker,
-// generation switch all included). Usage: node Benchmarks/reload.mjs PLUGBOARD_BINARY [EDITS]
+// generation switch all included). Usage: node Benchmarks/reload.mjs PLUGBOARD_BINARY [EDITS] [--json]
+// (--json adds one line with every number at the end).
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import readline from "node:readline";
 
-const binary = resolve(process.argv[2] ?? ".build/release/plugboard");
-const edits = Number(process.argv[3] ?? 50);
+const json = process.argv.includes("--json");
+const [binaryArgument, editsArgument] = process.argv.slice(2).filter((a) => a !== "--json");
+const binary = resolve(binaryArgument ?? ".build/release/plugboard");
+const edits = Number(editsArgument ?? 50);
 const root = resolve(new URL("..", import.meta.url).pathname);
 const work = mkdtempSync(join(tmpdir(), "plugboard-reload-"));
 const plugins = join(work, "plugins.d");
@@ -80,4 +83,11 @@ console.log(`plugin edit → first response from the new code, ${samples.length}
 console.log(`  p50 ${p50.toFixed(1)} ms (target ≤ 150: ${p50 <= 150 ? "PASS" : "MISS"})`);
 console.log(`  p99 ${p99.toFixed(1)} ms (target ≤ 400: ${p99 <= 400 ? "PASS" : "MISS"})`);
 console.log(`  min ${samples[0].toFixed(1)} ms, max ${samples[samples.length - 1].toFixed(1)} ms, errors: ${errors}`);
+if (json) {
+  const round = (x) => Math.round(x * 1000) / 1000;
+  console.log(JSON.stringify({
+    benchmark: "reload", edits: samples.length, p50_ms: round(p50), p99_ms: round(p99),
+    min_ms: round(samples[0]), max_ms: round(samples[samples.length - 1]), errors,
+  }));
+}
 process.exit(errors === 0 ? 0 : 1);

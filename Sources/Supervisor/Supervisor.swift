@@ -201,6 +201,9 @@ public final class Supervisor {
             core.reconfigure(to: newConfig, plugins: registry) { result in
                 switch result {
                 case .success(let changes):
+                    if newConfig.http != self.config.http || newConfig.admin != self.config.admin {
+                        self.log.notice("[http] and [admin] changes take effect when plugboard restarts; the listeners keep their settings")
+                    }
                     self.plugins = registry
                     self.config = newConfig
                     self.generationLoadedAt = Timestamp.now(withMilliseconds: false)
