@@ -139,6 +139,18 @@ def test_sdk_aggregated_list_and_call(http_sut):
     run(body)
 
 
+@requires_proxy
+def test_sdk_over_ipv6_loopback(http_sut):
+    sut = http_sut(*two_demos(), http={"listen": ["[::1]:0"]})
+    assert sut.url.startswith("http://[::1]:"), sut.url
+
+    async def body():
+        async with sdk_session(sut.url) as s:
+            assert text_of(await s.call_tool("alpha__echo", {"text": "v6"})) == "v6"
+
+    run(body)
+
+
 def test_sdk_progress_over_sse(http_sut):
     sut = http_sut(*two_demos())
     log = ResponseLog()
