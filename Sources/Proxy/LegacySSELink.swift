@@ -34,17 +34,15 @@ final class LegacySSELink: UpstreamLink {
     }
 
     func open() {
-        guard let url = HTTPURL(endpoint), url.scheme == "http" else {
-            let reason = endpoint.hasPrefix("https:")
-                ? "https upstreams are not supported (no TLS library); reach it through a local TLS proxy such as stunnel"
-                : "not a usable http:// URL: \(endpoint)"
+        let url: HTTPURL
+        switch RemoteEndpoint.url(endpoint) {
+        case .success(let checked): url = checked
+        case .failure(let error):
             state = .closed
-            loop.runBeforeNextWait { [weak self] in self?.onClosed(reason) }
+            loop.runBeforeNextWait { [weak self] in self?.onClosed(error.description) }
             return
         }
-        var httpLimits = HTTPLimits()
-        httpLimits.maxBodyBytes = limits.maxMessageBytes
-        let client = HTTPClient(host: url.host, port: url.port, loop: loop, log: log, limits: httpLimits)
+        let client = RemoteEndpoint.client(for: url, limits: limits, loop: loop, log: log)
         self.client = client
         state = .awaitingEndpoint
         var head = HTTPRequestHead(method: "GET", target: url.pathAndQuery, version: .http1_1, headers: HTTPHeaders())

@@ -39,17 +39,13 @@ final class StreamableHTTPLink: UpstreamLink {
     }
 
     func open() {
-        guard let url = HTTPURL(endpoint), url.scheme == "http" else {
-            let reason = endpoint.hasPrefix("https:")
-                ? "https upstreams are not supported (no TLS library); reach it through a local TLS proxy such as stunnel"
-                : "not a usable http:// URL: \(endpoint)"
-            closeSoon(reason)
-            return
+        let url: HTTPURL
+        switch RemoteEndpoint.url(endpoint) {
+        case .success(let checked): url = checked
+        case .failure(let error): return closeSoon(error.description)
         }
         self.url = url
-        var httpLimits = HTTPLimits()
-        httpLimits.maxBodyBytes = limits.maxMessageBytes
-        client = HTTPClient(host: url.host, port: url.port, loop: loop, log: log, limits: httpLimits)
+        client = RemoteEndpoint.client(for: url, limits: limits, loop: loop, log: log)
         state = .open
         log.info("connecting", ["url": endpoint])
     }
