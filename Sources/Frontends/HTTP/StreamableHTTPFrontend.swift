@@ -98,12 +98,11 @@ public final class StreamableHTTPFrontend {
 
     private func post(_ exchange: HTTPExchange) {
         let headers = exchange.request.head.headers
-        let accepted = Set(headers.tokens(for: "Accept").map { $0.split(separator: ";")[0].trimmingSpaces() })
+        let accepted = Set(headers.tokens(for: "Accept"))
         guard accepted.contains("*/*") || (accepted.contains("application/json") && accepted.contains("text/event-stream")) else {
             return fail(exchange, status: 406, "Accept must list both application/json and text/event-stream")
         }
-        let contentType = headers["Content-Type"]?.split(separator: ";").first?.trimmingSpaces().lowercased()
-        guard contentType == "application/json" else {
+        guard headers.tokens(for: "Content-Type") == ["application/json"] else {
             return fail(exchange, status: 415, "Content-Type must be application/json")
         }
         let body = exchange.request.body
@@ -170,7 +169,7 @@ public final class StreamableHTTPFrontend {
     }
 
     private func get(_ exchange: HTTPExchange) {
-        let accepted = exchange.request.head.headers.tokens(for: "Accept").map { $0.split(separator: ";")[0].trimmingSpaces() }
+        let accepted = exchange.request.head.headers.tokens(for: "Accept")
         guard accepted.contains("text/event-stream") || accepted.contains("*/*") else {
             return fail(exchange, status: 406, "Accept must list text/event-stream")
         }
@@ -415,12 +414,6 @@ public final class StreamableHTTPFrontend {
     }
 
     public var pendingOutputBytes: Int { server.queuedBytes }
-}
-
-extension Substring {
-    func trimmingSpaces() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()).lowercased()
-    }
 }
 
 extension RequestGate.Refusal {
