@@ -20,6 +20,9 @@ let package = Package(
 
         // System support.
         .target(name: "CSystemShims"),
+        // The operating system's OpenSSL 3 (libcrypto), linked as a system library: see ARCHITECTURE.md.
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .target(name: "Cryptography", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "Locking", swiftSettings: strict),
         .target(name: "Logging", dependencies: ["JSON", "Locking"], swiftSettings: strict),
         .target(name: "Processes", dependencies: ["CSystemShims", "Locking"], swiftSettings: strict),
@@ -44,12 +47,12 @@ let package = Package(
         // The proxy core: sessions, routing, upstream connections.
         .target(
             name: "Proxy",
-            dependencies: ["JSON", "JSONRPC", "Config", "HTTP", "IO", "Logging", "Network", "Plugins", "Processes", "CSystemShims"],
+            dependencies: ["JSON", "JSONRPC", "Config", "Cryptography", "HTTP", "IO", "Logging", "Network", "Plugins", "Processes", "CSystemShims"],
             swiftSettings: strict),
 
         // Frontends that carry client sessions into the core.
         .target(
-            name: "Frontends", dependencies: ["Proxy", "IO", "Logging", "HTTP", "Network", "JSON", "JSONRPC", "Config"],
+            name: "Frontends", dependencies: ["Proxy", "Cryptography", "IO", "Logging", "HTTP", "Network", "JSON", "JSONRPC", "Config"],
             swiftSettings: strict),
 
         // Lifecycle: signals, ordered start/stop.
@@ -73,7 +76,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: strict),
         .testTarget(name: "FrontendsTests", dependencies: ["Frontends", "HTTP"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config"], swiftSettings: strict),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config", "Cryptography"], swiftSettings: strict),
         .testTarget(name: "ProcessesTests", dependencies: ["Processes"], swiftSettings: strict),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "IO", "Logging"], swiftSettings: strict),
         .testTarget(name: "WatcherTests", dependencies: ["Watcher", "IO"], swiftSettings: strict),

@@ -77,6 +77,7 @@ struct ConfigDecoder {
         let reader = TableReader(table: table, name: "[limits]", log: log)
         reader.rejectUnknownKeys(known: [
             "max_message_bytes", "request_timeout", "initialize_timeout", "shutdown_timeout", "max_in_flight", "max_queued_bytes",
+            "input_timeout",
         ])
         if let value = reader.integer("max_message_bytes", minimum: 1024) { limits.maxMessageBytes = value }
         if let value = reader.duration("request_timeout") { limits.requestTimeout = value }
@@ -84,6 +85,7 @@ struct ConfigDecoder {
         if let value = reader.duration("shutdown_timeout") { limits.shutdownTimeout = value }
         if let value = reader.integer("max_in_flight", minimum: 1) { limits.maxInFlightPerUpstream = value }
         if let value = reader.integer("max_queued_bytes", minimum: 1024) { limits.maxQueuedBytes = value }
+        if let value = reader.duration("input_timeout") { limits.inputTimeout = value }
         return limits
     }
 

@@ -77,6 +77,9 @@ public struct Limits: Sendable, Equatable {
     public var maxInFlightPerUpstream: Int
     /// Bytes queued toward a peer that does not read before it is considered stuck (`max_queued_bytes`, default 64 MiB).
     public var maxQueuedBytes: Int
+    /// How long a call waits for a modern client to retry with the input its legacy server asked for
+    /// (`input_timeout`, default 5m); then it is cancelled upstream.
+    public var inputTimeout: TimeSpan
 
     public init(
         maxMessageBytes: Int = 16 * 1024 * 1024,
@@ -84,7 +87,8 @@ public struct Limits: Sendable, Equatable {
         initializeTimeout: TimeSpan = .seconds(30),
         shutdownTimeout: TimeSpan = .seconds(10),
         maxInFlightPerUpstream: Int = 1024,
-        maxQueuedBytes: Int = 64 * 1024 * 1024
+        maxQueuedBytes: Int = 64 * 1024 * 1024,
+        inputTimeout: TimeSpan = .seconds(300)
     ) {
         self.maxMessageBytes = maxMessageBytes
         self.requestTimeout = requestTimeout
@@ -92,6 +96,7 @@ public struct Limits: Sendable, Equatable {
         self.shutdownTimeout = shutdownTimeout
         self.maxInFlightPerUpstream = maxInFlightPerUpstream
         self.maxQueuedBytes = maxQueuedBytes
+        self.inputTimeout = inputTimeout
     }
 }
 
@@ -301,6 +306,10 @@ public struct UpstreamServer: Sendable, Equatable {
     public var healthCheckInterval: TimeSpan
     /// How long a health-check ping may take (`health_check_timeout`, default 10s).
     public var healthCheckTimeout: TimeSpan
+    /// Which protocol era to speak (`protocol`, default `"auto"`: probe with `server/discover`, then `initialize`).
+    public var protocolPreference: ProtocolPreference
+    /// How long the `server/discover` probe may take before the server counts as legacy (`discover_timeout`, default 5s).
+    public var discoverTimeout: TimeSpan
     public var plugins: PluginChains
 
     public init(
@@ -315,6 +324,8 @@ public struct UpstreamServer: Sendable, Equatable {
         restartBackoffMax: TimeSpan = .seconds(30),
         healthCheckInterval: TimeSpan = .seconds(30),
         healthCheckTimeout: TimeSpan = .seconds(10),
+        protocolPreference: ProtocolPreference = .auto,
+        discoverTimeout: TimeSpan = .seconds(5),
         plugins: PluginChains = PluginChains()
     ) {
         self.name = name
@@ -328,6 +339,24 @@ public struct UpstreamServer: Sendable, Equatable {
         self.restartBackoffMax = restartBackoffMax
         self.healthCheckInterval = healthCheckInterval
         self.healthCheckTimeout = healthCheckTimeout
+        self.protocolPreference = protocolPreference
+        self.discoverTimeout = discoverTimeout
         self.plugins = plugins
+    }
+}
+
+/// `protocol` of a server: find its era the way a dual-era client does, or speak one revision.
+public enum ProtocolPreference: Sendable, Equatable, CustomStringConvertible {
+    case auto
+    case pinned(String)
+
+    /// The revisions a server may be pinned to, newest first.
+    public static let knownVersions = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
+
+    public var description: String {
+        switch self {
+        case .auto: "auto"
+        case .pinned(let version): version
+        }
     }
 }

@@ -10,7 +10,7 @@ struct ServerDecoder {
 
     static let knownKeys = [
         "command", "url", "args", "env", "cwd", "transport", "enabled", "request_timeout",
-        "restart_backoff_initial", "restart_backoff_max", "health_check_interval", "health_check_timeout",
+        "restart_backoff_initial", "restart_backoff_max", "health_check_interval", "health_check_timeout", "protocol", "discover_timeout",
         "tools", "prompts", "resources", "plugins",
     ]
 
@@ -34,6 +34,18 @@ struct ServerDecoder {
         if let value = reader.duration("restart_backoff_max") { server.restartBackoffMax = value }
         if let value = reader.duration("health_check_interval") { server.healthCheckInterval = value }
         if let value = reader.duration("health_check_timeout") { server.healthCheckTimeout = value }
+        if let value = reader.duration("discover_timeout") { server.discoverTimeout = value }
+        if let value = reader.string("protocol") {
+            if value == "auto" {
+                server.protocolPreference = .auto
+            } else if ProtocolPreference.knownVersions.contains(value) {
+                server.protocolPreference = .pinned(value)
+            } else {
+                log.add(
+                    "`protocol` must be \"auto\" or one of \(ProtocolPreference.knownVersions.map { "\"\($0)\"" }.joined(separator: ", ")), found \"\(value)\"",
+                    at: reader.entry("protocol")?.valueLocation)
+            }
+        }
         if server.restartBackoffInitial > server.restartBackoffMax {
             log.add(
                 "`restart_backoff_initial` (\(server.restartBackoffInitial)) must not exceed `restart_backoff_max` (\(server.restartBackoffMax))",

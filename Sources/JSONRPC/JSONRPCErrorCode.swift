@@ -7,6 +7,12 @@ public enum JSONRPCErrorCode {
     public static let internalError = -32603
     /// A request timed out (MCP SDK convention).
     public static let requestTimeout = -32001
-    /// A named resource does not exist (MCP convention).
+    /// A named resource does not exist (MCP 2025-11-25 and earlier; modern revisions use `invalidParams`).
     public static let resourceNotFound = -32002
+    /// MCP 2026-07-28: HTTP headers disagree with the body, or a required one is missing.
+    public static let headerMismatch = -32020
+    /// MCP 2026-07-28: the request needs a client capability it did not declare.
+    public static let missingRequiredClientCapability = -32021
+    /// MCP 2026-07-28: the request's protocol version is not one the server speaks.
+    public static let unsupportedProtocolVersion = -32022
 }

@@ -15,23 +15,70 @@ public final class ClientSession {
 
     /// A request of the client's that an upstream is working on.
     struct InFlight {
-        let upstream: UpstreamConnection?
-        let upstreamID: Int64?
-        let progressToken: [UInt8]?
+        var upstream: UpstreamConnection?
+        var upstreamID: Int64?
+        var progressToken: [UInt8]?
+        var caller: Caller
+        /// How many times a modern server has asked for input during this call.
+        var inputRounds = 0
+
+        init(upstream: UpstreamConnection?, upstreamID: Int64?, progressToken: [UInt8]?, caller: Caller) {
+            self.upstream = upstream
+            self.upstreamID = upstreamID
+            self.progressToken = progressToken
+            self.caller = caller
+        }
+
+        /// Accepted, not sent anywhere yet.
+        static func accepted(_ caller: Caller) -> InFlight {
+            InFlight(upstream: nil, upstreamID: nil, progressToken: nil, caller: caller)
+        }
     }
 
-    /// A request an upstream sent to this client (sampling, elicitation, roots, ping).
+    /// What a client answered to a request plugboard's bridge sent it.
+    enum ClientAnswer {
+        case result(JSONValue)
+        case error(JSONValue)
+    }
+
+    /// Which era the request was made in; a modern one keeps what binds a retry to it.
+    enum Caller {
+        case legacy
+        case modern(RequestMeta, method: String, params: JSONValue)
+
+        var era: ProtocolEra {
+            if case .modern = self { return .modern }
+            return .legacy
+        }
+    }
+
+    /// A request sent to this client (sampling, elicitation, roots, ping): on behalf of an
+    /// upstream, whose id it is answered under, or of plugboard's own bridge, which takes the answer.
     struct ServerRequest {
-        let upstream: UpstreamConnection
-        let upstreamIDText: [UInt8]
+        enum Asker {
+            case upstream(UpstreamConnection, idText: [UInt8])
+            case bridge((ClientAnswer) -> Void)
+        }
+        let asker: Asker
         let method: String
+
+        var upstream: UpstreamConnection? {
+            if case .upstream(let upstream, _) = asker { return upstream }
+            return nil
+        }
     }
 
     public let label: String
+    /// The era the client speaks, from its first request: `initialize`, or a modern request.
+    public internal(set) var era: ProtocolEra?
     public internal(set) var phase = Phase.awaitingInitialize
     /// What the client sent in `initialize`.
-    var initializeParams: JSONObject = [:]
-    var negotiatedVersion = ProtocolVersion.latest
+    var initializeParams: JSONObject = [:] {
+        didSet { standInMeta = RequestMeta.standingFor(initializeParams: initializeParams) }
+    }
+    /// What a modern server is told of this legacy client on each request.
+    private(set) var standInMeta: RequestMeta?
+    var negotiatedVersion = ProtocolVersion.latestLegacy
     var inFlight: [[UInt8]: InFlight] = [:]
     var serverRequests: [Int64: ServerRequest] = [:]
     private var nextServerRequestID: Int64 = 1
@@ -53,6 +100,11 @@ public final class ClientSession {
     func abandonUnanswered() -> Int {
         defer { started = [:] }
         return started.count
+    }
+
+    /// A request that will never be answered (a cancelled subscription); false if it was not awaited.
+    func abandon(_ idText: [UInt8]) -> Bool {
+        started.removeValue(forKey: idText) != nil
     }
 
     /// Notes a request's arrival; a second request with the id of one still unanswered is not

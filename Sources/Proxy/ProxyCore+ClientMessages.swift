@@ -23,6 +23,11 @@ extension ProxyCore {
                 session.answer(idText, ProxyFailure.shuttingDown(method: envelope.method ?? "").response(idText: idText))
                 return
             }
+            if envelope.method != MCPMethod.initialize && RequestMeta.mayBeModern(message, envelope: envelope),
+                let parsed = try? JSONParser.parse(message), let meta = RequestMeta.read(params: parsed["params"])
+            {
+                return receiveModern(message, envelope: envelope, parsed: parsed, meta: meta, idText: idText, from: session)
+            }
         case .notification:
             counters.notifications += 1
         case .successResponse, .errorResponse:
@@ -84,6 +89,12 @@ extension ProxyCore {
             return
         }
         guard session.phase != .awaitingInitialize else { return fail(.notInitialized(method: method)) }
+        accept(message, envelope: envelope, idText: idText, caller: .legacy, from: session)
+    }
+
+    /// Routes a request the client may make: refused when its id is in flight already.
+    func accept(_ message: [UInt8], envelope: JSONRPCEnvelope, idText: [UInt8], caller: ClientSession.Caller, from session: ClientSession) {
+        let method = envelope.method ?? ""
         guard session.inFlight[idText] == nil else {
             counters.invalidRequests += 1
             counters.duplicateIDs += 1
@@ -94,7 +105,7 @@ extension ProxyCore {
                     data: nil))
             return
         }
-        session.inFlight[idText] = ClientSession.InFlight(upstream: nil, upstreamID: nil, progressToken: nil)
+        session.inFlight[idText] = .accepted(caller)
         switch exposure {
         case .transparent:
             routeTransparently(message, envelope: envelope, method: method, idText: idText, from: session)
@@ -103,7 +114,7 @@ extension ProxyCore {
         }
     }
 
-    private func routeTransparently(
+    func routeTransparently(
         _ message: [UInt8], envelope: JSONRPCEnvelope, method: String, idText: [UInt8], from session: ClientSession
     ) {
         let upstream = upstreams[0]
@@ -131,7 +142,7 @@ extension ProxyCore {
         }
     }
 
-    private func routeAggregated(
+    func routeAggregated(
         _ message: [UInt8], envelope: JSONRPCEnvelope, method: String, idText: [UInt8], from session: ClientSession
     ) {
         func fail(_ failure: ProxyFailure) {
@@ -169,7 +180,7 @@ extension ProxyCore {
             }
         case MCPMethod.completionComplete:
             routeCompletion(message, envelope: envelope, idText: idText, from: session)
-        case MCPMethod.loggingSetLevel:
+        case MCPMethod.loggingSetLevel where session.inFlight[idText]?.caller.era != .modern:
             broadcastRequest(message, method: method, idText: idText, capability: "logging", from: session)
         default:
             fail(.methodNotFound(method))
@@ -216,7 +227,7 @@ extension ProxyCore {
         _ message: [UInt8], method: String, idText: [UInt8], capability: String, from session: ClientSession
     ) {
         let params = (try? JSONParser.parse(message))?["params"]
-        let targets = upstreams.filter { $0.isReady && $0.capabilities?[capability] != nil }
+        let targets = upstreams.filter { $0.isReady && !$0.isModern && $0.capabilities?[capability] != nil }
         var remaining = targets.count
         let answer = { session.answer(idText, JSONRPCMessage.success(idText: idText, result: .object([:]))) }
         guard remaining > 0 else { return answer() }
@@ -259,6 +270,7 @@ extension ProxyCore {
         _ message: [UInt8], envelope: JSONRPCEnvelope, idText: [UInt8], to upstream: UpstreamConnection,
         from session: ClientSession, postProcess: PostProcess? = nil
     ) {
+        let original = message
         var message = message
         var envelope = envelope
         // Clients pick their own progress tokens, so two sessions may use the same one: each
@@ -283,17 +295,35 @@ extension ProxyCore {
         }
         let idRange = envelope.idRange!
         let method = envelope.method ?? ""
+        let caller = session.inFlight[idText]?.caller ?? .legacy
+        var upstreamID: Int64 = 0
         let sent = upstream.send(
-            method: method,
+            method: method, meta: session.standInMeta,
             build: { replacingID(in: message, idRange: idRange, with: $0) },
             onReply: { [weak self, weak session] reply in
-                guard let self, let session else { return }
+                guard let self else { return }
+                var session = session
+                var idText = idText
+                switch self.heldCalls.upstreamReplied(HeldCalls.Key(server: upstream.name, upstreamID: upstreamID), reply) {
+                case .notHeld: break
+                case .stashed: return
+                case .deliver(let resumedSession, let resumedID):
+                    session = resumedSession
+                    idText = resumedID
+                }
+                guard let session else { return }
                 self.finishForward(
-                    reply, idText: idText, progressToken: progressToken, upstream: upstream, session: session, postProcess: postProcess)
+                    reply, idText: idText, request: original, progressToken: progressToken, upstream: upstream, session: session,
+                    postProcess: postProcess)
             })
         switch sent {
-        case .success(let upstreamID):
-            session.inFlight[idText] = ClientSession.InFlight(upstream: upstream, upstreamID: upstreamID, progressToken: progressToken)
+        case .success(let id):
+            upstreamID = id
+            var call = session.inFlight[idText] ?? .accepted(caller)
+            call.upstream = upstream
+            call.upstreamID = upstreamID
+            call.progressToken = progressToken
+            session.inFlight[idText] = call
             if let progressToken, let clientToken {
                 progressRoutes[ProgressKey(server: upstream.name, token: progressToken)] = ProgressRoute(
                     session: session, upstreamID: upstreamID, clientToken: clientToken)
@@ -304,34 +334,63 @@ extension ProxyCore {
         }
     }
 
-    private func finishForward(
-        _ reply: UpstreamReply, idText: [UInt8], progressToken: [UInt8]?, upstream: UpstreamConnection,
+    func finishForward(
+        _ reply: UpstreamReply, idText: [UInt8], request: [UInt8], progressToken: [UInt8]?, upstream: UpstreamConnection,
         session: ClientSession, postProcess: PostProcess?
     ) {
         if let progressToken { progressRoutes[ProgressKey(server: upstream.name, token: progressToken)] = nil }
+        let caller = session.inFlight[idText]?.caller ?? .legacy
         switch reply {
         case .response(let bytes, let envelope):
+            if upstream.isModern, envelope.kind == .successResponse, InputRequired.mayBe(bytes, envelope: envelope),
+                let result = (try? JSONParser.parse(bytes))?["result"], InputRequired.isInputRequired(result)
+            {
+                if caller.era == .legacy {
+                    return fulfilInputs(result, request: request, idText: idText, upstream: upstream, session: session, postProcess: postProcess)
+                }
+                // A modern client answers a modern server's input requests itself; nothing to rewrite or curate yet.
+                return session.answer(idText, replacingID(in: bytes, idRange: envelope.idRange!, with: idText), isError: false)
+            }
             if let postProcess, envelope.kind == .successResponse, let parsed = try? JSONParser.parse(bytes),
                 let result = parsed["result"]
             {
-                session.inFlight[idText] = ClientSession.InFlight(upstream: nil, upstreamID: nil, progressToken: nil)
+                session.inFlight[idText]?.upstream = nil
+                session.inFlight[idText]?.upstreamID = nil
                 postProcess(result) { [weak self, weak session] processed in
                     guard let self, let session, session.inFlight[idText] != nil else { return }
                     switch processed {
                     case .success(let result):
-                        session.answer(idText, JSONRPCMessage.success(idText: idText, result: result))
+                        var shaped = result
+                        if caller.era == .modern {
+                            let method = Self.method(of: request)
+                            shaped = ResultShape.modern(result, method: method)
+                            // A list a plugin may have rewritten is no longer the server's to share.
+                            if upstream.hasPluginChains && ResultShape.cacheableMethods.contains(method), case .object(var object) = shaped {
+                                object["cacheScope"] = "private"
+                                shaped = .object(object)
+                            }
+                        }
+                        session.answer(idText, JSONRPCMessage.success(idText: idText, result: shaped))
                     case .failure(let failure):
                         self.counters.failedRequests += 1
-                        session.answer(idText, failure.response(idText: idText))
+                        session.answer(idText, failure.response(idText: idText, era: caller.era))
                     }
                 }
             } else {
-                session.answer(idText, replacingID(in: bytes, idRange: envelope.idRange!, with: idText), isError: envelope.kind == .errorResponse)
+                var (response, idRange) = (bytes, envelope.idRange!)
+                if caller.era == .modern && !upstream.isModern {
+                    (response, idRange) = ResultShape.modernResponse(bytes, envelope: envelope, method: Self.method(of: request))
+                }
+                session.answer(idText, replacingID(in: response, idRange: idRange, with: idText), isError: envelope.kind == .errorResponse)
             }
         case .failed(let failure):
             counters.failedRequests += 1
-            session.answer(idText, failure.response(idText: idText))
+            session.answer(idText, failure.response(idText: idText, era: caller.era))
         }
+    }
+
+    static func method(of request: [UInt8]) -> String {
+        (try? JSONRPCEnvelope.scan(request))?.method ?? ""
     }
 
     /// Forwards a request the proxy had to rewrite (a prefixed name made original).
@@ -364,17 +423,20 @@ extension ProxyCore {
         case MCPMethod.cancelled:
             guard let params = (try? JSONParser.parse(message))?["params"], let requestID = params["requestId"] else { return }
             let idText = requestID.serialized()
+            if endListen(idText, of: session) { return }
             guard let request = session.inFlight.removeValue(forKey: idText) else {
                 log.debug("client cancelled \(requestID.serializedString), which is not in flight")
                 return
             }
             if let upstream = request.upstream, let upstreamID = request.upstreamID {
+                heldCalls.release(HeldCalls.Key(server: upstream.name, upstreamID: upstreamID))
                 upstream.cancel(upstreamID, reason: params["reason"]?.stringValue)
                 if let token = request.progressToken { progressRoutes[ProgressKey(server: upstream.name, token: token)] = nil }
             }
         default:
-            // roots/list_changed, progress for server requests and anything newer go to every upstream.
-            for upstream in upstreams { upstream.sendNotification(message) }
+            // roots/list_changed, progress for server requests and anything newer go to every
+            // legacy upstream; modern revisions removed the client notifications they carry.
+            for upstream in upstreams where !upstream.isModern { upstream.sendNotification(message) }
         }
     }
 
@@ -383,7 +445,13 @@ extension ProxyCore {
             log.warning("client \(session.label) answered a request nobody asked: \(UpstreamConnection.preview(message))")
             return
         }
-        request.upstream.sendResponse(replacingID(in: message, idRange: envelope.idRange!, with: request.upstreamIDText))
+        switch request.asker {
+        case .upstream(let upstream, let upstreamIDText):
+            upstream.sendResponse(replacingID(in: message, idRange: envelope.idRange!, with: upstreamIDText))
+        case .bridge(let take):
+            let parsed = try? JSONParser.parse(message)
+            take(parsed?["result"].map { .result($0) } ?? .error(parsed?["error"] ?? .null))
+        }
     }
 }
 

@@ -16,6 +16,7 @@ extension ProxyCore {
         }
         let params = (try? JSONParser.parse(message))?["params"]?.objectValue ?? [:]
         session.phase = .initializing
+        session.era = .legacy
         session.initializeParams = params
         session.negotiatedVersion = ProtocolVersion.negotiate(requested: params["protocolVersion"]?.stringValue)
         log.info(
@@ -23,23 +24,29 @@ extension ProxyCore {
             ["client": params["clientInfo"]?["name"]?.stringValue ?? "?", "protocol": session.negotiatedVersion])
 
         if !upstreamsInitializing {
-            upstreamsInitializing = true
             var upstreamParams: JSONObject = [
                 "protocolVersion": .string(session.negotiatedVersion),
                 "capabilities": params["capabilities"] ?? .object([:]),
                 "clientInfo": params["clientInfo"] ?? ["name": "plugboard", "version": .string(PlugboardVersion.current)],
             ]
             if let meta = params["_meta"] { upstreamParams["_meta"] = meta }
-            upstreamInitializeParams = .object(upstreamParams)
-            for upstream in upstreams { upstream.initialize(with: .object(upstreamParams)) }
-            let grace = config.limits.initializeTimeout.nanoseconds + 500_000_000
-            loop.schedule(afterNanoseconds: grace) { [weak self] in self?.releaseInitializeWaiters() }
+            startUpstreamInitialization(with: .object(upstreamParams))
         }
         let answer = { [weak self, weak session] in
             guard let self, let session, session.phase != .closed else { return }
             self.answerInitialize(idText: idText, session: session)
         }
         if allUpstreamsSettled { answer() } else { initializeWaiters.append(answer) }
+    }
+
+    /// Initializes every legacy upstream with what the first client said of itself; the
+    /// answers wait for them to settle, for at most the handshake's timeout.
+    func startUpstreamInitialization(with params: JSONValue) {
+        upstreamsInitializing = true
+        upstreamInitializeParams = params
+        for upstream in upstreams { upstream.initialize(with: params) }
+        let grace = config.limits.initializeTimeout.nanoseconds + 500_000_000
+        loop.schedule(afterNanoseconds: grace) { [weak self] in self?.releaseInitializeWaiters() }
     }
 
     var allUpstreamsSettled: Bool {
@@ -75,8 +82,12 @@ extension ProxyCore {
         let result: JSONObject
         switch exposure {
         case .transparent:
-            result = ready[0].initializeResult ?? [:]
-            if let version = result["protocolVersion"]?.stringValue { session.negotiatedVersion = version }
+            if let legacyResult = ready[0].initializeResult {
+                result = legacyResult
+                if let version = result["protocolVersion"]?.stringValue { session.negotiatedVersion = version }
+            } else {
+                result = initializeResult(standingForModern: ready[0], version: session.negotiatedVersion)
+            }
         case .aggregated:
             result = aggregatedInitializeResult(ready: ready, version: session.negotiatedVersion)
         }
@@ -94,8 +105,38 @@ extension ProxyCore {
     /// One endpoint's worth of capabilities: what any ready upstream offers, with `listChanged`
     /// promised because upstreams can come and go.
     private func aggregatedInitializeResult(ready: [UpstreamConnection], version: String) -> JSONObject {
+        let aggregate = aggregatedCapabilities(ready: ready)
+        return [
+            "protocolVersion": .string(version),
+            "capabilities": .object(aggregate.capabilities),
+            "serverInfo": plugboardServerInfo(ready: ready),
+            "instructions": .string(aggregate.instructions),
+        ]
+    }
+
+    /// A legacy client's `initialize` answered for a modern upstream, from its `server/discover`.
+    private func initializeResult(standingForModern upstream: UpstreamConnection, version: String) -> JSONObject {
+        var result: JSONObject = [
+            "protocolVersion": .string(version),
+            "capabilities": .object(upstream.capabilities ?? [:]),
+            "serverInfo": upstream.serverInfo ?? plugboardServerInfo(ready: [upstream]),
+        ]
+        if let instructions = upstream.instructions, !instructions.isEmpty { result["instructions"] = .string(instructions) }
+        return result
+    }
+
+    func plugboardServerInfo(ready: [UpstreamConnection]) -> JSONValue {
+        [
+            "name": "plugboard",
+            "title": .string("plugboard: \(ready.map(\.name).joined(separator: ", "))"),
+            "version": .string(PlugboardVersion.current),
+        ]
+    }
+
+    func aggregatedCapabilities(ready: [UpstreamConnection]) -> (capabilities: JSONObject, instructions: String) {
         var capabilities: JSONObject = [:]
         var experimental: JSONObject = [:]
+        var extensions: JSONObject = [:]
         var instructions: [String] = []
         for upstream in ready {
             let offered = upstream.capabilities ?? [:]
@@ -110,24 +151,18 @@ extension ProxyCore {
             for (key, value) in offered["experimental"]?.objectValue ?? [:] where experimental[key] == nil {
                 experimental[key] = value
             }
-            if let text = upstream.initializeResult?["instructions"]?.stringValue, !text.isEmpty {
+            for (key, value) in offered["extensions"]?.objectValue ?? [:] where extensions[key] == nil {
+                extensions[key] = value
+            }
+            if let text = upstream.instructions, !text.isEmpty {
                 instructions.append("## \(upstream.name)\n\(text)")
             }
         }
         if !experimental.isEmpty { capabilities["experimental"] = .object(experimental) }
-        guard case .aggregated(let separator) = exposure else { preconditionFailure("aggregated result in transparent mode") }
-        var result: JSONObject = [
-            "protocolVersion": .string(version),
-            "capabilities": .object(capabilities),
-            "serverInfo": [
-                "name": "plugboard",
-                "title": .string("plugboard: \(ready.map(\.name).joined(separator: ", "))"),
-                "version": .string(PlugboardVersion.current),
-            ],
-        ]
+        if !extensions.isEmpty { capabilities["extensions"] = .object(extensions) }
+        guard case .aggregated(let separator) = exposure else { preconditionFailure("aggregated capabilities in transparent mode") }
         let preface = "Tools and prompts of several servers, named <server>\(separator)<name>."
-        result["instructions"] = .string(([preface] + instructions).joined(separator: "\n\n"))
-        return result
+        return (capabilities, ([preface] + instructions).joined(separator: "\n\n"))
     }
 
     /// A server came up: after a restart (or a late first start) clients are told its lists may
@@ -141,15 +176,13 @@ extension ProxyCore {
             ("tools", MCPMethod.toolsListChanged), ("prompts", MCPMethod.promptsListChanged),
             ("resources", MCPMethod.resourcesListChanged),
         ]
-        for session in sessions where session.phase == .ready {
-            for (capability, method) in announcements where offered[capability] != nil {
-                let promised: Bool
-                switch exposure {
-                case .aggregated: promised = true
-                case .transparent: promised = offered[capability]?["listChanged"]?.boolValue == true
-                }
-                if promised { session.send(JSONRPCMessage.notification(method: method, params: nil)) }
+        for (capability, method) in announcements where offered[capability] != nil {
+            let promised: Bool
+            switch exposure {
+            case .aggregated: promised = true
+            case .transparent: promised = offered[capability]?["listChanged"]?.boolValue == true
             }
+            if promised { announce(method) }
         }
     }
 }

@@ -13,25 +13,27 @@ extension ProxyCore {
 
     /// Server-to-client requests (sampling, elicitation, roots, ping) go to the client that is
     /// talking to the proxy, under an id of the proxy's; the answer goes back under the server's.
+    /// When that client is modern, the request becomes an `InputRequiredResult` on its call.
     private func relayServerRequest(_ message: [UInt8], envelope: JSONRPCEnvelope, from upstream: UpstreamConnection, relatedRequest: Int64?) {
         let upstreamIDText = Array(message[envelope.idRange!])
         let method = envelope.method ?? ""
-        // The transport may say which call the request belongs to (it came on that call's
-        // stream). Otherwise JSON-RPC does not say: prefer a session with a call in flight at
-        // this upstream (with one client, that is simply the client).
-        var cause: (session: ClientSession, idText: [UInt8])?
-        if let relatedRequest {
-            for session in sessions where session.phase == .ready {
-                if let call = session.inFlight.first(where: { $0.value.upstream === upstream && $0.value.upstreamID == relatedRequest }) {
-                    cause = (session, call.key)
-                    break
-                }
+        let cause = causeOfServerRequest(from: upstream, relatedRequest: relatedRequest)
+        switch cause {
+        case .held(let key):
+            return bridgeInput(message, envelope: envelope, from: upstream, cause: InputCause(key: key, caller: nil))
+        case .call(let session, let idText, let upstreamID):
+            if case .modern(let meta, let callMethod, let params)? = session.inFlight[idText]?.caller {
+                let key = HeldCalls.Key(server: upstream.name, upstreamID: upstreamID)
+                return bridgeInput(
+                    message, envelope: envelope, from: upstream,
+                    cause: InputCause(key: key, caller: (session, idText, meta, callMethod, params)))
             }
+        case .none:
+            break
         }
-        let busy = cause?.session ?? sessions.last { session in
-            session.phase == .ready && session.inFlight.values.contains { $0.upstream === upstream }
-        }
-        guard let session = busy ?? sessions.last(where: { $0.phase == .ready }) else {
+        var target: (session: ClientSession, idText: [UInt8]?)?
+        if case .call(let session, let idText, _) = cause { target = (session, idText) }
+        guard let (session, relatedTo) = target ?? sessions.last(where: { $0.phase == .ready }).map({ ($0, nil) }) else {
             if method == MCPMethod.ping {
                 upstream.sendResponse(JSONRPCMessage.success(idText: upstreamIDText, result: .object([:])))
             } else {
@@ -44,8 +46,42 @@ extension ProxyCore {
             return
         }
         let id = session.takeServerRequestID()
-        session.serverRequests[id] = ClientSession.ServerRequest(upstream: upstream, upstreamIDText: upstreamIDText, method: method)
-        session.send(replacingID(in: message, idRange: envelope.idRange!, with: UpstreamConnection.idText(id)), relatedTo: cause?.idText)
+        session.serverRequests[id] = ClientSession.ServerRequest(asker: .upstream(upstream, idText: upstreamIDText), method: method)
+        session.send(replacingID(in: message, idRange: envelope.idRange!, with: UpstreamConnection.idText(id)), relatedTo: relatedTo)
+    }
+
+    enum ServerRequestCause {
+        case call(ClientSession, idText: [UInt8], upstreamID: Int64)
+        case held(HeldCalls.Key)
+        case none
+    }
+
+    /// Which call a server request belongs to. The transport may say (it came on that call's
+    /// stream). Otherwise JSON-RPC does not say: the newest call in flight at this upstream,
+    /// then the newest call held there for input.
+    func causeOfServerRequest(from upstream: UpstreamConnection, relatedRequest: Int64?) -> ServerRequestCause {
+        if let relatedRequest {
+            if heldCalls.isHeld(HeldCalls.Key(server: upstream.name, upstreamID: relatedRequest)) {
+                if case .awaitingRetry? = heldCalls.calls[HeldCalls.Key(server: upstream.name, upstreamID: relatedRequest)]?.phase {
+                    return .held(HeldCalls.Key(server: upstream.name, upstreamID: relatedRequest))
+                }
+            }
+            for session in sessions {
+                if let call = session.inFlight.first(where: { $0.value.upstream === upstream && $0.value.upstreamID == relatedRequest }) {
+                    return .call(session, idText: call.key, upstreamID: relatedRequest)
+                }
+            }
+        }
+        var newest: (session: ClientSession, idText: [UInt8], upstreamID: Int64)?
+        for session in sessions {
+            for (idText, call) in session.inFlight where call.upstream === upstream {
+                guard let upstreamID = call.upstreamID else { continue }
+                if newest == nil || upstreamID > newest!.upstreamID { newest = (session, idText, upstreamID) }
+            }
+        }
+        if let newest { return .call(newest.session, idText: newest.idText, upstreamID: newest.upstreamID) }
+        if let key = heldCalls.newestAwaiting(server: upstream.name) { return .held(key) }
+        return .none
     }
 
     private func relayServerNotification(_ message: [UInt8], envelope: JSONRPCEnvelope, from upstream: UpstreamConnection) {
@@ -65,15 +101,22 @@ extension ProxyCore {
             guard var parsed = try? JSONParser.parse(message), let requestID = parsed["params"]?["requestId"] else { return }
             let idText = requestID.serialized()
             for session in sessions {
-                guard let (proxyID, _) = session.serverRequests.first(where: { $0.value.upstream === upstream && $0.value.upstreamIDText == idText })
+                guard
+                    let (proxyID, _) = session.serverRequests.first(where: {
+                        if case .upstream(let asker, let askerID) = $0.value.asker { return asker === upstream && askerID == idText }
+                        return false
+                    })
                 else { continue }
                 session.serverRequests[proxyID] = nil
                 parsed.setParam("requestId", to: .number(JSONNumber(proxyID)))
                 session.send(parsed.serialized())
                 return
             }
+        case let method? where Self.changeNotifications.contains(method):
+            announce(method, params: (try? JSONParser.parse(message))?["params"])
         default:
-            // list_changed, logging messages, resource updates and anything newer reach every client.
+            // Logging messages and anything newer reach every legacy client; a modern client
+            // hears only what relates to its requests or its subscriptions.
             for session in sessions where session.phase == .ready { session.send(message) }
         }
     }

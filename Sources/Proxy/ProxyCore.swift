@@ -45,6 +45,13 @@ public final class ProxyCore {
     /// Which configuration is live: bumped by every successful reload.
     public internal(set) var generation = 1
     var nextChainRequestID = 1
+    /// Modern clients' calls held at legacy servers that asked for input (the MRTR bridge).
+    var heldCalls = HeldCalls()
+    /// Signs the `requestState` of held calls; its key lives as long as the process.
+    let stateTokens = RequestStateToken()
+    var heldCallTimer: EventLoop.TimerID?
+    /// Modern clients' `subscriptions/listen` streams.
+    var listens = ListenRegistry()
 
     /// Rewrites a successful result before it reaches the client (filters, plugin chains).
     typealias PostProcess = (JSONValue, @escaping (Result<JSONValue, ProxyFailure>) -> Void) -> Void
@@ -73,6 +80,8 @@ public final class ProxyCore {
         var abandonedRequests = 0
         /// Requests refused because their id was already in flight.
         var duplicateIDs = 0
+        /// Retries whose `requestState` was forged, expired, replayed or meant for another request.
+        var rejectedRequestStates = 0
     }
 
     public init(config: PlugboardConfig, loop: EventLoop, log: Logger, plugins: PluginRegistry? = nil) {
@@ -147,18 +156,21 @@ public final class ProxyCore {
         sessions.removeAll { $0 === session }
         for (_, request) in session.inFlight {
             if let upstream = request.upstream, let id = request.upstreamID {
+                heldCalls.release(HeldCalls.Key(server: upstream.name, upstreamID: id))
                 upstream.cancel(id, reason: "client disconnected")
             }
         }
+        listens.removeAll(of: session)
         if !session.inFlight.isEmpty {
             log.notice("client \(session.label) went away (\(reason)) with \(session.inFlight.count) request(s) in flight; cancelled them upstream")
         }
         session.inFlight = [:]
         counters.abandonedRequests += session.abandonUnanswered()
         for (_, request) in session.serverRequests {
-            request.upstream.sendResponse(
+            guard case .upstream(let upstream, let upstreamIDText) = request.asker else { continue }
+            upstream.sendResponse(
                 JSONRPCMessage.error(
-                    idText: request.upstreamIDText, code: JSONRPCErrorCode.internalError,
+                    idText: upstreamIDText, code: JSONRPCErrorCode.internalError,
                     message: "The client disconnected before answering \(request.method)", data: nil))
         }
         session.serverRequests = [:]
@@ -186,6 +198,7 @@ public final class ProxyCore {
         loop.assertInLoop()
         guard phase == .serving else { return }
         phase = .draining
+        closeListens()
         let inFlight = sessions.reduce(0) { $0 + $1.inFlight.count + $1.deferred.count }
         log.info("shutting down: \(inFlight) request(s) in flight, waiting up to \(deadline)")
         let deadlineAt = EventLoop.now() + deadline.nanoseconds
@@ -262,7 +275,7 @@ extension ProxyCore {
         guard phase == .serving else { return (false, "draining") }
         let down = upstreams.compactMap { upstream -> String? in
             switch upstream.phase {
-            case .spawned, .initializing, .ready: nil
+            case .probing, .spawned, .initializing, .ready: nil
             case .waitingToRestart(let reason): "\(upstream.name) (restarting: \(reason))"
             case .idle, .stopping, .stopped: "\(upstream.name) (\(upstream.phase.name))"
             }

@@ -82,6 +82,17 @@ public enum ProxyFailure: Error, Equatable, CustomStringConvertible {
         JSONRPCMessage.error(idText: idText, code: code, message: description, data: data)
     }
 
+    /// The error response in the codes of the client's era: 2026-07-28 reports an unknown
+    /// resource as invalid params, and keeps its own timeouts out of the reserved range.
+    func response(idText: [UInt8]?, era: ProtocolEra) -> [UInt8] {
+        guard era == .modern else { return response(idText: idText) }
+        let modernCode = switch self {
+        case .unknownResource: JSONRPCErrorCode.invalidParams
+        default: code
+        }
+        return JSONRPCMessage.error(idText: idText, code: modernCode, message: description, data: data)
+    }
+
     private static func format(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(seconds)s"
     }

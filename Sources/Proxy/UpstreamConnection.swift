@@ -13,7 +13,9 @@ final class UpstreamConnection {
     /// The life of the connection; the link exists only in the phases that carry it.
     enum Phase {
         case idle
-        /// The process runs but waits for a client's `initialize` to learn what to announce.
+        /// `server/discover` was sent to learn whether the server is modern.
+        case probing(RunningServer)
+        /// A legacy server runs but waits for a client's `initialize` to learn what to announce.
         case spawned(RunningServer)
         case initializing(RunningServer)
         case ready(RunningServer)
@@ -24,6 +26,7 @@ final class UpstreamConnection {
         var name: String {
             switch self {
             case .idle: "idle"
+            case .probing: "probing"
             case .spawned: "spawned"
             case .initializing: "initializing"
             case .ready: "ready"
@@ -35,7 +38,7 @@ final class UpstreamConnection {
 
         var server: RunningServer? {
             switch self {
-            case .spawned(let s), .initializing(let s), .ready(let s), .stopping(let s): s
+            case .probing(let s), .spawned(let s), .initializing(let s), .ready(let s), .stopping(let s): s
             case .idle, .waitingToRestart, .stopped: nil
             }
         }
@@ -54,6 +57,12 @@ final class UpstreamConnection {
     private(set) var phase = Phase.idle
     /// The upstream's `initialize` result, once it has answered one.
     private(set) var initializeResult: JSONObject?
+    /// A modern upstream's `server/discover` result.
+    private(set) var discoverResult: JSONObject?
+    /// The server's era, once known; kept across restarts of the same configuration, as the spec suggests.
+    private(set) var era: ProtocolEra?
+    /// The `subscriptions/listen` request plugboard keeps open on a modern server, for its change notifications.
+    private var listenRequest: Int64?
     private var nextRequestID: Int64 = 1
     private var pending: [Int64: PendingRequest] = [:]
     private var parked: [ParkedRequest] = []
@@ -89,7 +98,23 @@ final class UpstreamConnection {
     var hasPluginChains: Bool { !(config.plugins.request.isEmpty && config.plugins.response.isEmpty) }
     var isReady: Bool { if case .ready = phase { true } else { false } }
     var inFlightCount: Int { pending.count + parked.count }
-    var capabilities: JSONObject? { initializeResult?["capabilities"]?.objectValue }
+    var capabilities: JSONObject? {
+        (era == .modern ? discoverResult : initializeResult)?["capabilities"]?.objectValue
+    }
+    var isModern: Bool { era == .modern }
+    /// The revision spoken with the server, once known.
+    var protocolVersion: String? {
+        switch era {
+        case .modern: ProtocolVersion.latestModern
+        case .legacy: initializeResult?["protocolVersion"]?.stringValue
+        case nil: nil
+        }
+    }
+    /// The server's name and version as it reports them.
+    var serverInfo: JSONValue? {
+        era == .modern ? discoverResult?["_meta"]?[RequestMeta.serverInfoKey] : initializeResult?["serverInfo"]
+    }
+    var instructions: String? { (era == .modern ? discoverResult : initializeResult)?["instructions"]?.stringValue }
 
     init(config: UpstreamServer, limits: Limits, loop: EventLoop, log: Logger) {
         self.config = config
@@ -119,7 +144,7 @@ final class UpstreamConnection {
         failParked(with: { .shuttingDown(method: $0) })
         cancelTimers()
         switch phase {
-        case .spawned(let server), .initializing(let server), .ready(let server):
+        case .probing(let server), .spawned(let server), .initializing(let server), .ready(let server):
             phase = .stopping(server)
             if pending.isEmpty { terminate() }
         case .stopping:
@@ -165,7 +190,65 @@ final class UpstreamConnection {
         }
         phase = .spawned(server)
         link.open()
-        if case .spawned = phase, initializeParams != nil { sendInitialize(on: server) }
+        guard case .spawned = phase else { return }
+        switch config.protocolPreference {
+        case .pinned(let version) where ProtocolVersion.isModern(version):
+            probe(server, fallBackToLegacy: false)
+        case .pinned:
+            era = .legacy
+            if initializeParams != nil { sendInitialize(on: server) }
+        case .auto:
+            if era == .legacy {
+                if initializeParams != nil { sendInitialize(on: server) }
+            } else {
+                probe(server, fallBackToLegacy: true)
+            }
+        }
+    }
+
+    /// Asks `server/discover` as a dual-era client does: a discover result (or a modern error
+    /// naming versions) means modern; any other error, or silence, means legacy.
+    private func probe(_ server: RunningServer, fallBackToLegacy: Bool) {
+        phase = .probing(server)
+        let id = takeRequestID()
+        let message = JSONRPCMessage.request(
+            id: .number(id), method: MCPMethod.discover, params: ["_meta": .object(RequestMeta.plugboard.entries)])
+        let now = EventLoop.now()
+        let timeout = config.discoverTimeout
+        pending[id] = PendingRequest(
+            method: MCPMethod.discover,
+            onReply: { [weak self] reply in self?.probeReplied(reply, server: server, fallBackToLegacy: fallBackToLegacy) },
+            deadline: now + timeout.nanoseconds, hardDeadline: now + timeout.nanoseconds, timeoutSeconds: timeout.seconds)
+        _ = server.link.send(message)
+        armSweep()
+    }
+
+    private func probeReplied(_ reply: UpstreamReply, server: RunningServer, fallBackToLegacy: Bool) {
+        guard case .probing(let current) = phase, current === server else { return }
+        switch DiscoverVerdict(reply) {
+        case .modern(let result):
+            era = .modern
+            discoverResult = result
+            becameReady(server, protocolVersion: ProtocolVersion.latestModern)
+        case .modernWithoutOurVersion(let supported):
+            if fallBackToLegacy && supported.contains(where: { ProtocolVersion.legacy.contains($0) }) {
+                fallBackToInitialize(server, because: "it does not speak \(ProtocolVersion.latestModern) (it lists \(supported.joined(separator: ", ")))")
+            } else {
+                initializeFailed(server, reason: "it speaks only \(supported.joined(separator: ", ")), none of which plugboard speaks")
+            }
+        case .legacy(let why):
+            guard fallBackToLegacy else {
+                return initializeFailed(server, reason: "server/discover failed (\(why)), and `protocol` pins \(ProtocolVersion.latestModern)")
+            }
+            fallBackToInitialize(server, because: why)
+        }
+    }
+
+    private func fallBackToInitialize(_ server: RunningServer, because why: String) {
+        era = .legacy
+        log.debug("legacy server (\(why)); it is initialized when the first client arrives")
+        phase = .spawned(server)
+        if initializeParams != nil { sendInitialize(on: server) }
     }
 
     private func sendInitialize(on server: RunningServer) {
@@ -199,17 +282,46 @@ final class UpstreamConnection {
             }
             initializeResult = result
             _ = server.link.send(JSONRPCMessage.notification(method: MCPMethod.initialized, params: nil))
-            let afterRestart = counters.restarts > 0
-            restartAttempt = 0
-            failedHealthChecks = 0
-            phase = .ready(server)
-            let version = result["protocolVersion"]?.stringValue ?? "?"
-            let serverName = result["serverInfo"]?["name"]?.stringValue ?? "?"
-            log.info("initialized", ["protocol": version, "server": serverName])
-            flushParked(on: server)
-            armHealthCheck()
-            onReady(self, afterRestart)
+            becameReady(server, protocolVersion: result["protocolVersion"]?.stringValue ?? "?")
         }
+    }
+
+    private func becameReady(_ server: RunningServer, protocolVersion: String) {
+        let afterRestart = counters.restarts > 0
+        restartAttempt = 0
+        failedHealthChecks = 0
+        phase = .ready(server)
+        let serverName = serverInfo?["name"]?.stringValue ?? "?"
+        log.info(era == .modern ? "ready (modern: stateless, no initialize)" : "initialized", ["protocol": protocolVersion, "server": serverName])
+        flushParked(on: server)
+        armHealthCheck()
+        if era == .modern { listenForChanges(on: server) }
+        onReady(self, afterRestart)
+    }
+
+    /// Keeps one `subscriptions/listen` open on a modern server for the change notifications its
+    /// capabilities promise; they reach the core like a legacy server's.
+    private func listenForChanges(on server: RunningServer) {
+        let offered = capabilities ?? [:]
+        var filter: JSONObject = [:]
+        if offered["tools"]?["listChanged"]?.boolValue == true { filter["toolsListChanged"] = true }
+        if offered["prompts"]?["listChanged"]?.boolValue == true { filter["promptsListChanged"] = true }
+        if offered["resources"]?["listChanged"]?.boolValue == true { filter["resourcesListChanged"] = true }
+        guard !filter.isEmpty else { return }
+        let params: JSONValue = ["_meta": .object(RequestMeta.plugboard.entries), "notifications": .object(filter)]
+        let sent = send(
+            method: MCPMethod.subscriptionsListen, timeout: .seconds(10 * 365 * 86_400),
+            build: { JSONRPCMessage.request(idText: $0, method: MCPMethod.subscriptionsListen, params: params) },
+            onReply: { [weak self, weak server] reply in
+                guard let self, let server, case .ready(let current) = self.phase, current === server else { return }
+                self.listenRequest = nil
+                if case .failed(let failure) = reply { self.log.debug("subscriptions/listen ended: \(failure)") }
+                self.loop.schedule(afterNanoseconds: 1_000_000_000) { [weak self, weak server] in
+                    guard let self, let server, case .ready(let current) = self.phase, current === server else { return }
+                    self.listenForChanges(on: server)
+                }
+            })
+        if case .success(let id) = sent { listenRequest = id }
     }
 
     private func initializeFailed(_ server: RunningServer, reason: String) {
@@ -252,10 +364,16 @@ final class UpstreamConnection {
 
     /// Sends a request built around the id the connection picks; parks it while the server is
     /// starting. Returns the upstream id, usable with `cancel(_:reason:)`, or the failure.
+    /// `meta` stands for the client a modern server is told about when the request carries no
+    /// modern fields of its own (a legacy client's call); plugboard's own identity otherwise.
     func send(
-        method: String, timeout: TimeSpan? = nil, build: @escaping (_ idText: [UInt8]) -> [UInt8],
+        method: String, timeout: TimeSpan? = nil, meta: RequestMeta? = nil, build: @escaping (_ idText: [UInt8]) -> [UInt8],
         onReply: @escaping (UpstreamReply) -> Void
     ) -> Result<Int64, ProxyFailure> {
+        let build = { [weak self] (idText: [UInt8]) -> [UInt8] in
+            let message = build(idText)
+            return self?.adapted(message, meta: meta) ?? message
+        }
         guard inFlightCount < limits.maxInFlightPerUpstream else {
             return .failure(.tooManyInFlight(server: name, limit: limits.maxInFlightPerUpstream))
         }
@@ -276,7 +394,7 @@ final class UpstreamConnection {
             pending[id] = PendingRequest(
                 method: method, onReply: onReply, deadline: now + timeout.nanoseconds,
                 hardDeadline: now + 10 * timeout.nanoseconds, timeoutSeconds: timeout.seconds)
-        case .idle, .spawned, .initializing, .waitingToRestart:
+        case .idle, .probing, .spawned, .initializing, .waitingToRestart:
             parked.append(
                 ParkedRequest(
                     method: method, build: build, onReply: onReply, deadline: now + timeout.nanoseconds,
@@ -286,6 +404,22 @@ final class UpstreamConnection {
         }
         armSweep()
         return .success(id)
+    }
+
+    /// A request as this server's era wants it: a modern server needs the per-request fields, a
+    /// legacy one must not see them (a dual-era server would take them as modern).
+    private func adapted(_ message: [UInt8], meta: RequestMeta?) -> [UInt8] {
+        guard let envelope = try? JSONRPCEnvelope.scan(message), envelope.kind == .request else { return message }
+        switch era {
+        case .modern:
+            guard !RequestMeta.mayBeModern(message, envelope: envelope), let parsed = try? JSONParser.parse(message) else { return message }
+            return parsed.addingRequestMeta(meta ?? .plugboard).serialized()
+        case .legacy, nil:
+            guard let range = envelope.paramsRange, message[range].contains(subsequence: RequestMeta.reservedPrefixBytes),
+                let parsed = try? JSONParser.parse(message)
+            else { return message }
+            return parsed.removingRequestMeta().serialized()
+        }
     }
 
     /// Forwards a notification when the server is ready; returns false otherwise.
@@ -380,7 +514,7 @@ final class UpstreamConnection {
             pending[id] = nil
             counters.timeouts += 1
             log.warning("did not answer \(request.method) within \(TimeSpan(milliseconds: Int64(request.timeoutSeconds * 1000)))", ["id": "\(id)"])
-            if request.method != MCPMethod.initialize {
+            if request.method != MCPMethod.initialize && !(request.method == MCPMethod.discover && era == nil) {
                 let params: JSONObject = ["requestId": .number(JSONNumber(id)), "reason": "timed out in plugboard"]
                 sendNotification(JSONRPCMessage.notification(method: MCPMethod.cancelled, params: .object(params)))
             }
@@ -407,9 +541,11 @@ final class UpstreamConnection {
 
     private func checkHealth() {
         guard case .ready(let server) = phase else { return }
+        // Modern revisions have no ping; server/discover is the cheapest request they must answer.
+        let method = era == .modern ? MCPMethod.discover : MCPMethod.ping
         let result = send(
-            method: MCPMethod.ping, timeout: config.healthCheckTimeout,
-            build: { JSONRPCMessage.request(idText: $0, method: MCPMethod.ping, params: nil) },
+            method: method, timeout: config.healthCheckTimeout,
+            build: { JSONRPCMessage.request(idText: $0, method: method, params: nil) },
             onReply: { [weak self] reply in
                 guard let self else { return }
                 self.lastHealthCheck = (Timestamp.now(withMilliseconds: false), { if case .failed = reply { false } else { true } }())
@@ -478,6 +614,8 @@ final class UpstreamConnection {
     var statusSummary: JSONObject {
         [
             "phase": .string(phase.name),
+            "era": era.map { .string($0.rawValue) } ?? .null,
+            "protocol": protocolVersion.map { .string($0) } ?? .null,
             "pid": phase.server?.link.processID.map { .number(JSONNumber(Int64($0))) } ?? .null,
             "endpoint": phase.server.map { .string($0.link.endpoint) } ?? .null,
             "inFlight": .number(JSONNumber(inFlightCount)),
@@ -502,5 +640,39 @@ extension Array {
             if belongsInFirst(element) { first.append(element) } else { second.append(element) }
         }
         return (first, second)
+    }
+}
+
+/// What a `server/discover` probe's answer says of the server's era (basic/versioning.mdx).
+enum DiscoverVerdict {
+    case modern(JSONObject)
+    /// A modern error that names versions, none of them ours.
+    case modernWithoutOurVersion([String])
+    case legacy(String)
+
+    init(_ reply: UpstreamReply) {
+        switch reply {
+        case .failed(let failure):
+            self = .legacy("\(failure)")
+        case .response(let bytes, let envelope):
+            let parsed = try? JSONParser.parse(bytes)
+            if envelope.kind == .successResponse, let result = parsed?["result"]?.objectValue {
+                let versions = result["supportedVersions"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                if versions.contains(where: ProtocolVersion.isModern) {
+                    self = .modern(result)
+                } else {
+                    self = .legacy("its discover result lists no modern version")
+                }
+                return
+            }
+            let error = parsed?["error"]
+            if error?["code"]?.int64Value == Int64(JSONRPCErrorCode.unsupportedProtocolVersion),
+                let supported = error?["data"]?["supported"]?.arrayValue?.compactMap(\.stringValue), !supported.isEmpty
+            {
+                self = supported.contains(where: ProtocolVersion.isModern) ? .modern([:]) : .modernWithoutOurVersion(supported)
+                return
+            }
+            self = .legacy("it answered server/discover with \(error.map { $0.serializedString } ?? "no result")")
+        }
     }
 }

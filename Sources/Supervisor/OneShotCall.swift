@@ -54,7 +54,7 @@ public enum OneShotCall {
             let initialize: JSONValue = [
                 "jsonrpc": "2.0", "id": 1, "method": "initialize",
                 "params": [
-                    "protocolVersion": .string(ProtocolVersion.latest), "capabilities": [:],
+                    "protocolVersion": .string(ProtocolVersion.latestLegacy), "capabilities": [:],
                     "clientInfo": ["name": "plugboard call", "version": .string(PlugboardVersion.current)],
                 ],
             ]

@@ -29,9 +29,12 @@ public final class StreamableHTTPFrontend {
     let admin: AdminEndpoints?
     private(set) var server: HTTPServer!
     var sessions: [String: HTTPSession] = [:]
+    /// Modern requests being answered, each its own core session.
+    var modernCalls: [ObjectIdentifier: ModernCall] = [:]
+    var nextModernCall = 0
     public internal(set) var counters = Counters()
     private var sweepTimer: EventLoop.TimerID?
-    private var accepting = true
+    var accepting = true
 
     public init(settings: HTTPSettings, maxMessageBytes: Int, maxQueuedBytes: Int, token: [UInt8]?, core: ProxyCore, loop: EventLoop, log: Logger, admin: AdminEndpoints?) {
         self.settings = settings
@@ -85,8 +88,15 @@ public final class StreamableHTTPFrontend {
             return fail(exchange, status: 404, "no MCP endpoint at \(head.path); it is at \(settings.path)")
         }
         if let refusal = gate.check(head.headers) { return refuse(exchange, refusal) }
+        let modernWithoutSession = head.headers["Mcp-Session-Id"] == nil
+            && head.headers["MCP-Protocol-Version"].map(ProtocolVersion.isModern) == true
         switch head.method {
         case "POST": post(exchange)
+        case "GET" where modernWithoutSession, "DELETE" where modernWithoutSession:
+            // 2026-07-28 has no GET stream and no sessions to end (streamable-http.mdx).
+            var headers = HTTPHeaders()
+            headers.set("Allow", "POST")
+            fail(exchange, status: 405, "\(head.method) is not part of MCP 2026-07-28; use subscriptions/listen", headers: headers)
         case "GET": get(exchange)
         case "DELETE": delete(exchange)
         default:
@@ -114,6 +124,9 @@ public final class StreamableHTTPFrontend {
         }
         if envelope.kind == .request && envelope.method == MCPMethod.initialize {
             return initialize(exchange, envelope: envelope)
+        }
+        if Self.isModern(body: body, envelope: envelope, headers: headers) {
+            return postModern(exchange, envelope: envelope)
         }
         guard let session = session(for: exchange) else { return }
         if let version = headers["MCP-Protocol-Version"], !ProtocolVersion.supported.contains(version) {
@@ -343,7 +356,7 @@ public final class StreamableHTTPFrontend {
         }
     }
 
-    private func record(status: Int) { counters.responsesByStatus[status, default: 0] += 1 }
+    func record(status: Int) { counters.responsesByStatus[status, default: 0] += 1 }
 
     // MARK: Session lifetime
 
@@ -366,6 +379,7 @@ public final class StreamableHTTPFrontend {
             for session in sessions.values {
                 for stream in session.allStreams where stream.isAttached { stream.sendKeepAlive() }
             }
+            sendModernKeepAlives()
             scheduleSweep()
         }
     }
@@ -408,6 +422,7 @@ public final class StreamableHTTPFrontend {
     public func finish() {
         stopAccepting()
         for session in Array(sessions.values) { end(session, reason: "plugboard is stopping") }
+        finishModernCalls()
         server.drain()
         if let sweepTimer { loop.cancelTimer(sweepTimer) }
         sweepTimer = nil

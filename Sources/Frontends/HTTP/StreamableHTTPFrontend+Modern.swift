@@ -1,0 +1,168 @@
+import Cryptography
+import HTTP
+import IO
+import JSON
+import JSONRPC
+import Network
+import Proxy
+
+/// One modern (2026-07-28) request over HTTP: a core session of its own that lives as long as
+/// the POST. Its answer is JSON, or an SSE stream once something else must reach the client
+/// first (progress, a subscription's notifications). Closing the stream cancels the request.
+final class ModernCall {
+    let id: JSONRPCID
+    let exchange: HTTPExchange
+    var client: ClientSession?
+    private(set) var isStreaming = false
+
+    init(id: JSONRPCID, exchange: HTTPExchange) {
+        self.id = id
+        self.exchange = exchange
+    }
+
+    /// Writes one message: the answer ends the exchange, anything else turns it into a stream.
+    /// Returns true once the exchange is over.
+    func deliver(_ message: [UInt8], status: (_ answer: [UInt8]) -> Int) -> Bool {
+        let envelope = try? JSONRPCEnvelope.scan(message)
+        let isAnswer = (envelope?.kind == .successResponse || envelope?.kind == .errorResponse) && envelope?.id == id
+        if isAnswer && !isStreaming {
+            var headers = HTTPHeaders()
+            headers.set("Content-Type", "application/json")
+            exchange.respond(status: status(message), headers: headers, body: message)
+            return true
+        }
+        if !isStreaming {
+            isStreaming = true
+            var headers = HTTPHeaders()
+            headers.set("Content-Type", "text/event-stream")
+            headers.set("Cache-Control", "no-cache, no-transform")
+            headers.set("X-Accel-Buffering", "no")
+            exchange.beginStream(status: 200, headers: headers)
+        }
+        exchange.send(SSEEvent(data: String(decoding: message, as: UTF8.self)).encoded())
+        if isAnswer { exchange.endStream() }
+        return isAnswer
+    }
+
+    func sendKeepAlive() {
+        if isStreaming && !exchange.isFinished { exchange.send(Array(":\n\n".utf8)) }
+    }
+}
+
+extension StreamableHTTPFrontend {
+    /// Whether a POST is a modern request: its body's `_meta` names a protocol version, or,
+    /// with no session, its `MCP-Protocol-Version` header names a modern one.
+    static func isModern(body: [UInt8], envelope: JSONRPCEnvelope, headers: HTTPHeaders) -> Bool {
+        guard envelope.kind == .request || envelope.kind == .notification else { return false }
+        if let version = headers["MCP-Protocol-Version"], ProtocolVersion.isModern(version), headers["Mcp-Session-Id"] == nil { return true }
+        return (try? JSONParser.parse(body))?["params"]?["_meta"]?[Self.versionKey]?.stringValue.map(ProtocolVersion.isModern) ?? false
+    }
+
+    static let versionKey = "io.modelcontextprotocol/protocolVersion"
+
+    func postModern(_ exchange: HTTPExchange, envelope: JSONRPCEnvelope) {
+        let body = exchange.request.body
+        let headers = exchange.request.head.headers
+        guard envelope.kind == .request, let id = envelope.id else {
+            // 2026-07-28 defines no client notifications over HTTP; closing a stream cancels.
+            record(status: 202)
+            return exchange.respond(status: 202)
+        }
+        let parsed = try? JSONParser.parse(body)
+        if let mismatch = Self.headerMismatch(headers: headers, method: envelope.method ?? "", params: parsed?["params"]) {
+            return fail(exchange, status: 400, "Header mismatch: \(mismatch)", code: JSONRPCErrorCode.headerMismatch, id: id)
+        }
+        guard accepting else { return fail(exchange, status: 503, "plugboard is shutting down", code: JSONRPCErrorCode.internalError, id: id) }
+        let call = ModernCall(id: id, exchange: exchange)
+        nextModernCall += 1
+        let client = core.openSession(label: "http:modern-\(nextModernCall)") { [unowned self, weak call] message in
+            guard let call else { return }
+            deliver(message, to: call)
+        }
+        call.client = client
+        modernCalls[ObjectIdentifier(call)] = call
+        exchange.onAbort = { [weak self, weak call] in
+            guard let self, let call else { return }
+            finish(call, reason: "the client closed the request's stream")
+        }
+        core.receive(body, from: client)
+    }
+
+    private func deliver(_ message: [UInt8], to call: ModernCall) {
+        guard !call.exchange.isFinished else { return }
+        let over = call.deliver(message) { [weak self] answer in
+            let status = Self.status(ofModernAnswer: answer)
+            self?.record(status: status)
+            return status
+        }
+        if call.isStreaming && !over { return }
+        if over { finish(call, reason: nil) }
+    }
+
+    private func finish(_ call: ModernCall, reason: String?) {
+        guard modernCalls.removeValue(forKey: ObjectIdentifier(call)) != nil, let client = call.client else { return }
+        call.client = nil
+        // Deferred: the core may be delivering this very answer.
+        loop.runBeforeNextWait { [core] in core.closeSession(client, reason: reason ?? "answered") }
+    }
+
+    /// The HTTP status of an answer the transport names one for (streamable-http.mdx).
+    static func status(ofModernAnswer answer: [UInt8]) -> Int {
+        guard let envelope = try? JSONRPCEnvelope.scan(answer), envelope.kind == .errorResponse,
+            let code = (try? JSONParser.parse(answer))?["error"]?["code"]?.int64Value
+        else { return 200 }
+        switch Int(code) {
+        case JSONRPCErrorCode.methodNotFound: return 404
+        case JSONRPCErrorCode.unsupportedProtocolVersion, JSONRPCErrorCode.headerMismatch, JSONRPCErrorCode.missingRequiredClientCapability:
+            return 400
+        default: return 200
+        }
+    }
+
+    /// What is wrong with the request's mirrored headers, if anything.
+    static func headerMismatch(headers: HTTPHeaders, method: String, params: JSONValue?) -> String? {
+        let bodyVersion = params?["_meta"]?[versionKey]?.stringValue
+        guard let headerVersion = headers["MCP-Protocol-Version"] else { return "MCP-Protocol-Version header is required" }
+        if let bodyVersion, bodyVersion != headerVersion {
+            return "MCP-Protocol-Version header value '\(headerVersion)' does not match body value '\(bodyVersion)'"
+        }
+        guard let headerMethod = headers["Mcp-Method"] else { return "Mcp-Method header is required" }
+        guard headerMethod == method else { return "Mcp-Method header value '\(headerMethod)' does not match body value '\(method)'" }
+        let nameKey: String? =
+            switch method {
+            case MCPMethod.toolsCall, MCPMethod.promptsGet: "name"
+            case MCPMethod.resourcesRead: "uri"
+            default: nil
+            }
+        guard let nameKey else { return nil }
+        guard let raw = headers["Mcp-Name"] else { return "Mcp-Name header is required for \(method)" }
+        guard let headerName = decodeHeaderValue(raw) else { return "Mcp-Name header value is not valid Base64" }
+        let bodyName = params?[nameKey]?.stringValue ?? ""
+        guard headerName == bodyName else { return "Mcp-Name header value '\(headerName)' does not match body value '\(bodyName)'" }
+        return nil
+    }
+
+    /// A mirrored header's value, decoded from the `=?base64?…?=` form when it uses it.
+    static func decodeHeaderValue(_ value: String) -> String? {
+        guard value.hasPrefix("=?base64?") && value.hasSuffix("?=") && value.count >= 11 else { return value }
+        let encoded = value.dropFirst(9).dropLast(2)
+        guard let bytes = Base64.decoded(encoded) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    func sendModernKeepAlives() {
+        for call in modernCalls.values { call.sendKeepAlive() }
+    }
+
+    /// Ends every modern request still open (shutdown).
+    func finishModernCalls() {
+        for call in Array(modernCalls.values) {
+            if !call.exchange.isFinished {
+                if call.isStreaming { call.exchange.endStream() } else {
+                    fail(call.exchange, status: 503, "plugboard is stopping", code: JSONRPCErrorCode.internalError, id: call.id)
+                }
+            }
+            finish(call, reason: "plugboard is stopping")
+        }
+    }
+}

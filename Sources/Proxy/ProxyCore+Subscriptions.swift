@@ -1,0 +1,86 @@
+import JSON
+import JSONRPC
+
+/// Change notifications in both eras: legacy sessions hear them as sessions always did;
+/// modern clients hear what their `subscriptions/listen` asked for, tagged with its id.
+extension ProxyCore {
+    func listen(params: JSONValue, idText: [UInt8], from session: ClientSession) {
+        var filter = ListenRegistry.Filter(params: params)
+        let offered = upstreams.filter(\.isReady).map { $0.capabilities ?? [:] }
+        // Only what some server can announce is acknowledged.
+        filter.toolsListChanged = filter.toolsListChanged && offered.contains { $0["tools"] != nil }
+        filter.promptsListChanged = filter.promptsListChanged && offered.contains { $0["prompts"] != nil }
+        filter.resourcesListChanged = filter.resourcesListChanged && offered.contains { $0["resources"] != nil }
+        filter.resourceURIs = filter.resourceURIs.filter { uri in
+            legacyResourceOwner(of: uri).map { $0.capabilities?["resources"]?["subscribe"]?.boolValue == true } ?? false
+        }
+        let id = (try? JSONParser.parse(idText)) ?? .null
+        let newURIs = Set(filter.resourceURIs).subtracting(listens.followedURIs)
+        listens.add(ListenRegistry.Listen(session: session, idText: idText, id: id, filter: filter))
+        for uri in newURIs { subscribeUpstream(to: uri, subscribe: true) }
+        let acknowledgment = JSONRPCMessage.notification(
+            method: MCPMethod.subscriptionsAcknowledged,
+            params: ["_meta": [RequestMeta.subscriptionIDKey: id], "notifications": .object(filter.acknowledged)])
+        session.send(acknowledgment, relatedTo: idText)
+    }
+
+    /// The client cancelled its listen (stdio) or closed its stream (HTTP).
+    func endListen(_ idText: [UInt8], of session: ClientSession) -> Bool {
+        guard let listen = listens.remove(idText, of: session) else { return false }
+        if session.abandon(idText) { counters.abandonedRequests += 1 }
+        for uri in Set(listen.filter.resourceURIs).subtracting(listens.followedURIs) { subscribeUpstream(to: uri, subscribe: false) }
+        return true
+    }
+
+    /// Graceful closure, on shutdown: each listen is answered, which ends its stream.
+    func closeListens() {
+        for listen in listens.removeAll() {
+            let result: JSONValue = ["resultType": "complete", "_meta": [RequestMeta.subscriptionIDKey: listen.id]]
+            listen.session.answer(listen.idText, JSONRPCMessage.success(idText: listen.idText, result: result), isError: false)
+        }
+    }
+
+    /// The legacy upstream that serves `uri`, when it is known without asking.
+    private func legacyResourceOwner(of uri: String) -> UpstreamConnection? {
+        let owner: UpstreamConnection? =
+            switch exposure {
+            case .transparent: upstreams.first
+            case .aggregated: catalog.owner(ofResource: uri).flatMap { upstream(named: $0) }
+            }
+        return owner.flatMap { $0.isModern ? nil : $0 }
+    }
+
+    private func subscribeUpstream(to uri: String, subscribe: Bool) {
+        guard let owner = legacyResourceOwner(of: uri) else { return }
+        let method = subscribe ? MCPMethod.resourcesSubscribe : MCPMethod.resourcesUnsubscribe
+        let params: JSONValue = ["uri": .string(uri)]
+        _ = owner.send(
+            method: method, build: { JSONRPCMessage.request(idText: $0, method: method, params: params) },
+            onReply: { [log] reply in
+                if case .failed(let failure) = reply { log.warning("\(method) \(uri) at '\(owner.name)': \(failure)") }
+            })
+    }
+
+    /// A change notification (list changed, resource updated) from `upstream`, or of plugboard's own.
+    func announce(_ method: String, params: JSONValue? = nil) {
+        var plain = params?.objectValue ?? [:]
+        var meta = plain["_meta"]?.objectValue ?? [:]
+        meta[RequestMeta.subscriptionIDKey] = nil
+        plain["_meta"] = meta.isEmpty ? nil : .object(meta)
+        let legacyMessage = JSONRPCMessage.notification(method: method, params: plain.isEmpty ? nil : .object(plain))
+        for session in sessions where session.phase == .ready { session.send(legacyMessage) }
+        let uri = plain["uri"]?.stringValue
+        for listen in listens.recipients(of: method, uri: uri) {
+            var tagged = plain
+            var taggedMeta = meta
+            taggedMeta[RequestMeta.subscriptionIDKey] = listen.id
+            tagged["_meta"] = .object(taggedMeta)
+            listen.session.send(JSONRPCMessage.notification(method: method, params: .object(tagged)), relatedTo: listen.idText)
+        }
+    }
+
+    static let changeNotifications: Set<String> = [
+        MCPMethod.toolsListChanged, MCPMethod.promptsListChanged, MCPMethod.resourcesListChanged, MCPMethod.resourcesUpdated,
+    ]
+}
+
