@@ -125,6 +125,11 @@ struct HeldCalls {
         guard case .awaitingRetry(let current, _) = call.phase, current == nonce else {
             return .rejected("requestState was already used; call again without it")
         }
+        if let finalReply = call.finalReply {
+            // The server finished without the input; what it asked is moot.
+            calls[key] = nil
+            return .accepted(key: key, answers: [], askAgain: nil, finalReply: finalReply)
+        }
         var answers: [(Input, JSONValue)] = []
         var remaining: [Input] = []
         for input in call.inputs {
@@ -135,10 +140,6 @@ struct HeldCalls {
             let (newNonce, expiresAt) = awaitRetry(&call, key: key, now: now, timeout: timeout)
             calls[key] = call
             return .accepted(key: key, answers: answers, askAgain: (remaining, newNonce, expiresAt), finalReply: nil)
-        }
-        if let finalReply = call.finalReply {
-            calls[key] = nil
-            return .accepted(key: key, answers: answers, askAgain: nil, finalReply: finalReply)
         }
         call.phase = .resumed(session: session, idText: idText)
         calls[key] = call

@@ -1,3 +1,4 @@
+import Config
 import Testing
 
 @testable import Proxy
@@ -83,12 +84,18 @@ struct URITemplateTests {
 
 @Suite("protocol version negotiation")
 struct ProtocolVersionTests {
-    @Test("a supported version is kept, anything else gets the latest")
+    @Test("initialize keeps a supported legacy version; anything else, a modern one included, gets the latest legacy one")
     func negotiation() {
-        for version in ProtocolVersion.supported {
+        for version in ProtocolVersion.legacy {
             #expect(ProtocolVersion.negotiate(requested: version) == version)
         }
+        #expect(ProtocolVersion.negotiate(requested: "2026-07-28") == "2025-11-25")
         #expect(ProtocolVersion.negotiate(requested: "2023-01-01") == "2025-11-25")
         #expect(ProtocolVersion.negotiate(requested: nil) == "2025-11-25")
+    }
+
+    @Test("the versions a server may be pinned to are exactly the ones plugboard speaks")
+    func pinnable() {
+        #expect(ProtocolPreference.knownVersions == ProtocolVersion.supported)
     }
 }

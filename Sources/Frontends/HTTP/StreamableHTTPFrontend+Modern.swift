@@ -113,7 +113,8 @@ extension StreamableHTTPFrontend {
         else { return 200 }
         switch Int(code) {
         case JSONRPCErrorCode.methodNotFound: return 404
-        case JSONRPCErrorCode.unsupportedProtocolVersion, JSONRPCErrorCode.headerMismatch, JSONRPCErrorCode.missingRequiredClientCapability:
+        case JSONRPCErrorCode.unsupportedProtocolVersion, JSONRPCErrorCode.headerMismatch, JSONRPCErrorCode.missingRequiredClientCapability,
+            JSONRPCErrorCode.invalidParams, JSONRPCErrorCode.invalidRequest:
             return 400
         default: return 200
         }
