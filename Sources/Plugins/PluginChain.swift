@@ -11,12 +11,17 @@ public struct ChainContext {
     public let subject: String?
     /// Shared by the request and response phase of one call.
     public let requestID: String
+    /// The protocol revisions on each side of the proxy: the client's request, and the server's.
+    public let clientProtocol: String?
+    public let serverProtocol: String?
 
-    public init(serverName: String, method: String, subject: String?, requestID: String) {
+    public init(serverName: String, method: String, subject: String?, requestID: String, clientProtocol: String? = nil, serverProtocol: String? = nil) {
         self.serverName = serverName
         self.method = method
         self.subject = subject
         self.requestID = requestID
+        self.clientProtocol = clientProtocol
+        self.serverProtocol = serverProtocol
     }
 }
 

@@ -24,6 +24,8 @@ enum PluginInput {
                 "serverName": .string(context.serverName),
                 "phase": .string(phase.rawValue),
                 "userQuery": userQuery(config: config, arguments: arguments).map(JSONValue.string) ?? .null,
+                "clientProtocol": context.clientProtocol.map(JSONValue.string) ?? .null,
+                "serverProtocol": context.serverProtocol.map(JSONValue.string) ?? .null,
             ],
             "method": .string(context.method),
             "arguments": .object(arguments),

@@ -119,6 +119,10 @@ extension ProxyCore {
     ) {
         let upstream = upstreams[0]
         let filters = upstream.config
+        if let cached = cachedList(method: method, message: message, at: upstream, for: session, idText: idText) {
+            counters.answeredLocally += 1
+            return session.answer(idText, JSONRPCMessage.success(idText: idText, result: cached), isError: false)
+        }
         switch method {
         case MCPMethod.toolsList where !filters.tools.isPassThrough,
             MCPMethod.promptsList where !filters.prompts.isPassThrough,
@@ -351,6 +355,11 @@ extension ProxyCore {
                 // A modern client answers a modern server's input requests itself; nothing to rewrite or curate yet.
                 return session.answer(idText, replacingID(in: bytes, idRange: envelope.idRange!, with: idText), isError: false)
             }
+            if upstream.isModern, envelope.kind == .successResponse, ListKind(method: Self.method(of: request)) != nil,
+                let result = (try? JSONParser.parse(bytes))?["result"]
+            {
+                listCache.store(result, for: Self.listCacheKey(method: Self.method(of: request), request: request, upstream: upstream), now: EventLoop.now())
+            }
             if let postProcess, envelope.kind == .successResponse, let parsed = try? JSONParser.parse(bytes),
                 let result = parsed["result"]
             {
@@ -480,5 +489,24 @@ extension ArraySlice where Element == UInt8 {
             index += 1
         }
         return false
+    }
+}
+
+extension ProxyCore {
+    static func listCacheKey(method: String, request: [UInt8], upstream: UpstreamConnection) -> ListCache.Key {
+        let cursor = (try? JSONParser.parse(request))?["params"]?["cursor"]
+        return ListCache.Key(server: upstream.name, method: method, cursor: cursor.flatMap { $0.isNull ? nil : $0.serialized() } ?? [])
+    }
+
+    /// A modern server's list page plugboard holds fresh, when nothing would rewrite it.
+    func cachedList(method: String, message: [UInt8], at upstream: UpstreamConnection, for session: ClientSession, idText: [UInt8]) -> JSONValue? {
+        guard upstream.isModern, ListKind(method: method) != nil, !upstream.hasPluginChains,
+            ListKind(method: method).map({ $0.filter(of: upstream.config).isPassThrough }) == true
+        else { return nil }
+        guard let cached = listCache.lookup(Self.listCacheKey(method: method, request: message, upstream: upstream), now: EventLoop.now()) else {
+            return nil
+        }
+        session.inFlight[idText] = nil
+        return cached
     }
 }

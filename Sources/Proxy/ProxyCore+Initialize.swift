@@ -169,6 +169,7 @@ extension ProxyCore {
     /// have changed, where the capabilities they were given promise it.
     func upstreamBecameReady(_ upstream: UpstreamConnection, afterRestart: Bool) {
         let wasSettled = settledUpstreams.contains(upstream.name)
+        listCache.invalidate(server: upstream.name)
         upstreamSettled(upstream)
         guard afterRestart || wasSettled else { return }
         let offered = upstream.capabilities ?? [:]

@@ -15,27 +15,43 @@ extension ProxyCore {
                 ).response(idText: idText))
             return
         }
-        collectAggregatedList(kind) { items in
-            session.answer(idText, JSONRPCMessage.success(idText: idText, result: [kind.resultKey: .array(items)]))
+        let modern = session.inFlight[idText]?.caller.era == .modern
+        collectAggregatedList(kind) { items, hint in
+            var result: JSONObject = [kind.resultKey: .array(items)]
+            if modern {
+                result["resultType"] = "complete"
+                result["ttlMs"] = .number(JSONNumber(hint.ttlMs))
+                result["cacheScope"] = .string(hint.cacheScope)
+            }
+            session.answer(idText, JSONRPCMessage.success(idText: idText, result: .object(result)))
         }
     }
 
     /// Every ready upstream's items of `kind`, renamed for the aggregated endpoint.
-    func collectAggregatedList(_ kind: ListKind, completion: @escaping ([JSONValue]) -> Void) {
+    /// The hints of the merged list: the shortest TTL of its parts, public only if all are
+    /// and no plugin rewrote them.
+    func collectAggregatedList(_ kind: ListKind, completion: @escaping ([JSONValue], CacheHint) -> Void) {
         let targets = upstreams.filter { $0.isReady && $0.capabilities?[kind.capability] != nil }
         var collected: [String: [JSONValue]] = [:]
+        var hint = CacheHint(ttlMs: Int64.max, isPublic: true)
         var remaining = targets.count
         let finish = { [weak self] in
             guard let self else { return }
-            completion(targets.flatMap { self.expose(kind, items: collected[$0.name] ?? [], from: $0) })
+            let merged = targets.isEmpty ? CacheHint(ttlMs: 0, isPublic: true) : hint
+            completion(targets.flatMap { self.expose(kind, items: collected[$0.name] ?? [], from: $0) }, merged)
         }
         guard remaining > 0 else { return finish() }
         for upstream in targets {
-            fetchAllPages(kind, from: upstream) { [weak self, log] items in
+            fetchAllPages(kind, from: upstream) { [weak self, log] items, upstreamHint in
                 let settle = { (items: Result<[JSONValue], ProxyFailure>) in
                     switch items {
-                    case .success(let items): collected[upstream.name] = items
-                    case .failure(let failure): log.warning("leaving '\(upstream.name)' out of \(kind.method): \(failure)")
+                    case .success(let items):
+                        collected[upstream.name] = items
+                        let rewritten = kind == .tools && upstream.hasPluginChains
+                        hint = hint.combined(with: rewritten ? CacheHint(ttlMs: upstreamHint.ttlMs, isPublic: false) : upstreamHint)
+                    case .failure(let failure):
+                        log.warning("leaving '\(upstream.name)' out of \(kind.method): \(failure)")
+                        hint = hint.combined(with: .none)
                     }
                     remaining -= 1
                     if remaining == 0 { finish() }
@@ -75,34 +91,44 @@ extension ProxyCore {
     /// Follows `nextCursor` until the upstream has nothing more (or too many pages).
     func fetchAllPages(
         _ kind: ListKind, from upstream: UpstreamConnection, cursor: JSONValue? = nil, gathered: [JSONValue] = [],
-        page: Int = 1, completion: @escaping (Result<[JSONValue], ProxyFailure>) -> Void
+        page: Int = 1, hint: CacheHint = CacheHint(ttlMs: Int64.max, isPublic: true),
+        completion: @escaping (Result<[JSONValue], ProxyFailure>, CacheHint) -> Void
     ) {
         let params: JSONValue? = cursor.map { ["cursor": $0] }
+        let cacheKey = ListCache.Key(server: upstream.name, method: kind.method, cursor: cursor?.serialized() ?? [])
+        let takePage = { [weak self] (result: JSONValue) in
+            guard let self else { return }
+            let pageHint = upstream.isModern ? CacheHint(result: result) : .none
+            let items = gathered + (result[kind.resultKey]?.arrayValue ?? [])
+            let hint = hint.combined(with: pageHint)
+            if let next = result["nextCursor"], !next.isNull, page < Self.maxPagesPerUpstream {
+                self.fetchAllPages(kind, from: upstream, cursor: next, gathered: items, page: page + 1, hint: hint, completion: completion)
+            } else {
+                if page >= Self.maxPagesPerUpstream {
+                    self.log.warning("'\(upstream.name)' returned over \(Self.maxPagesPerUpstream) pages of \(kind.method); stopped there")
+                }
+                completion(.success(items), hint)
+            }
+        }
+        if upstream.isModern, let cached = listCache.lookup(cacheKey, now: EventLoop.now()) { return takePage(cached) }
         let sent = upstream.send(
             method: kind.method, build: { JSONRPCMessage.request(idText: $0, method: kind.method, params: params) },
             onReply: { [weak self] reply in
                 guard let self else { return }
                 switch reply {
                 case .failed(let failure):
-                    completion(.failure(failure))
+                    completion(.failure(failure), .none)
                 case .response(let bytes, _):
                     let message = try? JSONParser.parse(bytes)
                     guard let result = message?["result"] else {
                         let error = message?["error"]?["message"]?.stringValue ?? "no result"
-                        return completion(.failure(.upstreamUnavailable(server: upstream.name, method: kind.method, reason: error)))
+                        return completion(.failure(.upstreamUnavailable(server: upstream.name, method: kind.method, reason: error)), .none)
                     }
-                    let items = gathered + (result[kind.resultKey]?.arrayValue ?? [])
-                    if let next = result["nextCursor"], !next.isNull, page < Self.maxPagesPerUpstream {
-                        self.fetchAllPages(kind, from: upstream, cursor: next, gathered: items, page: page + 1, completion: completion)
-                    } else {
-                        if page >= Self.maxPagesPerUpstream {
-                            self.log.warning("'\(upstream.name)' returned over \(Self.maxPagesPerUpstream) pages of \(kind.method); stopped there")
-                        }
-                        completion(.success(items))
-                    }
+                    if upstream.isModern { self.listCache.store(result, for: cacheKey, now: EventLoop.now()) }
+                    takePage(result)
                 }
             })
-        if case .failure(let failure) = sent { completion(.failure(failure)) }
+        if case .failure(let failure) = sent { completion(.failure(failure), .none) }
     }
 
     /// Finds which upstream serves `uri`, refreshing the resource listings once if it is unknown.
@@ -115,7 +141,7 @@ extension ProxyCore {
             remaining -= 1
             if remaining == 0 { body(self?.catalog.owner(ofResource: uri)) }
         }
-        collectAggregatedList(.resources) { _ in done() }
-        collectAggregatedList(.resourceTemplates) { _ in done() }
+        collectAggregatedList(.resources) { _, _ in done() }
+        collectAggregatedList(.resourceTemplates) { _, _ in done() }
     }
 }

@@ -16,7 +16,12 @@ extension ProxyCore {
         let params = parsed["params"]?.objectValue ?? [:]
         let context = ChainContext(
             serverName: upstream.name, method: method, subject: Self.chainSubject(method: method, params: params),
-            requestID: "\(session.label)-\(nextChainRequestID)")
+            requestID: "\(session.label)-\(nextChainRequestID)",
+            clientProtocol: session.inFlight[idText].map { call in
+                if case .modern(let meta, _, _) = call.caller { return meta.protocolVersion }
+                return session.negotiatedVersion
+            },
+            serverProtocol: upstream.protocolVersion)
         let requestEntries = PluginChain.entries(upstream.config.plugins.request, for: context)
         let responseEntries = PluginChain.entries(upstream.config.plugins.response, for: context)
         guard !(requestEntries.isEmpty && responseEntries.isEmpty) else {

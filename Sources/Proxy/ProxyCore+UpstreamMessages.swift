@@ -113,6 +113,14 @@ extension ProxyCore {
                 return
             }
         case let method? where Self.changeNotifications.contains(method):
+            switch method {
+            case MCPMethod.toolsListChanged: listCache.invalidate(server: upstream.name, method: MCPMethod.toolsList)
+            case MCPMethod.promptsListChanged: listCache.invalidate(server: upstream.name, method: MCPMethod.promptsList)
+            case MCPMethod.resourcesListChanged:
+                listCache.invalidate(server: upstream.name, method: MCPMethod.resourcesList)
+                listCache.invalidate(server: upstream.name, method: MCPMethod.resourceTemplatesList)
+            default: break
+            }
             announce(method, params: (try? JSONParser.parse(message))?["params"])
         default:
             // Logging messages and anything newer reach every legacy client; a modern client

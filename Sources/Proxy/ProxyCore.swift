@@ -50,6 +50,8 @@ public final class ProxyCore {
     /// Signs the `requestState` of held calls; its key lives as long as the process.
     let stateTokens = RequestStateToken()
     var heldCallTimer: EventLoop.TimerID?
+    /// Modern servers' public list pages, reused for their `ttlMs`.
+    var listCache = ListCache()
     /// Modern clients' `subscriptions/listen` streams.
     var listens = ListenRegistry()
 
@@ -262,6 +264,17 @@ public final class ProxyCore {
             "invalidRequests": .number(JSONNumber(counters.invalidRequests)),
             "failedRequests": .number(JSONNumber(counters.failedRequests)),
             "accounting": .object(requestAccounting),
+            "bridge": [
+                "heldCalls": .number(JSONNumber(heldCalls.count)),
+                "heldCallsExpired": .number(JSONNumber(heldCalls.expiredCount)),
+                "rejectedRequestStates": .number(JSONNumber(counters.rejectedRequestStates)),
+                "subscriptions": .number(JSONNumber(listens.count)),
+            ],
+            "listCache": [
+                "entries": .number(JSONNumber(listCache.count)),
+                "hits": .number(JSONNumber(listCache.hits)),
+                "misses": .number(JSONNumber(listCache.misses)),
+            ],
             "upstreams": .object(servers),
             "plugins": .object(plugins?.status ?? [:]),
         ]

@@ -1,4 +1,5 @@
 import Config
+import Cryptography
 import HTTP
 import IO
 import JSON
@@ -61,6 +62,7 @@ final class StreamableHTTPLink: UpstreamLink {
         head.headers.set("Content-Type", "application/json")
         head.headers.set("Accept", "application/json, text/event-stream")
         addSessionHeaders(to: &head.headers)
+        if let envelope, RequestMeta.mayBeModern(message, envelope: envelope) { Self.addModernHeaders(for: message, envelope: envelope, to: &head.headers) }
         outstandingBytes += message.count
         var exchange = PostExchange(requestID: requestID, isInitialize: isInitialize, maxEventBytes: limits.maxMessageBytes)
         let size = message.count
@@ -71,6 +73,31 @@ final class StreamableHTTPLink: UpstreamLink {
             }
         }
         return .queued
+    }
+
+    /// The headers 2026-07-28 mirrors from the body: version, method, and the name or URI.
+    static func addModernHeaders(for message: [UInt8], envelope: JSONRPCEnvelope, to headers: inout HTTPHeaders) {
+        guard let parsed = try? JSONParser.parse(message), let params = parsed["params"] else { return }
+        if let version = params["_meta"]?[RequestMeta.protocolVersionKey]?.stringValue { headers.set("MCP-Protocol-Version", version) }
+        guard let method = envelope.method else { return }
+        headers.set("Mcp-Method", method)
+        let name: String? =
+            switch method {
+            case MCPMethod.toolsCall, MCPMethod.promptsGet: params["name"]?.stringValue
+            case MCPMethod.resourcesRead: params["uri"]?.stringValue
+            default: nil
+            }
+        if let name { headers.set("Mcp-Name", mirroredHeaderValue(name)) }
+    }
+
+    /// A value as a header may carry it: plain when it is visible ASCII without edge spaces,
+    /// else `=?base64?…?=` (streamable-http.mdx, Value Encoding).
+    static func mirroredHeaderValue(_ value: String) -> String {
+        let bytes = Array(value.utf8)
+        let plain = !bytes.isEmpty && bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || (0x21...0x7E).contains($0) }
+            && bytes.first != 0x20 && bytes.last != 0x20 && bytes.first != 0x09 && bytes.last != 0x09
+            && !(value.hasPrefix("=?base64?") && value.hasSuffix("?="))
+        return plain ? value : "=?base64?" + Base64.encoded(bytes) + "?="
     }
 
     private func addSessionHeaders(to headers: inout HTTPHeaders) {
@@ -141,6 +168,12 @@ final class StreamableHTTPLink: UpstreamLink {
         private mutating func finish(link: StreamableHTTPLink, failure: String?) {
             if failure == nil && (200..<300).contains(status) && !isEventStream && !body.isEmpty {
                 deliver(body, link: link)
+            } else if failure == nil && (400..<500).contains(status), let requestID, let envelope = try? JSONRPCEnvelope.scan(body),
+                envelope.kind == .errorResponse, envelope.id == requestID || envelope.hasNullID
+            {
+                // A modern server states its refusal in the body (-32022, -32020…); the probe reads it.
+                let message = envelope.id == requestID ? body : replacingID(in: body, idRange: envelope.idRange!, with: requestID.jsonBytes)
+                deliver(message, link: link)
             }
             if status == 404 && link.sessionID != nil && !isInitialize {
                 link.sessionLost()

@@ -97,7 +97,8 @@ final class UpstreamConnection {
     var name: String { config.name }
     var hasPluginChains: Bool { !(config.plugins.request.isEmpty && config.plugins.response.isEmpty) }
     var isReady: Bool { if case .ready = phase { true } else { false } }
-    var inFlightCount: Int { pending.count + parked.count }
+    /// Requests waiting for answers, less the long-lived subscription.
+    var inFlightCount: Int { pending.count + parked.count - (listenRequest == nil ? 0 : 1) }
     var capabilities: JSONObject? {
         (era == .modern ? discoverResult : initializeResult)?["capabilities"]?.objectValue
     }
@@ -143,6 +144,11 @@ final class UpstreamConnection {
         stopCompletion = completion
         failParked(with: { .shuttingDown(method: $0) })
         cancelTimers()
+        if let listenRequest {
+            // A subscription never ends by itself; it must not hold the drain open.
+            self.listenRequest = nil
+            cancel(listenRequest, reason: "plugboard is stopping")
+        }
         switch phase {
         case .probing(let server), .spawned(let server), .initializing(let server), .ready(let server):
             phase = .stopping(server)
