@@ -229,3 +229,44 @@ def test_drained_instance_keeps_its_sessions_but_gets_no_new_ones(cluster):
         runtime(stats, "set server plugboard/a state ready")
     finally:
         sessions.close()
+
+
+def test_modern_clients_need_no_session_affinity(cluster, tmp_path: Path):
+    """MCP 2026-07-28 is stateless: with the stick lines removed and plain round-robin, every
+    call of a modern SDK client is answered, and both instances answer some."""
+    url, instances, stats = cluster(True)
+    cfg = tmp_path / "haproxy.cfg"
+    text = cfg.read_text().replace("balance leastconn", "balance roundrobin")
+    text = re.sub(r"(?m)^\s*stick.*$", "", text)
+    cfg.write_text(text)
+    port = int(re.search(r"bind 127\.0\.0\.1:(\d+)", text).group(1))
+    # The cluster's HAProxy still holds its port: this one gets a port of its own.
+    rr_port = free_port()
+    cfg.write_text(text.replace(f"bind 127.0.0.1:{port}", f"bind 127.0.0.1:{rr_port}").replace(str(stats), str(tmp_path / "rr.sock")))
+    proc = ServerProcess([HAPROXY, "-db", "-f", str(cfg)], env=dict(os.environ), cwd=tmp_path, log_path=tmp_path / "haproxy-rr.log", patterns={})
+    try:
+        deadline = time.monotonic() + 10
+        while not ((tmp_path / "rr.sock").exists() and set(servers_up(tmp_path / "rr.sock").values()) == {"UP"}):
+            assert time.monotonic() < deadline and proc.proc.poll() is None, proc.log_text()[-2000:]
+            time.sleep(0.1)
+
+        import anyio
+        from mcp import Client
+
+        async def drive() -> tuple[list[str], list[str]]:
+            answers, who = [], []
+            async with Client(f"http://127.0.0.1:{rr_port}/mcp", mode="2026-07-28", read_timeout_seconds=10, cache=None) as client:
+                for i in range(20):
+                    r = await client.call_tool("echo", {"text": f"rr-{i}"})
+                    answers.append(r.content[0].text)
+                # Alternating two kinds of request would pair each kind with one instance.
+                for _ in range(6):
+                    readme = await client.read_resource("demo://readme")
+                    who.append(re.search(r"Server name: (\S+)", readme.contents[0].text).group(1))
+            return answers, who
+
+        answers, who = anyio.run(drive)
+        assert answers == [f"rr-{i}" for i in range(20)]
+        assert set(who) == {"instance-a", "instance-b"}, f"round-robin should reach both instances: {who}"
+    finally:
+        proc.stop()
