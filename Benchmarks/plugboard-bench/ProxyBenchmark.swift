@@ -13,6 +13,8 @@ struct ProxyBenchmark {
         var tool = "payload"
         var sizeArgument = "bytes"
         var json = false
+        /// The proxied target's protocol era (the direct server is always spoken to in the handshake era).
+        var modernProxied = false
         var labels = (direct: "direct", proxied: "proxied")
         /// Heads the comparison; "<proxied label> vs <direct label>" unless given.
         var title: String?
@@ -43,6 +45,12 @@ struct ProxyBenchmark {
                 case "--tool": tool = try value(flag)
                 case "--size-argument": sizeArgument = try value(flag)
                 case "--json": json = true
+                case "--era":
+                    switch try value(flag) {
+                    case "legacy": modernProxied = false
+                    case "modern": modernProxied = true
+                    case let other: throw BenchError("--era is legacy or modern, not \"\(other)\"")
+                    }
                 case "--title": title = try value(flag)
                 case "--labels":
                     let text = try value(flag)
@@ -113,9 +121,9 @@ struct ProxyBenchmark {
     /// a JIT warming up), and throughput phases run one target at a time.
     private func measureAll() throws -> [TargetResult] {
         var targets: [StdioTarget] = []
-        for (label, command) in options.commands {
+        for (index, (label, command)) in options.commands.enumerated() {
             FileDescriptor.standardError.writeMessage("plugboard-bench: starting \(label): \(command)\n")
-            let target = try StdioTarget(label: label, command: command)
+            let target = try StdioTarget(label: label, command: command, modern: index > 0 && options.modernProxied)
             targets.append(target)
             try target.initialize()
         }

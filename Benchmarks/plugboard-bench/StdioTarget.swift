@@ -13,8 +13,11 @@ final class StdioTarget {
     private var reader: LineReader
     private var nextID = 1
     private var request: [UInt8] = []
+    /// Speaks MCP 2026-07-28: no handshake, the protocol fields on every request.
+    let modern: Bool
 
-    init(label: String, command: String) throws {
+    init(label: String, command: String, modern: Bool = false) throws {
+        self.modern = modern
         let words = command.split(separator: " ").map(String.init)
         guard let executable = words.first else { throw BenchError("\(label): empty command") }
         self.label = label
@@ -32,6 +35,7 @@ final class StdioTarget {
 
     /// initialize + notifications/initialized.
     func initialize() throws {
+        guard !modern else { return }
         let id = takeID()
         try send(
             #"{"jsonrpc":"2.0","id":\#(id),"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"plugboard-bench","version":"1.0.0"}}}"#,
@@ -39,6 +43,9 @@ final class StdioTarget {
         try awaitResponse(id: id, step: "initialize")
         try send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, step: "notifications/initialized")
     }
+
+    private static let modernMeta =
+        #"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"plugboard-bench","version":"1.0.0"}"#
 
     /// Sends one tools/call request and returns its id.
     @discardableResult
@@ -53,6 +60,7 @@ final class StdioTarget {
         request.append(contentsOf: sizeArgument.utf8)
         request.append(contentsOf: #"":"#.utf8)
         request.append(contentsOf: String(size).utf8)
+        if modern { request.append(contentsOf: Self.modernMeta.utf8) }
         request.append(contentsOf: "}}}\n".utf8)
         do { try input.writeAll(request) } catch {
             throw BenchError("\(label): sending tools/call \(tool): \(error.withContext("write to server stdin"))")

@@ -317,7 +317,7 @@ extension ProxyCore {
                 }
                 guard let session else { return }
                 self.finishForward(
-                    reply, idText: idText, request: original, progressToken: progressToken, upstream: upstream, session: session,
+                    reply, idText: idText, method: method, request: original, progressToken: progressToken, upstream: upstream, session: session,
                     postProcess: postProcess)
             })
         switch sent {
@@ -339,7 +339,7 @@ extension ProxyCore {
     }
 
     func finishForward(
-        _ reply: UpstreamReply, idText: [UInt8], request: [UInt8], progressToken: [UInt8]?, upstream: UpstreamConnection,
+        _ reply: UpstreamReply, idText: [UInt8], method: String, request: [UInt8], progressToken: [UInt8]?, upstream: UpstreamConnection,
         session: ClientSession, postProcess: PostProcess?
     ) {
         if let progressToken { progressRoutes[ProgressKey(server: upstream.name, token: progressToken)] = nil }
@@ -355,10 +355,10 @@ extension ProxyCore {
                 // A modern client answers a modern server's input requests itself; nothing to rewrite or curate yet.
                 return session.answer(idText, replacingID(in: bytes, idRange: envelope.idRange!, with: idText), isError: false)
             }
-            if upstream.isModern, envelope.kind == .successResponse, ListKind(method: Self.method(of: request)) != nil,
+            if upstream.isModern, envelope.kind == .successResponse, ListKind(method: method) != nil,
                 let result = (try? JSONParser.parse(bytes))?["result"]
             {
-                listCache.store(result, for: Self.listCacheKey(method: Self.method(of: request), request: request, upstream: upstream), now: EventLoop.now())
+                listCache.store(result, for: Self.listCacheKey(method: method, request: request, upstream: upstream), now: EventLoop.now())
             }
             if let postProcess, envelope.kind == .successResponse, let parsed = try? JSONParser.parse(bytes),
                 let result = parsed["result"]
@@ -371,7 +371,6 @@ extension ProxyCore {
                     case .success(let result):
                         var shaped = result
                         if caller.era == .modern {
-                            let method = Self.method(of: request)
                             shaped = ResultShape.modern(result, method: method)
                             // A list a plugin may have rewritten is no longer the server's to share.
                             if upstream.hasPluginChains && ResultShape.cacheableMethods.contains(method), case .object(var object) = shaped {
@@ -386,11 +385,11 @@ extension ProxyCore {
                     }
                 }
             } else {
-                var (response, idRange) = (bytes, envelope.idRange!)
-                if caller.era == .modern && !upstream.isModern {
-                    (response, idRange) = ResultShape.modernResponse(bytes, envelope: envelope, method: Self.method(of: request))
-                }
-                session.answer(idText, replacingID(in: response, idRange: idRange, with: idText), isError: envelope.kind == .errorResponse)
+                let answer =
+                    caller.era == .modern && !upstream.isModern
+                    ? ResultShape.modernResponse(bytes, envelope: envelope, method: method, idText: idText)
+                    : replacingID(in: bytes, idRange: envelope.idRange!, with: idText)
+                session.answer(idText, answer, isError: envelope.kind == .errorResponse)
             }
         case .failed(let failure):
             counters.failedRequests += 1

@@ -112,7 +112,7 @@ extension ProxyCore {
             if let askAgain {
                 askForInput(askAgain.inputs, nonce: askAgain.nonce, expiresAt: askAgain.expiresAt, key: key, session: session, idText: idText)
             } else if let finalReply {
-                finishForward(finalReply, idText: idText, request: [], progressToken: nil, upstream: upstream, session: session, postProcess: nil)
+                finishForward(finalReply, idText: idText, method: method, request: [], progressToken: nil, upstream: upstream, session: session, postProcess: nil)
             }
         }
     }

@@ -112,6 +112,8 @@ extension ProxyCore {
                 session.send(parsed.serialized())
                 return
             }
+        case MCPMethod.subscriptionsAcknowledged:
+            break  // the answer to plugboard's own subscription at a modern server
         case let method? where Self.changeNotifications.contains(method):
             switch method {
             case MCPMethod.toolsListChanged: listCache.invalidate(server: upstream.name, method: MCPMethod.toolsList)

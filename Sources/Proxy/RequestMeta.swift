@@ -22,7 +22,7 @@ struct RequestMeta: Equatable {
         guard let range = envelope.paramsRange else { return false }
         return message[range].contains(subsequence: protocolVersionKeyBytes)
     }
-    private static let protocolVersionKeyBytes = Array("\"\(protocolVersionKey)\"".utf8)
+    static let protocolVersionKeyBytes = Array("\"\(protocolVersionKey)\"".utf8)
     static let reservedPrefixBytes = Array("\"\(reservedPrefix)".utf8)
 
     /// Why a request's `_meta` is not a valid modern one.

@@ -22,39 +22,42 @@ enum ResultShape {
         return .object(object)
     }
 
-    /// A legacy server's response, as bytes, made modern without parsing the result: the fields
-    /// are spliced in after the result's opening brace. A legacy server's -32002 (resource not
-    /// found) becomes -32602, as 2026-07-28 numbers it.
-    static func modernResponse(_ response: [UInt8], envelope: JSONRPCEnvelope, method: String) -> (bytes: [UInt8], idRange: Range<Int>) {
+    /// A legacy server's response, as bytes, made modern and given the client's id in one copy,
+    /// without parsing the result: the fields are spliced in after the result's opening brace.
+    /// A legacy server's -32002 (resource not found) becomes -32602, as 2026-07-28 numbers it.
+    static func modernResponse(_ response: [UInt8], envelope: JSONRPCEnvelope, method: String, idText: [UInt8]) -> [UInt8] {
         let idRange = envelope.idRange!
         guard envelope.kind == .successResponse, let resultRange = envelope.resultRange, response[resultRange.lowerBound] == UInt8(ascii: "{") else {
             if envelope.kind == .errorResponse, let errorRange = envelope.errorRange,
                 response[errorRange].contains(subsequence: legacyResourceNotFound),
-                var parsed = try? JSONParser.parse(response), case .object(var error)? = parsed["error"],
-                error["code"]?.int64Value == Int64(JSONRPCErrorCode.resourceNotFound),
-                case .object(var message) = parsed
+                let parsed = try? JSONParser.parse(response), case .object(var message) = parsed, case .object(var error)? = message["error"],
+                error["code"]?.int64Value == Int64(JSONRPCErrorCode.resourceNotFound)
             {
                 error["code"] = .number(JSONNumber(JSONRPCErrorCode.invalidParams))
                 message["error"] = .object(error)
-                parsed = .object(message)
-                let bytes = parsed.serialized()
-                if let rescanned = try? JSONRPCEnvelope.scan(bytes) { return (bytes, rescanned.idRange!) }
+                let bytes = JSONValue.object(message).serialized()
+                if let rescanned = try? JSONRPCEnvelope.scan(bytes) { return replacingID(in: bytes, idRange: rescanned.idRange!, with: idText) }
             }
-            return (response, idRange)
+            return replacingID(in: response, idRange: idRange, with: idText)
         }
-        var fields = #""resultType":"complete""#
-        if cacheableMethods.contains(method) { fields += #","ttlMs":0,"cacheScope":"private""# }
+        var fields = Array(#""resultType":"complete""#.utf8)
+        if cacheableMethods.contains(method) { fields += #","ttlMs":0,"cacheScope":"private""#.utf8 }
         let afterBrace = resultRange.lowerBound + 1
         var next = afterBrace
         while next < resultRange.upperBound, JSONWhitespace.contains(response[next]) { next += 1 }
-        if response[next] != UInt8(ascii: "}") { fields += "," }
+        if response[next] != UInt8(ascii: "}") { fields.append(UInt8(ascii: ",")) }
+        // Two edits, in the order they sit in the message: the id, and the insertion.
+        let edits: [(range: Range<Int>, with: [UInt8])] = [(idRange, idText), (afterBrace..<afterBrace, fields)].sorted { $0.range.lowerBound < $1.range.lowerBound }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(response.count + fields.utf8.count)
-        bytes += response[..<afterBrace]
-        bytes += fields.utf8
-        bytes += response[afterBrace...]
-        let shift = idRange.lowerBound > resultRange.lowerBound ? fields.utf8.count : 0
-        return (bytes, (idRange.lowerBound + shift)..<(idRange.upperBound + shift))
+        bytes.reserveCapacity(response.count + fields.count + idText.count)
+        var position = 0
+        for edit in edits {
+            bytes += response[position..<edit.range.lowerBound]
+            bytes += edit.with
+            position = edit.range.upperBound
+        }
+        bytes += response[position...]
+        return bytes
     }
 
     private static let legacyResourceNotFound = Array("-32002".utf8)

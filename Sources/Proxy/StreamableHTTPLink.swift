@@ -62,7 +62,8 @@ final class StreamableHTTPLink: UpstreamLink {
         head.headers.set("Content-Type", "application/json")
         head.headers.set("Accept", "application/json, text/event-stream")
         addSessionHeaders(to: &head.headers)
-        if let envelope, RequestMeta.mayBeModern(message, envelope: envelope) { Self.addModernHeaders(for: message, envelope: envelope, to: &head.headers) }
+        // A session-era server keeps its negotiated version header; a modern one gets the mirrored headers.
+        if sessionID == nil, protocolVersion == nil, let envelope, RequestMeta.mayBeModern(message, envelope: envelope) { Self.addModernHeaders(for: message, envelope: envelope, to: &head.headers) }
         outstandingBytes += message.count
         var exchange = PostExchange(requestID: requestID, isInitialize: isInitialize, maxEventBytes: limits.maxMessageBytes)
         let size = message.count

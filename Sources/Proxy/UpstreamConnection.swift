@@ -204,6 +204,7 @@ final class UpstreamConnection {
             era = .legacy
             if initializeParams != nil { sendInitialize(on: server) }
         case .auto:
+            if case .legacySSE = config.transport { era = .legacy }  // HTTP+SSE is 2024-11-05's transport
             if era == .legacy {
                 if initializeParams != nil { sendInitialize(on: server) }
             } else {
@@ -414,15 +415,20 @@ final class UpstreamConnection {
 
     /// A request as this server's era wants it: a modern server needs the per-request fields, a
     /// legacy one must not see them (a dual-era server would take them as modern).
+    ///
+    /// A server found legacy by the probe speaks no modern revision and ignores the reserved
+    /// `_meta` keys, so its requests pass untouched; only a pinned legacy revision, which may
+    /// front a dual-era server, has them removed.
     private func adapted(_ message: [UInt8], meta: RequestMeta?) -> [UInt8] {
-        guard let envelope = try? JSONRPCEnvelope.scan(message), envelope.kind == .request else { return message }
         switch era {
         case .modern:
-            guard !RequestMeta.mayBeModern(message, envelope: envelope), let parsed = try? JSONParser.parse(message) else { return message }
+            guard !message[...].contains(subsequence: RequestMeta.protocolVersionKeyBytes),
+                let parsed = try? JSONParser.parse(message), parsed["method"] != nil, parsed["id"] != nil
+            else { return message }
             return parsed.addingRequestMeta(meta ?? .plugboard).serialized()
         case .legacy, nil:
-            guard let range = envelope.paramsRange, message[range].contains(subsequence: RequestMeta.reservedPrefixBytes),
-                let parsed = try? JSONParser.parse(message)
+            guard case .pinned = config.protocolPreference, message[...].contains(subsequence: RequestMeta.reservedPrefixBytes),
+                let parsed = try? JSONParser.parse(message), parsed["method"] != nil
             else { return message }
             return parsed.removingRequestMeta().serialized()
         }

@@ -81,6 +81,8 @@ class Upstream:
     #: A remote server instead of a command: `url` plus `transport` ("streamable-http" or "sse").
     url: str | None = None
     transport: str | None = None
+    #: `protocol` of the server entry: "auto" (plugboard's default), or a pinned revision.
+    protocol: str | None = None
 
 
 def demo(name: str = "demo", **env: str) -> Upstream:
@@ -99,8 +101,12 @@ def git_server(repo: Path, name: str = "git") -> Upstream:
     return Upstream(name, str(VENV_BIN / "mcp-server-git"), ["--repository", str(repo)])
 
 
-def remote(url: str, name: str = "web", transport: str | None = None) -> Upstream:
-    return Upstream(name, url=url, transport=transport)
+def remote(url: str, name: str = "web", transport: str | None = None, protocol: str | None = "2025-11-25") -> Upstream:
+    """A remote upstream; by default pinned to 2025-11-25. The demo HTTP server is a dual-era
+    SDK 2.x server whose `ask_model` samples through the session-era back-channel, which a
+    2026-07-28 request has not got; these tests cover plugboard's session-era HTTP client
+    (test_eras.py covers modern HTTP upstreams)."""
+    return Upstream(name, url=url, transport=transport, protocol=protocol)
 
 
 def _toml_value(v: Any) -> str:
@@ -142,6 +148,8 @@ def render_config(
             lines.append(f"url = {_toml_value(u.url)}")
             if u.transport:
                 lines.append(f"transport = {_toml_value(u.transport)}")
+            if u.protocol:
+                lines.append(f"protocol = {_toml_value(u.protocol)}")
             continue
         lines += [f"command = {_toml_value(u.command)}", f"args = {_toml_value(u.args)}"]
         if u.env:

@@ -9,9 +9,10 @@ struct ModernShapeTests {
     func shaped(_ text: String, method: String = "tools/call") -> JSONValue? {
         let bytes = Array(text.utf8)
         let envelope = try! JSONRPCEnvelope.scan(bytes)
-        let (out, idRange) = ResultShape.modernResponse(bytes, envelope: envelope, method: method)
-        #expect(Array(out[idRange]) == Array(bytes[envelope.idRange!]))
-        return try? JSONParser.parse(out)
+        let out = ResultShape.modernResponse(bytes, envelope: envelope, method: method, idText: Array(#""client-7""#.utf8))
+        let parsed = try? JSONParser.parse(out)
+        #expect(parsed?["id"] == "client-7")
+        return parsed
     }
 
     @Test("resultType is spliced into a result, empty or not, wherever the id sits")

@@ -52,11 +52,19 @@ final class ModernCall {
 extension StreamableHTTPFrontend {
     /// Whether a POST is a modern request: its body's `_meta` names a protocol version, or,
     /// with no session, its `MCP-Protocol-Version` header names a modern one.
+    /// A request with no session whose `MCP-Protocol-Version` is not a legacy revision is taken
+    /// as modern too, so an unknown version gets -32022 and the supported list, not a
+    /// session-era refusal.
     static func isModern(body: [UInt8], envelope: JSONRPCEnvelope, headers: HTTPHeaders) -> Bool {
         guard envelope.kind == .request || envelope.kind == .notification else { return false }
-        if let version = headers["MCP-Protocol-Version"], ProtocolVersion.isModern(version), headers["Mcp-Session-Id"] == nil { return true }
-        return (try? JSONParser.parse(body))?["params"]?["_meta"]?[Self.versionKey]?.stringValue.map(ProtocolVersion.isModern) ?? false
+        if headers["Mcp-Session-Id"] == nil, let version = headers["MCP-Protocol-Version"], !ProtocolVersion.legacy.contains(version) {
+            return true
+        }
+        guard let range = envelope.paramsRange, body[range].contains(versionKeyBytes) else { return false }
+        return (try? JSONParser.parse(body))?["params"]?["_meta"]?[Self.versionKey] != nil
     }
+
+    private static let versionKeyBytes = Array("\"io.modelcontextprotocol/protocolVersion\"".utf8)
 
     static let versionKey = "io.modelcontextprotocol/protocolVersion"
 
@@ -71,6 +79,11 @@ extension StreamableHTTPFrontend {
         let parsed = try? JSONParser.parse(body)
         if let mismatch = Self.headerMismatch(headers: headers, method: envelope.method ?? "", params: parsed?["params"]) {
             return fail(exchange, status: 400, "Header mismatch: \(mismatch)", code: JSONRPCErrorCode.headerMismatch, id: id)
+        }
+        guard parsed?["params"]?["_meta"]?[Self.versionKey] != nil else {
+            return fail(
+                exchange, status: 400, "Invalid params: _meta[\"\(Self.versionKey)\"] is required (or send initialize to open a 2025-11-25 session)",
+                code: JSONRPCErrorCode.invalidParams, id: id)
         }
         guard accepting else { return fail(exchange, status: 503, "plugboard is shutting down", code: JSONRPCErrorCode.internalError, id: id) }
         let call = ModernCall(id: id, exchange: exchange)
