@@ -67,14 +67,15 @@ extension ProxyCore {
             withExtendedLifetime(lease) {}
             guard let self, let session else { return }
             if case .blocked(let plugin, let reason) = outcome, method == MCPMethod.toolsCall, session.inFlight[idText] != nil {
-                let result = Self.blockedToolResult(plugin: plugin, phase: .request, reason: reason)
+                var result = Self.blockedToolResult(plugin: plugin, phase: .request, reason: reason)
+                if session.inFlight[idText]?.caller.era == .modern { result = ResultShape.modern(result, method: method) }
                 session.answer(idText, JSONRPCMessage.success(idText: idText, result: result))
                 return
             }
             if let failure = Self.failure(of: outcome, phase: .request) {
-                guard session.inFlight[idText] != nil else { return }
+                guard let call = session.inFlight[idText] else { return }
                 self.counters.failedRequests += 1
-                session.answer(idText, failure.response(idText: idText))
+                session.answer(idText, failure.response(idText: idText, era: call.caller.era))
                 return
             }
             send(Self.value(of: outcome).objectValue ?? params)

@@ -735,3 +735,26 @@ def test_list_cache_serves_modern_public_pages(eras: Eras):
         eras.close()
         pytest.fail(f"listCache {cache} after {n} tools/list (want hits >= {n - 1}); upstream tools/list: {len(upstream_lists)}\n"
                     + eras.report(), pytrace=False)
+
+
+@pytest.mark.parametrize("mode", ["2026-07-28", "legacy"])
+def test_shipped_plugins_work_unchanged_in_both_eras(mode):
+    """The default etc/ (guard on the demo server, curate on the docs server) under a modern and
+    a legacy SDK client: curate cuts the page and says so in its metadata, guard blocks."""
+    from mcp import Client
+
+    params = StdioServerParameters(command=PLUGBOARD_BIN, args=["run", "--config", str(ROOT / "etc")], cwd=str(ROOT))
+
+    async def body():
+        async with Client(params, mode=mode, read_timeout_seconds=20, cache=None) as client:
+            expected = "2026-07-28" if mode != "legacy" else "2025-11-25"
+            assert client.protocol_version == expected
+            page = await client.call_tool(
+                "docs__get-library-docs", {"context7CompatibleLibraryID": "/fetchwave/fetchwave", "topic": "retry with backoff"})
+            text = "".join(getattr(c, "text", "") for c in page.content)
+            assert not page.is_error and "retry" in text.lower(), text[:500]
+            assert "curated by plugboard" in text, text[-500:]
+            blocked = await client.call_tool("demo__crash", {})
+            assert blocked.is_error and "guard" in "".join(getattr(c, "text", "") for c in blocked.content)
+
+    anyio.run(body)
