@@ -123,6 +123,11 @@ extension ProxyCore {
             counters.answeredLocally += 1
             return session.answer(idText, JSONRPCMessage.success(idText: idText, result: cached), isError: false)
         }
+        if upstream.isModern, method == MCPMethod.resourcesSubscribe || method == MCPMethod.resourcesUnsubscribe,
+            let uri = (try? JSONParser.parse(message))?["params"]?["uri"]?.stringValue
+        {
+            return subscribeAtModernServer(method, uri: uri, at: upstream, idText: idText, from: session)
+        }
         switch method {
         case MCPMethod.toolsList where !filters.tools.isPassThrough,
             MCPMethod.promptsList where !filters.prompts.isPassThrough,
@@ -179,6 +184,9 @@ extension ProxyCore {
                 guard let self else { return }
                 guard let owner, let upstream = self.upstream(named: owner), upstream.config.resources.allows(uri) else {
                     return fail(.unknownResource(uri))
+                }
+                if upstream.isModern && method != MCPMethod.resourcesRead {
+                    return self.subscribeAtModernServer(method, uri: uri, at: upstream, idText: idText, from: session)
                 }
                 self.forward(message, envelope: envelope, idText: idText, to: upstream, from: session)
             }

@@ -12,7 +12,7 @@ extension ProxyCore {
         filter.promptsListChanged = filter.promptsListChanged && offered.contains { $0["prompts"] != nil }
         filter.resourcesListChanged = filter.resourcesListChanged && offered.contains { $0["resources"] != nil }
         filter.resourceURIs = filter.resourceURIs.filter { uri in
-            legacyResourceOwner(of: uri).map { $0.capabilities?["resources"]?["subscribe"]?.boolValue == true } ?? false
+            resourceOwner(of: uri).map { $0.isModern || $0.capabilities?["resources"]?["subscribe"]?.boolValue == true } ?? false
         }
         let id = (try? JSONParser.parse(idText)) ?? .null
         let newURIs = Set(filter.resourceURIs).subtracting(listens.followedURIs)
@@ -40,18 +40,21 @@ extension ProxyCore {
         }
     }
 
-    /// The legacy upstream that serves `uri`, when it is known without asking.
-    private func legacyResourceOwner(of uri: String) -> UpstreamConnection? {
-        let owner: UpstreamConnection? =
-            switch exposure {
-            case .transparent: upstreams.first
-            case .aggregated: catalog.owner(ofResource: uri).flatMap { upstream(named: $0) }
-            }
-        return owner.flatMap { $0.isModern ? nil : $0 }
+    /// The upstream that serves `uri`, when it is known without asking.
+    private func resourceOwner(of uri: String) -> UpstreamConnection? {
+        switch exposure {
+        case .transparent: upstreams.first
+        case .aggregated: catalog.owner(ofResource: uri).flatMap { upstream(named: $0) }
+        }
     }
 
-    private func subscribeUpstream(to uri: String, subscribe: Bool) {
-        guard let owner = legacyResourceOwner(of: uri) else { return }
+    /// Follows a resource at its server: `resources/subscribe` at a legacy one, a
+    /// `subscriptions/listen` of plugboard's at a modern one.
+    func subscribeUpstream(to uri: String, subscribe: Bool) {
+        guard let owner = resourceOwner(of: uri) else { return }
+        if owner.isModern {
+            return subscribe ? owner.follow(resource: uri) : owner.unfollow(resource: uri)
+        }
         let method = subscribe ? MCPMethod.resourcesSubscribe : MCPMethod.resourcesUnsubscribe
         let params: JSONValue = ["uri": .string(uri)]
         _ = owner.send(
@@ -84,3 +87,13 @@ extension ProxyCore {
     ]
 }
 
+
+extension ProxyCore {
+    /// A legacy client's `resources/subscribe` or `unsubscribe` for a resource of a modern
+    /// server, which has neither: plugboard follows the resource there and answers itself.
+    func subscribeAtModernServer(_ method: String, uri: String, at upstream: UpstreamConnection, idText: [UInt8], from session: ClientSession) {
+        if method == MCPMethod.resourcesSubscribe { upstream.follow(resource: uri) } else { upstream.unfollow(resource: uri) }
+        counters.answeredLocally += 1
+        session.answer(idText, JSONRPCMessage.success(idText: idText, result: .object([:])), isError: false)
+    }
+}

@@ -63,6 +63,8 @@ final class UpstreamConnection {
     private(set) var era: ProtocolEra?
     /// The `subscriptions/listen` request plugboard keeps open on a modern server, for its change notifications.
     private var listenRequest: Int64?
+    /// One `subscriptions/listen` per resource a client follows at a modern server.
+    private var resourceListens: [String: Int64] = [:]
     private var nextRequestID: Int64 = 1
     private var pending: [Int64: PendingRequest] = [:]
     private var parked: [ParkedRequest] = []
@@ -98,7 +100,7 @@ final class UpstreamConnection {
     var hasPluginChains: Bool { !(config.plugins.request.isEmpty && config.plugins.response.isEmpty) }
     var isReady: Bool { if case .ready = phase { true } else { false } }
     /// Requests waiting for answers, less the long-lived subscription.
-    var inFlightCount: Int { pending.count + parked.count - (listenRequest == nil ? 0 : 1) }
+    var inFlightCount: Int { pending.count + parked.count - (listenRequest == nil ? 0 : 1) - resourceListens.count }
     var capabilities: JSONObject? {
         (era == .modern ? discoverResult : initializeResult)?["capabilities"]?.objectValue
     }
@@ -144,11 +146,12 @@ final class UpstreamConnection {
         stopCompletion = completion
         failParked(with: { .shuttingDown(method: $0) })
         cancelTimers()
-        if let listenRequest {
-            // A subscription never ends by itself; it must not hold the drain open.
-            self.listenRequest = nil
-            cancel(listenRequest, reason: "plugboard is stopping")
+        // Subscriptions never end by themselves; they must not hold the drain open.
+        for id in [listenRequest].compactMap({ $0 }) + resourceListens.values {
+            cancel(id, reason: "plugboard is stopping")
         }
+        listenRequest = nil
+        resourceListens = [:]
         switch phase {
         case .probing(let server), .spawned(let server), .initializing(let server), .ready(let server):
             phase = .stopping(server)
@@ -304,6 +307,23 @@ final class UpstreamConnection {
         armHealthCheck()
         if era == .modern { listenForChanges(on: server) }
         onReady(self, afterRestart)
+    }
+
+    /// Follows `uri` at a modern server with a `subscriptions/listen` of its own, so that its
+    /// `notifications/resources/updated` reach the core as a legacy server's would.
+    func follow(resource uri: String) {
+        guard isModern, resourceListens[uri] == nil else { return }
+        let params: JSONValue = ["_meta": .object(RequestMeta.plugboard.entries), "notifications": ["resourceSubscriptions": [.string(uri)]]]
+        let sent = send(
+            method: MCPMethod.subscriptionsListen, timeout: .seconds(10 * 365 * 86_400),
+            build: { JSONRPCMessage.request(idText: $0, method: MCPMethod.subscriptionsListen, params: params) },
+            onReply: { [weak self] _ in self?.resourceListens[uri] = nil })
+        if case .success(let id) = sent { resourceListens[uri] = id }
+    }
+
+    func unfollow(resource uri: String) {
+        guard let id = resourceListens.removeValue(forKey: uri) else { return }
+        cancel(id, reason: "no client follows \(uri) any more")
     }
 
     /// Keeps one `subscriptions/listen` open on a modern server for the change notifications its
