@@ -45,6 +45,8 @@ struct ListCache {
     private var entries: [Key: Entry] = [:]
     private(set) var hits = 0
     private(set) var misses = 0
+    /// Pages fetched from servers for the cache: what clients' list requests cost the servers.
+    var fetches = 0
     static let maxEntries = 4096
 
     /// A fresh result for `key`, with `ttlMs` lowered to what freshness it has left.

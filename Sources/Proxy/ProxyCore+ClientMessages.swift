@@ -123,6 +123,9 @@ extension ProxyCore {
             counters.answeredLocally += 1
             return session.answer(idText, JSONRPCMessage.success(idText: idText, result: cached), isError: false)
         }
+        if isCacheableList(method, at: upstream) {
+            return fetchListPage(message, envelope: envelope, method: method, idText: idText, at: upstream, for: session)
+        }
         if upstream.isModern, method == MCPMethod.resourcesSubscribe || method == MCPMethod.resourcesUnsubscribe,
             let uri = (try? JSONParser.parse(message))?["params"]?["uri"]?.stringValue
         {
@@ -363,11 +366,6 @@ extension ProxyCore {
                 // A modern client answers a modern server's input requests itself; nothing to rewrite or curate yet.
                 return session.answer(idText, replacingID(in: bytes, idRange: envelope.idRange!, with: idText), isError: false)
             }
-            if upstream.isModern, envelope.kind == .successResponse, ListKind(method: method) != nil,
-                let result = (try? JSONParser.parse(bytes))?["result"]
-            {
-                listCache.store(result, for: Self.listCacheKey(method: method, request: request, upstream: upstream), now: EventLoop.now())
-            }
             if let postProcess, envelope.kind == .successResponse, let parsed = try? JSONParser.parse(bytes),
                 let result = parsed["result"]
             {
@@ -505,11 +503,68 @@ extension ProxyCore {
         return ListCache.Key(server: upstream.name, method: method, cursor: cursor.flatMap { $0.isNull ? nil : $0.serialized() } ?? [])
     }
 
+    /// A list request plugboard may answer from its cache: a modern server's, that nothing rewrites.
+    func isCacheableList(_ method: String, at upstream: UpstreamConnection) -> Bool {
+        guard upstream.isModern, !upstream.hasPluginChains, let kind = ListKind(method: method) else { return false }
+        return kind.filter(of: upstream.config).isPassThrough
+    }
+
+    /// One upstream fetch per list page at a time, made by plugboard rather than by any one
+    /// client (whose cancelling must not strand the others): every request for the page waits
+    /// for it. A public answer is cached and shared; a private one is not shared, so each
+    /// waiter then asks for itself.
+    func fetchListPage(
+        _ message: [UInt8], envelope: JSONRPCEnvelope, method: String, idText: [UInt8], at upstream: UpstreamConnection, for session: ClientSession
+    ) {
+        let key = Self.listCacheKey(method: method, request: message, upstream: upstream)
+        let waiter = ListWaiter(session: session, idText: idText, message: message, envelope: envelope)
+        if listFetches[key] != nil {
+            listFetches[key]!.append(waiter)
+            return
+        }
+        listFetches[key] = [waiter]
+        listCache.fetches += 1
+        let idRange = envelope.idRange!
+        let sent = upstream.send(
+            method: method, meta: session.standInMeta, build: { replacingID(in: message, idRange: idRange, with: $0) },
+            onReply: { [weak self] reply in
+                guard let self else { return }
+                let waiters = self.listFetches.removeValue(forKey: key) ?? []
+                if case .response(let bytes, let envelope) = reply, envelope.kind == .successResponse,
+                    let result = (try? JSONParser.parse(bytes))?["result"]
+                {
+                    self.listCache.store(result, for: key, now: EventLoop.now())
+                }
+                let cached = self.listCache.lookup(key, now: EventLoop.now())
+                for (index, waiter) in waiters.enumerated() where waiter.session.phase != .closed && waiter.session.inFlight[waiter.idText] != nil {
+                    switch (cached, reply) {
+                    case (nil, .response(let bytes, let envelope)) where index == 0:
+                        // The request the fetch was made from takes its own answer.
+                        waiter.session.answer(
+                            waiter.idText, replacingID(in: bytes, idRange: envelope.idRange!, with: waiter.idText), isError: envelope.kind == .errorResponse)
+                    case (let cached?, _):
+                        waiter.session.answer(waiter.idText, JSONRPCMessage.success(idText: waiter.idText, result: cached), isError: false)
+                    case (nil, .response(let bytes, let envelope)) where envelope.kind == .errorResponse:
+                        waiter.session.answer(waiter.idText, replacingID(in: bytes, idRange: envelope.idRange!, with: waiter.idText), isError: true)
+                    case (nil, .failed(let failure)):
+                        self.counters.failedRequests += 1
+                        waiter.session.answer(waiter.idText, failure.response(idText: waiter.idText, era: waiter.session.inFlight[waiter.idText]?.caller.era ?? .legacy))
+                    case (nil, .response):
+                        self.forwardDirectly(waiter.message, envelope: waiter.envelope, idText: waiter.idText, to: upstream, from: waiter.session)
+                    }
+                }
+            })
+        if case .failure(let failure) = sent {
+            for waiter in listFetches.removeValue(forKey: key) ?? [] {
+                counters.failedRequests += 1
+                waiter.session.answer(waiter.idText, failure.response(idText: waiter.idText))
+            }
+        }
+    }
+
     /// A modern server's list page plugboard holds fresh, when nothing would rewrite it.
     func cachedList(method: String, message: [UInt8], at upstream: UpstreamConnection, for session: ClientSession, idText: [UInt8]) -> JSONValue? {
-        guard upstream.isModern, ListKind(method: method) != nil, !upstream.hasPluginChains,
-            ListKind(method: method).map({ $0.filter(of: upstream.config).isPassThrough }) == true
-        else { return nil }
+        guard isCacheableList(method, at: upstream) else { return nil }
         guard let cached = listCache.lookup(Self.listCacheKey(method: method, request: message, upstream: upstream), now: EventLoop.now()) else {
             return nil
         }

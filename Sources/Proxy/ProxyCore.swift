@@ -52,6 +52,8 @@ public final class ProxyCore {
     var heldCallTimer: EventLoop.TimerID?
     /// Modern servers' public list pages, reused for their `ttlMs`.
     var listCache = ListCache()
+    /// List pages being fetched, and the requests waiting for them.
+    var listFetches: [ListCache.Key: [ListWaiter]] = [:]
     /// Modern clients' `subscriptions/listen` streams.
     var listens = ListenRegistry()
 
@@ -69,6 +71,14 @@ public final class ProxyCore {
         let session: ClientSession
         let upstreamID: Int64
         let clientToken: [UInt8]
+    }
+
+    /// A list request waiting for the same page's fetch to finish.
+    struct ListWaiter {
+        let session: ClientSession
+        let idText: [UInt8]
+        let message: [UInt8]
+        let envelope: JSONRPCEnvelope
     }
 
     struct Counters {
@@ -274,6 +284,7 @@ public final class ProxyCore {
                 "entries": .number(JSONNumber(listCache.count)),
                 "hits": .number(JSONNumber(listCache.hits)),
                 "misses": .number(JSONNumber(listCache.misses)),
+                "fetches": .number(JSONNumber(listCache.fetches)),
             ],
             "upstreams": .object(servers),
             "plugins": .object(plugins?.status ?? [:]),
