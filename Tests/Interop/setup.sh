@@ -15,43 +15,32 @@ PYTHON="${PYTHON:-python3}"
 
 log() { echo "[interop setup] $*" >&2; }
 
-if [ ! -x "$VENV/bin/python" ]; then
-  log "creating virtualenv $VENV ($("$PYTHON" --version 2>&1))"
-  "$PYTHON" -m venv "$VENV"
-else
-  log "virtualenv $VENV exists"
-fi
+# venv DIR REQUIREMENTS STAMP-PREFIX PACKAGES-SHOWN: a virtualenv with the requirements
+# installed, pip skipped while the stamp of the requirements' hash is there.
+venv() {
+  local dir=$1 req=$2 prefix=$3 shown=$4
+  if [ ! -x "$dir/bin/python" ]; then
+    log "creating virtualenv $dir ($("$PYTHON" --version 2>&1))"
+    "$PYTHON" -m venv "$dir"
+  else
+    log "virtualenv $dir exists"
+  fi
+  local hash stamp
+  hash="$(sha256sum "$req" | cut -c1-16)"
+  stamp="$dir/.$prefix-$hash"
+  if [ -f "$stamp" ]; then
+    log "${req##*/} unchanged (stamp ${stamp##*/}), skipping pip"
+  else
+    log "installing ${req##*/} (hash $hash)"
+    "$dir/bin/python" -m pip install --disable-pip-version-check -q -r "$req" >&2
+    rm -f "$dir"/."$prefix"-*
+    touch "$stamp"
+    log "installed in ${dir##*/}: $("$dir/bin/python" -m pip freeze --disable-pip-version-check | grep -iE "^($shown)==" | tr '\n' ' ')"
+  fi
+}
 
-HASH="$(sha256sum "$REQ" | cut -c1-16)"
-STAMP="$VENV/.interop-requirements-$HASH"
-if [ -f "$STAMP" ]; then
-  log "requirements unchanged (stamp ${STAMP##*/}), skipping pip"
-else
-  log "installing requirements (hash $HASH)"
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQ" >&2
-  rm -f "$VENV"/.interop-requirements-*
-  touch "$STAMP"
-  log "installed: $("$VENV/bin/python" -m pip freeze --disable-pip-version-check | grep -iE '^(mcp|mcp-server-time|mcp-server-git|pytest|pytest-timeout)==' | tr '\n' ' ')"
-fi
-
-if [ ! -x "$LEGACY_VENV/bin/python" ]; then
-  log "creating virtualenv $LEGACY_VENV ($("$PYTHON" --version 2>&1))"
-  "$PYTHON" -m venv "$LEGACY_VENV"
-else
-  log "virtualenv $LEGACY_VENV exists"
-fi
-
-LEGACY_HASH="$(sha256sum "$LEGACY_REQ" | cut -c1-16)"
-LEGACY_STAMP="$LEGACY_VENV/.interop-legacy-requirements-$LEGACY_HASH"
-if [ -f "$LEGACY_STAMP" ]; then
-  log "legacy requirements unchanged (stamp ${LEGACY_STAMP##*/}), skipping pip"
-else
-  log "installing legacy requirements (hash $LEGACY_HASH)"
-  "$LEGACY_VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$LEGACY_REQ" >&2
-  rm -f "$LEGACY_VENV"/.interop-legacy-requirements-*
-  touch "$LEGACY_STAMP"
-  log "installed in ${LEGACY_VENV##*/}: $("$LEGACY_VENV/bin/python" -m pip freeze --disable-pip-version-check | grep -iE '^mcp==' | tr '\n' ' ')"
-fi
+venv "$VENV" "$REQ" interop-requirements 'mcp|mcp-server-time|mcp-server-git|pytest|pytest-timeout'
+venv "$LEGACY_VENV" "$LEGACY_REQ" interop-legacy-requirements 'mcp'
 
 if command -v haproxy >/dev/null 2>&1; then
   log "haproxy: $(haproxy -v 2>/dev/null | head -1)"
