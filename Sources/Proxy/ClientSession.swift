@@ -61,11 +61,6 @@ public final class ClientSession {
         }
         let asker: Asker
         let method: String
-
-        var upstream: UpstreamConnection? {
-            if case .upstream(let upstream, _) = asker { return upstream }
-            return nil
-        }
     }
 
     public let label: String

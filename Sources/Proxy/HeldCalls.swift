@@ -51,8 +51,6 @@ struct HeldCalls {
 
     var count: Int { calls.count }
 
-    func isHeld(_ key: Key) -> Bool { calls[key] != nil }
-
     /// The newest held call at `server` still waiting for a retry, for a server request that
     /// does not say which call it belongs to.
     func newestAwaiting(server: String) -> Key? {
@@ -184,13 +182,5 @@ struct HeldCalls {
         }
         expiredCount += expired.count
         return expired
-    }
-
-    /// Calls resumed for a request of `session`, which is gone.
-    func resumed(by session: ClientSession) -> [Key] {
-        calls.compactMap { key, call in
-            if case .resumed(let owner, _) = call.phase, owner === session { return key }
-            return nil
-        }
     }
 }

@@ -90,12 +90,12 @@ extension ProxyCore {
         switch exposure {
         case .transparent:
             let upstream = ready.first
-            result["capabilities"] = .object(Self.modernCapabilities(upstream?.capabilities ?? [:]))
+            result["capabilities"] = .object(upstream?.capabilities ?? [:])
             if let instructions = upstream?.instructions, !instructions.isEmpty { result["instructions"] = .string(instructions) }
             result["_meta"] = [RequestMeta.serverInfoKey: upstream?.serverInfo ?? plugboardServerInfo(ready: ready)]
         case .aggregated:
             let aggregate = aggregatedCapabilities(ready: ready)
-            result["capabilities"] = .object(Self.modernCapabilities(aggregate.capabilities))
+            result["capabilities"] = .object(aggregate.capabilities)
             result["instructions"] = .string(aggregate.instructions)
             result["_meta"] = [RequestMeta.serverInfoKey: plugboardServerInfo(ready: ready)]
         }
@@ -103,11 +103,6 @@ extension ProxyCore {
         result["ttlMs"] = 0
         result["cacheScope"] = "public"
         return result
-    }
-
-    /// Capabilities as a modern client reads them: resource updates come through `subscriptions/listen`.
-    static func modernCapabilities(_ capabilities: JSONObject) -> JSONObject {
-        capabilities
     }
 }
 

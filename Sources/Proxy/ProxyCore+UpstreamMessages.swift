@@ -61,11 +61,8 @@ extension ProxyCore {
     /// then the newest call held there for input.
     func causeOfServerRequest(from upstream: UpstreamConnection, relatedRequest: Int64?) -> ServerRequestCause {
         if let relatedRequest {
-            if heldCalls.isHeld(HeldCalls.Key(server: upstream.name, upstreamID: relatedRequest)) {
-                if case .awaitingRetry? = heldCalls.calls[HeldCalls.Key(server: upstream.name, upstreamID: relatedRequest)]?.phase {
-                    return .held(HeldCalls.Key(server: upstream.name, upstreamID: relatedRequest))
-                }
-            }
+            let key = HeldCalls.Key(server: upstream.name, upstreamID: relatedRequest)
+            if case .awaitingRetry? = heldCalls.calls[key]?.phase { return .held(key) }
             for session in sessions {
                 if let call = session.inFlight.first(where: { $0.value.upstream === upstream && $0.value.upstreamID == relatedRequest }) {
                     return .call(session, idText: call.key, upstreamID: relatedRequest)
