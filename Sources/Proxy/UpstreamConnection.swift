@@ -313,12 +313,7 @@ final class UpstreamConnection {
     /// `notifications/resources/updated` reach the core as a legacy server's would.
     func follow(resource uri: String) {
         guard isModern, resourceListens[uri] == nil else { return }
-        let params: JSONValue = ["_meta": .object(RequestMeta.plugboard.entries), "notifications": ["resourceSubscriptions": [.string(uri)]]]
-        let sent = send(
-            method: MCPMethod.subscriptionsListen, timeout: .seconds(10 * 365 * 86_400),
-            build: { JSONRPCMessage.request(idText: $0, method: MCPMethod.subscriptionsListen, params: params) },
-            onReply: { [weak self] _ in self?.resourceListens[uri] = nil })
-        if case .success(let id) = sent { resourceListens[uri] = id }
+        resourceListens[uri] = openListen(["resourceSubscriptions": [.string(uri)]]) { [weak self] _ in self?.resourceListens[uri] = nil }
     }
 
     func unfollow(resource uri: String) {
@@ -335,20 +330,27 @@ final class UpstreamConnection {
         if offered["prompts"]?["listChanged"]?.boolValue == true { filter["promptsListChanged"] = true }
         if offered["resources"]?["listChanged"]?.boolValue == true { filter["resourcesListChanged"] = true }
         guard !filter.isEmpty else { return }
-        let params: JSONValue = ["_meta": .object(RequestMeta.plugboard.entries), "notifications": .object(filter)]
+        listenRequest = openListen(filter) { [weak self, weak server] reply in
+            guard let self, let server, case .ready(let current) = self.phase, current === server else { return }
+            self.listenRequest = nil
+            if case .failed(let failure) = reply { self.log.debug("subscriptions/listen ended: \(failure)") }
+            self.loop.schedule(afterNanoseconds: 1_000_000_000) { [weak self, weak server] in
+                guard let self, let server, case .ready(let current) = self.phase, current === server else { return }
+                self.listenForChanges(on: server)
+            }
+        }
+    }
+
+    /// A `subscriptions/listen` of plugboard's own with the filter `notifications`: it has no
+    /// timeout, as a subscription lasts until one side ends it. Returns its id, if it was sent.
+    private func openListen(_ notifications: JSONObject, onEnd: @escaping (UpstreamReply) -> Void) -> Int64? {
+        let params: JSONValue = ["_meta": .object(RequestMeta.plugboard.entries), "notifications": .object(notifications)]
         let sent = send(
             method: MCPMethod.subscriptionsListen, timeout: .seconds(10 * 365 * 86_400),
             build: { JSONRPCMessage.request(idText: $0, method: MCPMethod.subscriptionsListen, params: params) },
-            onReply: { [weak self, weak server] reply in
-                guard let self, let server, case .ready(let current) = self.phase, current === server else { return }
-                self.listenRequest = nil
-                if case .failed(let failure) = reply { self.log.debug("subscriptions/listen ended: \(failure)") }
-                self.loop.schedule(afterNanoseconds: 1_000_000_000) { [weak self, weak server] in
-                    guard let self, let server, case .ready(let current) = self.phase, current === server else { return }
-                    self.listenForChanges(on: server)
-                }
-            })
-        if case .success(let id) = sent { listenRequest = id }
+            onReply: onEnd)
+        if case .success(let id) = sent { return id }
+        return nil
     }
 
     private func initializeFailed(_ server: RunningServer, reason: String) {

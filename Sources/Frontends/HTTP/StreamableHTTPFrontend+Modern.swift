@@ -61,6 +61,9 @@ extension StreamableHTTPFrontend {
             return true
         }
         guard let range = envelope.paramsRange, body[range].contains(versionKeyBytes) else { return false }
+        // Without a session, postModern's parse refuses a body whose `_meta` lacks the version; within
+        // one, the key may sit elsewhere (in arguments) of a legacy request.
+        guard headers["Mcp-Session-Id"] != nil else { return true }
         return (try? JSONParser.parse(body))?["params"]?["_meta"]?[Self.versionKey] != nil
     }
 
