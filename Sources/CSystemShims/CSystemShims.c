@@ -130,3 +130,7 @@ int pb_remove_forwarding_handler(int sig) {
 }
 
 char **pb_environ(void) { return environ; }
+
+const void *pb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
+    return memmem(haystack, haystack_length, needle, needle_length);
+}

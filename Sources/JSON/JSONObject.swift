@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The members of a JSON object, in insertion order, with unique names.
 ///
 /// Names are compared by their exact Unicode scalars (as RFC 8259 and JSON parsers in
@@ -163,9 +169,14 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         self.index = index
     }
 
+    /// Byte-for-byte equality of the UTF-8 (not String's canonical equivalence), as JSON names compare.
     static func sameName(_ a: String, _ b: String) -> Bool {
         let a = a.utf8
         let b = b.utf8
-        return a.count == b.count && a.elementsEqual(b)
+        guard a.count == b.count else { return false }
+        let compared = a.withContiguousStorageIfAvailable { a in
+            b.withContiguousStorageIfAvailable { b in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+        }
+        return compared.flatMap { $0 } ?? a.elementsEqual(b)
     }
 }

@@ -26,6 +26,9 @@ public struct JSONRPCEnvelope: Sendable, Equatable {
     public var idRange: Range<Int>?
     /// Byte range of the `params` value.
     public var paramsRange: Range<Int>?
+    /// Byte range of `params._meta`, the member MCP reserves for request metadata, when
+    /// `params` is an object that has it.
+    public var paramsMetaRange: Range<Int>?
     /// Byte range of the `result` value.
     public var resultRange: Range<Int>?
     /// Byte range of the `error` value.
@@ -33,7 +36,7 @@ public struct JSONRPCEnvelope: Sendable, Equatable {
 
     public init(
         kind: Kind, method: String? = nil, id: JSONRPCID? = nil, hasNullID: Bool = false,
-        idRange: Range<Int>? = nil, paramsRange: Range<Int>? = nil,
+        idRange: Range<Int>? = nil, paramsRange: Range<Int>? = nil, paramsMetaRange: Range<Int>? = nil,
         resultRange: Range<Int>? = nil, errorRange: Range<Int>? = nil
     ) {
         self.kind = kind
@@ -42,6 +45,7 @@ public struct JSONRPCEnvelope: Sendable, Equatable {
         self.hasNullID = hasNullID
         self.idRange = idRange
         self.paramsRange = paramsRange
+        self.paramsMetaRange = paramsMetaRange
         self.resultRange = resultRange
         self.errorRange = errorRange
     }
@@ -132,6 +136,7 @@ private struct Members {
     var id: IDValue = .absent
     var idRange: Range<Int>?
     var paramsRange: Range<Int>?
+    var paramsMetaRange: Range<Int>?
     var paramsIsStructured = false
     var resultRange: Range<Int>?
     var errorRange: Range<Int>?
@@ -199,6 +204,10 @@ private struct Members {
             } else {
                 try reader.skipValue(depth: 1, expected: "a value after ':'")
             }
+        } else if first == UInt8(ascii: "{"), reader.string(name, equals: "params") {
+            try readParamsObject(with: &reader)
+            paramsRange = start..<reader.position
+            paramsIsStructured = true
         } else {
             try reader.skipValue(depth: 1, expected: "a value after ':'")
             let range = start..<reader.position
@@ -212,6 +221,20 @@ private struct Members {
                 errorIsObject = first == UInt8(ascii: "{")
             }
         }
+    }
+
+    /// Validates an object `params` as `skipValue` would, noting where its `_meta` is.
+    private mutating func readParamsObject(with reader: inout JSONSyntaxReader) throws(JSONError) {
+        guard let mark = try reader.beginObject(depth: 2) else { return }
+        var isFirst = true
+        repeat {
+            let name = try reader.readMemberName(objectMark: mark, isFirst: isFirst)
+            isFirst = false
+            let start = reader.position
+            try reader.skipValue(depth: 2, expected: "a value after ':'")
+            if reader.string(name, equals: "_meta") { paramsMetaRange = start..<reader.position }
+        } while try reader.endOfMember()
+        try reader.finishObject(objectMark: mark)
     }
 
     func classify() throws(JSONRPCScanError) -> JSONRPCEnvelope {
@@ -230,7 +253,7 @@ private struct Members {
         if case .invalid(let reason) = id { throw invalid(reason) }
         var envelope = JSONRPCEnvelope(
             kind: .request, method: method, id: validID, idRange: idRange,
-            paramsRange: paramsRange, resultRange: resultRange, errorRange: errorRange)
+            paramsRange: paramsRange, paramsMetaRange: paramsMetaRange, resultRange: resultRange, errorRange: errorRange)
         if hasMethod {
             guard method != nil else { throw invalid("\"method\" must be a string") }
             guard resultRange == nil, errorRange == nil else {

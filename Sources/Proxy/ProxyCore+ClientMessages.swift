@@ -1,3 +1,7 @@
+import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#endif
 import Config
 import IO
 import JSON
@@ -23,10 +27,8 @@ extension ProxyCore {
                 session.answer(idText, ProxyFailure.shuttingDown(method: envelope.method ?? "").response(idText: idText))
                 return
             }
-            if envelope.method != MCPMethod.initialize && RequestMeta.mayBeModern(message, envelope: envelope),
-                let parsed = try? JSONParser.parse(message), let meta = RequestMeta.read(params: parsed["params"])
-            {
-                return receiveModern(message, envelope: envelope, parsed: parsed, meta: meta, idText: idText, from: session)
+            if envelope.method != MCPMethod.initialize, let meta = metaReader.read(message, envelope: envelope) {
+                return receiveModern(message, envelope: envelope, meta: meta, idText: idText, from: session)
             }
         case .notification:
             counters.notifications += 1
@@ -486,14 +488,19 @@ extension JSONValue {
 
 extension ArraySlice where Element == UInt8 {
     func contains(subsequence needle: [UInt8]) -> Bool {
-        guard needle.count <= count, let first = needle.first else { return needle.isEmpty }
-        var index = startIndex
-        let last = endIndex - needle.count
-        while index <= last {
-            if self[index] == first && self[index..<index + needle.count].elementsEqual(needle) { return true }
-            index += 1
+        guard !needle.isEmpty else { return true }
+        guard needle.count <= count else { return false }
+        return withUnsafeBytes { haystack in
+            needle.withUnsafeBytes { needle in
+                pb_memmem(haystack.baseAddress, haystack.count, needle.baseAddress, needle.count) != nil
+            }
         }
-        return false
+    }
+
+    func sameBytes(as other: [UInt8]) -> Bool {
+        guard count == other.count else { return false }
+        guard !isEmpty else { return true }
+        return withUnsafeBytes { mine in other.withUnsafeBytes { memcmp(mine.baseAddress!, $0.baseAddress!, count) == 0 } }
     }
 }
 

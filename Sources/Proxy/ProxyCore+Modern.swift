@@ -6,7 +6,7 @@ import JSONRPC
 extension ProxyCore {
     /// A request whose `_meta` names a protocol version: validated, then served statelessly.
     func receiveModern(
-        _ message: [UInt8], envelope: JSONRPCEnvelope, parsed: JSONValue, meta read: Result<RequestMeta, RequestMeta.Violation>,
+        _ message: [UInt8], envelope: JSONRPCEnvelope, meta read: Result<RequestMeta, RequestMeta.Violation>,
         idText: [UInt8], from session: ClientSession
     ) {
         let method = envelope.method ?? ""
@@ -30,15 +30,15 @@ extension ProxyCore {
         startUpstreamsIfNeeded(standingFor: meta)
         whenUpstreamsSettled { [weak self, weak session] in
             guard let self, let session, session.phase != .closed else { return }
-            self.handleModern(message, envelope: envelope, parsed: parsed, meta: meta, idText: idText, from: session)
+            self.handleModern(message, envelope: envelope, meta: meta, idText: idText, from: session)
         }
     }
 
     private func handleModern(
-        _ message: [UInt8], envelope: JSONRPCEnvelope, parsed: JSONValue, meta: RequestMeta, idText: [UInt8], from session: ClientSession
+        _ message: [UInt8], envelope: JSONRPCEnvelope, meta: RequestMeta, idText: [UInt8], from session: ClientSession
     ) {
         let method = envelope.method ?? ""
-        let params = parsed["params"] ?? .object([:])
+        let params = DeferredParams(of: message, at: envelope.paramsRange)
         switch method {
         case MCPMethod.discover:
             counters.answeredLocally += 1
@@ -51,14 +51,19 @@ extension ProxyCore {
                     idText: idText, code: JSONRPCErrorCode.methodNotFound,
                     message: "Method not found: \(method) was removed in \(meta.protocolVersion)\(Self.replacement(of: method))"))
         case MCPMethod.subscriptionsListen:
-            listen(params: params, idText: idText, from: session)
+            listen(params: params.value, idText: idText, from: session)
         default:
-            if let state = params["requestState"]?.stringValue, RequestStateToken.isPlugboards(state) {
-                return resumeHeldCall(state: state, method: method, params: params, meta: meta, idText: idText, from: session)
+            if let paramsRange = envelope.paramsRange, message[paramsRange].contains(subsequence: Self.requestStateKeyBytes),
+                let state = JSONMemberLocator.value(of: "requestState", inObject: message[paramsRange])?.stringValue,
+                RequestStateToken.isPlugboards(state)
+            {
+                return resumeHeldCall(state: state, method: method, params: params.value, meta: meta, idText: idText, from: session)
             }
             accept(message, envelope: envelope, idText: idText, caller: .modern(meta, method: method, params: params), from: session)
         }
     }
+
+    private static let requestStateKeyBytes = Array("\"requestState\"".utf8)
 
     private static func replacement(of method: String) -> String {
         switch method {

@@ -26,7 +26,7 @@ extension ProxyCore {
                 let key = HeldCalls.Key(server: upstream.name, upstreamID: upstreamID)
                 return bridgeInput(
                     message, envelope: envelope, from: upstream,
-                    cause: InputCause(key: key, caller: (session, idText, meta, callMethod, params)))
+                    cause: InputCause(key: key, caller: (session, idText, meta, callMethod, params.value)))
             }
         case .none:
             break

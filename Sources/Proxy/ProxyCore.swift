@@ -47,6 +47,8 @@ public final class ProxyCore {
     var nextChainRequestID = 1
     /// Modern clients' calls held at legacy servers that asked for input (the MRTR bridge).
     var heldCalls = HeldCalls()
+    /// Modern requests' `_meta`, read once per distinct one in a row.
+    var metaReader = RequestMetaReader()
     /// Signs the `requestState` of held calls; its key lives as long as the process.
     let stateTokens = RequestStateToken()
     var heldCallTimer: EventLoop.TimerID?

@@ -2,8 +2,8 @@ import JSON
 import JSONRPC
 
 /// The per-request protocol fields a modern (2026-07-28) request carries in `params._meta`.
-struct RequestMeta: Equatable {
-    static let protocolVersionKey = "io.modelcontextprotocol/protocolVersion"
+public struct RequestMeta: Equatable, Sendable {
+    public static let protocolVersionKey = "io.modelcontextprotocol/protocolVersion"
     static let clientCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
     static let clientInfoKey = "io.modelcontextprotocol/clientInfo"
     static let logLevelKey = "io.modelcontextprotocol/logLevel"
@@ -17,10 +17,16 @@ struct RequestMeta: Equatable {
     var clientInfo: JSONValue?
     var logLevel: String?
 
-    /// Whether the message's params mention the modern protocol-version key at all, found without parsing.
-    static func mayBeModern(_ message: [UInt8], envelope: JSONRPCEnvelope) -> Bool {
-        guard let range = envelope.paramsRange else { return false }
+    /// Whether the message's `params._meta` mentions the modern protocol-version key at all, found without parsing.
+    public static func mayBeModern(_ message: [UInt8], envelope: JSONRPCEnvelope) -> Bool {
+        guard let range = envelope.paramsMetaRange else { return false }
         return message[range].contains(subsequence: protocolVersionKeyBytes)
+    }
+
+    /// Whether the message's `params._meta` has the modern protocol-version key.
+    public static func namesProtocolVersion(_ message: [UInt8], envelope: JSONRPCEnvelope) -> Bool {
+        guard mayBeModern(message, envelope: envelope), let range = envelope.paramsMetaRange else { return false }
+        return (try? JSONParser.parse(message[range]))?[protocolVersionKey] != nil
     }
     static let protocolVersionKeyBytes = Array("\"\(protocolVersionKey)\"".utf8)
     static let reservedPrefixBytes = Array("\"\(reservedPrefix)".utf8)
@@ -34,7 +40,13 @@ struct RequestMeta: Equatable {
     /// The modern fields of `params._meta`: nil when the request is not modern (no protocol
     /// version there), a violation when it is but the fields are wrong.
     static func read(params: JSONValue?) -> Result<RequestMeta, Violation>? {
-        guard let meta = params?["_meta"]?.objectValue, let versionValue = meta[protocolVersionKey] else { return nil }
+        read(meta: params?["_meta"])
+    }
+
+
+    /// The modern fields of a `_meta` object.
+    static func read(meta: JSONValue?) -> Result<RequestMeta, Violation>? {
+        guard let meta = meta?.objectValue, let versionValue = meta[protocolVersionKey] else { return nil }
         guard let version = versionValue.stringValue else {
             return .failure(.malformed("_meta[\"\(protocolVersionKey)\"] must be a string"))
         }
@@ -101,6 +113,24 @@ struct RequestMeta: Equatable {
         case MCPMethod.rootsList: "roots"
         default: nil
         }
+    }
+}
+
+/// Reads the modern fields of requests' `params._meta`, located by the envelope scan and
+/// parsed without the rest of the request. A client sends the same `_meta` bytes on request
+/// after request, so the last one read is remembered and its bytes compared instead.
+struct RequestMetaReader {
+    private var lastBytes: [UInt8] = []
+    private var lastRead: Result<RequestMeta, RequestMeta.Violation>?
+
+    mutating func read(_ message: [UInt8], envelope: JSONRPCEnvelope) -> Result<RequestMeta, RequestMeta.Violation>? {
+        guard RequestMeta.mayBeModern(message, envelope: envelope), let range = envelope.paramsMetaRange else { return nil }
+        let bytes = message[range]
+        if let lastRead, bytes.sameBytes(as: lastBytes) { return lastRead }
+        let read = RequestMeta.read(meta: try? JSONParser.parse(bytes))
+        lastBytes = Array(bytes)
+        lastRead = read
+        return read
     }
 }
 

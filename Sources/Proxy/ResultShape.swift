@@ -40,28 +40,40 @@ enum ResultShape {
             }
             return replacingID(in: response, idRange: idRange, with: idText)
         }
-        var fields = Array(#""resultType":"complete""#.utf8)
-        if cacheableMethods.contains(method) { fields += #","ttlMs":0,"cacheScope":"private""#.utf8 }
+        let fields = cacheableMethods.contains(method) ? cacheableFields : completeFields
         let afterBrace = resultRange.lowerBound + 1
         var next = afterBrace
-        while next < resultRange.upperBound, JSONWhitespace.contains(response[next]) { next += 1 }
-        if response[next] != UInt8(ascii: "}") { fields.append(UInt8(ascii: ",")) }
+        while next < resultRange.upperBound, isWhitespace(response[next]) { next += 1 }
+        let separator: [UInt8] = response[next] == UInt8(ascii: "}") ? [] : [UInt8(ascii: ",")]
         // Two edits, in the order they sit in the message: the id, and the insertion.
-        let edits: [(range: Range<Int>, with: [UInt8])] = [(idRange, idText), (afterBrace..<afterBrace, fields)].sorted { $0.range.lowerBound < $1.range.lowerBound }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(response.count + fields.count + idText.count)
-        var position = 0
-        for edit in edits {
-            bytes += response[position..<edit.range.lowerBound]
-            bytes += edit.with
-            position = edit.range.upperBound
+        bytes.reserveCapacity(response.count + fields.count + 1 + idText.count)
+        if idRange.lowerBound < afterBrace {
+            bytes += response[..<idRange.lowerBound]
+            bytes += idText
+            bytes += response[idRange.upperBound..<afterBrace]
+            bytes += fields
+            bytes += separator
+            bytes += response[afterBrace...]
+        } else {
+            bytes += response[..<afterBrace]
+            bytes += fields
+            bytes += separator
+            bytes += response[afterBrace..<idRange.lowerBound]
+            bytes += idText
+            bytes += response[idRange.upperBound...]
         }
-        bytes += response[position...]
         return bytes
     }
 
+    private static let completeFields = Array(#""resultType":"complete""#.utf8)
+    private static let cacheableFields = Array(#""resultType":"complete","ttlMs":0,"cacheScope":"private""#.utf8)
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+
     private static let legacyResourceNotFound = Array("-32002".utf8)
-    private static let JSONWhitespace: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
 }
 
 /// Multi Round-Trip Requests: a modern server's `InputRequiredResult`.

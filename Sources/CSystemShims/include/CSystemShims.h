@@ -96,4 +96,9 @@ int pb_remove_forwarding_handler(int sig);
 /// The process environment (`environ`).
 char **pb_environ(void);
 
+// MARK: Byte search
+
+/// memmem(3): whether and where `needle` occurs in `haystack`.
+const void *pb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+
 #endif

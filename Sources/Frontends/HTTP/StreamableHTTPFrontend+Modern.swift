@@ -60,16 +60,11 @@ extension StreamableHTTPFrontend {
         if headers["Mcp-Session-Id"] == nil, let version = headers["MCP-Protocol-Version"], !ProtocolVersion.legacy.contains(version) {
             return true
         }
-        guard let range = envelope.paramsRange, body[range].contains(versionKeyBytes) else { return false }
         // Without a session, postModern's parse refuses a body whose `_meta` lacks the version; within
-        // one, the key may sit elsewhere (in arguments) of a legacy request.
-        guard headers["Mcp-Session-Id"] != nil else { return true }
-        return (try? JSONParser.parse(body))?["params"]?["_meta"]?[Self.versionKey] != nil
+        // one, the key's bytes may sit inside another `_meta` value of a legacy request.
+        guard headers["Mcp-Session-Id"] != nil else { return RequestMeta.mayBeModern(body, envelope: envelope) }
+        return RequestMeta.namesProtocolVersion(body, envelope: envelope)
     }
-
-    private static let versionKeyBytes = Array("\"io.modelcontextprotocol/protocolVersion\"".utf8)
-
-    static let versionKey = "io.modelcontextprotocol/protocolVersion"
 
     func postModern(_ exchange: HTTPExchange, envelope: JSONRPCEnvelope) {
         let body = exchange.request.body
@@ -79,13 +74,14 @@ extension StreamableHTTPFrontend {
             record(status: 202)
             return exchange.respond(status: 202)
         }
-        let parsed = try? JSONParser.parse(body)
-        if let mismatch = Self.headerMismatch(headers: headers, method: envelope.method ?? "", params: parsed?["params"]) {
+        let meta = envelope.paramsMetaRange.flatMap { try? JSONParser.parse(body[$0]) }
+        let request = MirroredFields(body: body, envelope: envelope, meta: meta)
+        if let mismatch = Self.headerMismatch(headers: headers, request: request) {
             return fail(exchange, status: 400, "Header mismatch: \(mismatch)", code: JSONRPCErrorCode.headerMismatch, id: id)
         }
-        guard parsed?["params"]?["_meta"]?[Self.versionKey] != nil else {
+        guard meta?[RequestMeta.protocolVersionKey] != nil else {
             return fail(
-                exchange, status: 400, "Invalid params: _meta[\"\(Self.versionKey)\"] is required (or send initialize to open a 2025-11-25 session)",
+                exchange, status: 400, "Invalid params: _meta[\"\(RequestMeta.protocolVersionKey)\"] is required (or send initialize to open a 2025-11-25 session)",
                 code: JSONRPCErrorCode.invalidParams, id: id)
         }
         guard accepting else { return fail(exchange, status: 503, "plugboard is shutting down", code: JSONRPCErrorCode.internalError, id: id) }
@@ -137,24 +133,18 @@ extension StreamableHTTPFrontend {
     }
 
     /// What is wrong with the request's mirrored headers, if anything.
-    static func headerMismatch(headers: HTTPHeaders, method: String, params: JSONValue?) -> String? {
-        let bodyVersion = params?["_meta"]?[versionKey]?.stringValue
+    static func headerMismatch(headers: HTTPHeaders, request: MirroredFields) -> String? {
+        let method = request.method
+        let bodyVersion = request.protocolVersion
         guard let headerVersion = headers["MCP-Protocol-Version"] else { return "MCP-Protocol-Version header is required" }
         if let bodyVersion, bodyVersion != headerVersion {
             return "MCP-Protocol-Version header value '\(headerVersion)' does not match body value '\(bodyVersion)'"
         }
         guard let headerMethod = headers["Mcp-Method"] else { return "Mcp-Method header is required" }
         guard headerMethod == method else { return "Mcp-Method header value '\(headerMethod)' does not match body value '\(method)'" }
-        let nameKey: String? =
-            switch method {
-            case MCPMethod.toolsCall, MCPMethod.promptsGet: "name"
-            case MCPMethod.resourcesRead: "uri"
-            default: nil
-            }
-        guard let nameKey else { return nil }
+        guard let bodyName = request.name else { return nil }
         guard let raw = headers["Mcp-Name"] else { return "Mcp-Name header is required for \(method)" }
         guard let headerName = decodeHeaderValue(raw) else { return "Mcp-Name header value is not valid Base64" }
-        let bodyName = params?[nameKey]?.stringValue ?? ""
         guard headerName == bodyName else { return "Mcp-Name header value '\(headerName)' does not match body value '\(bodyName)'" }
         return nil
     }
@@ -181,5 +171,28 @@ extension StreamableHTTPFrontend {
             }
             finish(call, reason: "plugboard is stopping")
         }
+    }
+}
+
+/// The body fields a modern HTTP request mirrors in its headers, read without parsing the whole body.
+struct MirroredFields {
+    let method: String
+    let protocolVersion: String?
+    /// The tool or prompt name, or the resource URI, for the methods that mirror one in `Mcp-Name`.
+    let name: String?
+
+    init(body: [UInt8], envelope: JSONRPCEnvelope, meta: JSONValue?) {
+        method = envelope.method ?? ""
+        protocolVersion = meta?[RequestMeta.protocolVersionKey]?.stringValue
+        let params = envelope.paramsRange.map { body[$0] }
+        func member(_ key: StaticString) -> String {
+            params.flatMap { JSONMemberLocator.value(of: key, inObject: $0)?.stringValue } ?? ""
+        }
+        name =
+            switch method {
+            case MCPMethod.toolsCall, MCPMethod.promptsGet: member("name")
+            case MCPMethod.resourcesRead: member("uri")
+            default: nil
+            }
     }
 }
