@@ -23,19 +23,21 @@ let package = Package(
         // The operating system's OpenSSL 3 (libcrypto), linked as a system library: see ARCHITECTURE.md.
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
         .target(name: "Cryptography", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // TLS sessions over the event loop's non-blocking sockets, by OpenSSL's libssl.
+        .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "Locking", swiftSettings: strict),
         .target(name: "Logging", dependencies: ["JSON", "Locking"], swiftSettings: strict),
         .target(name: "Processes", dependencies: ["CSystemShims", "Locking"], swiftSettings: strict),
         .target(name: "IO", dependencies: ["CSystemShims", "JSONRPC", "Processes", "Locking"], swiftSettings: strict),
 
         // TCP listeners, HTTP/1.1 server and client connections on the event loop.
-        .target(name: "Network", dependencies: ["HTTP", "IO", "Logging", "Config", "CSystemShims"], swiftSettings: strict),
+        .target(name: "Network", dependencies: ["HTTP", "IO", "Logging", "Config", "CSystemShims", "TLS"], swiftSettings: strict),
 
         // inotify: settled, content-compared change sets of whole directory trees.
         .target(name: "Watcher", dependencies: ["IO", "CSystemShims"], swiftSettings: strict),
 
         // Typed configuration from TOML.
-        .target(name: "Config", dependencies: ["TOML"], swiftSettings: strict),
+        .target(name: "Config", dependencies: ["TOML", "HTTP"], swiftSettings: strict),
 
         // JavaScript plugins: Node worker pools, chains, output validation.
         .target(
@@ -47,12 +49,12 @@ let package = Package(
         // The proxy core: sessions, routing, upstream connections.
         .target(
             name: "Proxy",
-            dependencies: ["JSON", "JSONRPC", "Config", "Cryptography", "HTTP", "IO", "Logging", "Network", "Plugins", "Processes", "CSystemShims"],
+            dependencies: ["JSON", "JSONRPC", "Config", "Cryptography", "HTTP", "IO", "Logging", "Network", "Plugins", "Processes", "CSystemShims", "TLS"],
             swiftSettings: strict),
 
         // Frontends that carry client sessions into the core.
         .target(
-            name: "Frontends", dependencies: ["Proxy", "Cryptography", "IO", "Logging", "HTTP", "Network", "JSON", "JSONRPC", "Config"],
+            name: "Frontends", dependencies: ["Proxy", "Cryptography", "IO", "Logging", "HTTP", "Network", "JSON", "JSONRPC", "Config", "TLS"],
             swiftSettings: strict),
 
         // Lifecycle: signals, ordered start/stop.

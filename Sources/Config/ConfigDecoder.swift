@@ -9,6 +9,8 @@ struct ConfigDecoder {
     /// How messages name the main file, for errors that have no better location.
     let mainFile: String
     let log: ConfigErrorLog
+    /// The process environment, for `${env:…}` references and the proxy variables.
+    let environment: (String) -> String?
 
     func decode() -> PlugboardConfig {
         let top = TableReader(table: root, name: "the top level", log: log)
@@ -19,7 +21,8 @@ struct ConfigDecoder {
         let pluginsDirectory = ConfigPath.resolve(top.string("plugins_dir") ?? "../plugins.d", against: directory)
         let serverDecoder = ServerDecoder(
             directory: directory, pluginsDirectory: pluginsDirectory,
-            limits: limits, separator: exposure.separator, log: log)
+            limits: limits, separator: exposure.separator, log: log,
+            references: ValueReferences(directory: directory, environment: environment))
         var servers: [UpstreamServer] = []
         if let table = top.subtable("servers") {
             servers = table.entries.compactMap(serverDecoder.decode)

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import TOML
 
 /// Loads and validates plugboard's configuration directory.
@@ -6,7 +11,8 @@ public enum ConfigLoader {
     ///
     /// Every problem found is reported at once, each with its `file:line:col` when it has one.
     /// File names in messages start with `directory` as given.
-    public static func load(directory: String) throws(ConfigErrors) -> PlugboardConfig {
+    /// `environment` answers `${env:NAME}` references and the proxy variables (the process's own by default).
+    public static func load(directory: String, environment: @escaping (String) -> String? = ProcessVariables.value) throws(ConfigErrors) -> PlugboardConfig {
         let log = ConfigErrorLog()
         let mainFile = join(directory, "plugboard.toml")
         let files = [mainFile] + fragmentFiles(in: join(directory, "conf.d"))
@@ -22,7 +28,7 @@ public enum ConfigLoader {
         guard let root = merged, log.isEmpty else {
             throw ConfigErrors(log.sorted(fileOrder: files))
         }
-        let config = ConfigDecoder(root: root, directory: ConfigPath.absolute(directory), mainFile: mainFile, log: log).decode()
+        let config = ConfigDecoder(root: root, directory: ConfigPath.absolute(directory), mainFile: mainFile, log: log, environment: environment).decode()
         guard log.isEmpty else { throw ConfigErrors(log.sorted(fileOrder: files)) }
         return config
     }
@@ -53,5 +59,12 @@ public enum ConfigLoader {
 
     private static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+}
+
+/// The process's environment variables.
+public enum ProcessVariables {
+    public static func value(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
     }
 }

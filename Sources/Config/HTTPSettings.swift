@@ -43,8 +43,15 @@ public enum BearerTokenSource: Sendable, Equatable {
 
 /// `[http]`: the Streamable HTTP frontend.
 public struct HTTPSettings: Sendable, Equatable {
-    /// Addresses to listen on; empty means no HTTP frontend.
+    /// Addresses to listen on in plain HTTP (`listen`).
     public var listen: [ListenAddress]
+    /// Addresses to listen on in HTTPS (`tls_listen`), with `tlsCertificate`.
+    public var tlsListen: [ListenAddress] = []
+    /// The certificate chain and key HTTPS listeners present (`tls_cert_file`, `tls_key_file`).
+    public var tlsCertificate: TLSCertificatePaths?
+    /// `Host` values accepted besides localhost, 127.0.0.1 and [::1] (`allowed_hosts`; `*` allows any).
+    /// Checked when every listener is on loopback, or when this is set.
+    public var allowedHosts: [String] = []
     /// The MCP endpoint's path (`path`, default `/mcp`).
     public var path: String
     /// Whether stdin/stdout also carries a client when HTTP is on (`stdio`, default false).
@@ -95,7 +102,7 @@ public struct HTTPSettings: Sendable, Equatable {
         self.keepAliveInterval = keepAliveInterval
     }
 
-    public var isEnabled: Bool { !listen.isEmpty }
+    public var isEnabled: Bool { !listen.isEmpty || !tlsListen.isEmpty }
 }
 
 /// `[admin]`: health, readiness, metrics and status endpoints on a separate address.
@@ -103,4 +110,15 @@ public struct AdminSettings: Sendable, Equatable {
     /// Where `/healthz`, `/readyz`, `/metrics` and `/status` are served; nil: on the `[http]` listener.
     public var listen: ListenAddress?
     public init(listen: ListenAddress? = nil) { self.listen = listen }
+}
+
+/// The PEM files an HTTPS listener serves, reloaded when they change.
+public struct TLSCertificatePaths: Sendable, Equatable {
+    public var certificateFile: String
+    public var keyFile: String
+
+    public init(certificateFile: String, keyFile: String) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
 }

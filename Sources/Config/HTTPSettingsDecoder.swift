@@ -8,9 +8,30 @@ extension ConfigDecoder {
         reader.rejectUnknownKeys(known: [
             "listen", "path", "stdio", "allowed_origins", "auth_token_env", "auth_token_file", "session_idle_timeout",
             "max_sessions", "max_connections", "max_header_bytes", "max_header_count", "max_body_bytes", "header_timeout",
-            "idle_timeout", "write_timeout", "sse_replay_events", "sse_keepalive",
+            "idle_timeout", "write_timeout", "sse_replay_events", "sse_keepalive", "tls_listen", "tls_cert_file", "tls_key_file",
+            "allowed_hosts",
         ])
-        settings.listen = listenAddresses(reader)
+        settings.listen = listenAddresses(reader, key: "listen")
+        settings.tlsListen = listenAddresses(reader, key: "tls_listen")
+        let certificate = reader.string("tls_cert_file").map { ConfigPath.resolve($0, against: directory) }
+        let key = reader.string("tls_key_file").map { ConfigPath.resolve($0, against: directory) }
+        switch (certificate, key) {
+        case (let certificate?, let key?):
+            settings.tlsCertificate = TLSCertificatePaths(certificateFile: certificate, keyFile: key)
+            for (name, path) in [("tls_cert_file", certificate), ("tls_key_file", key)] where !FileSystem.isRegularFile(path) {
+                log.add("`\(name)` \"\(path)\" is not a readable file", at: reader.entry(name)?.valueLocation)
+            }
+            if settings.tlsListen.isEmpty {
+                log.add("`tls_cert_file` is set but `tls_listen` names no address to serve TLS on", at: reader.entry("tls_cert_file")?.keyLocation)
+            }
+        case (nil, nil):
+            if !settings.tlsListen.isEmpty {
+                log.add("`tls_listen` needs `tls_cert_file` and `tls_key_file`", at: reader.entry("tls_listen")?.keyLocation)
+            }
+        default:
+            log.add("set both `tls_cert_file` and `tls_key_file`", at: (reader.entry("tls_cert_file") ?? reader.entry("tls_key_file"))?.keyLocation)
+        }
+        if let hosts = reader.stringArray("allowed_hosts") { settings.allowedHosts = hosts }
         if let path = reader.string("path") {
             if path.hasPrefix("/") && !path.contains("?") && !path.contains(" ") {
                 settings.path = path
@@ -58,13 +79,13 @@ extension ConfigDecoder {
     }
 
     /// `listen` as one address string or an array of them.
-    private func listenAddresses(_ reader: TableReader) -> [ListenAddress] {
-        guard let entry = reader.entry("listen") else { return [] }
+    private func listenAddresses(_ reader: TableReader, key: String) -> [ListenAddress] {
+        guard let entry = reader.entry(key) else { return [] }
         let texts: [String]
         if entry.value.stringValue != nil {
-            texts = [reader.string("listen")!]
+            texts = [reader.string(key)!]
         } else {
-            texts = reader.stringArray("listen") ?? []
+            texts = reader.stringArray(key) ?? []
         }
         var addresses: [ListenAddress] = []
         for (index, text) in texts.enumerated() {

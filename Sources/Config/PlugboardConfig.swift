@@ -310,6 +310,8 @@ public struct UpstreamServer: Sendable, Equatable {
     public var protocolPreference: ProtocolPreference
     /// How long the `server/discover` probe may take before the server counts as legacy (`discover_timeout`, default 5s).
     public var discoverTimeout: TimeSpan
+    /// Headers, TLS and proxy settings of a `url` server.
+    public var remote: RemoteOptions
     public var plugins: PluginChains
 
     public init(
@@ -326,6 +328,7 @@ public struct UpstreamServer: Sendable, Equatable {
         healthCheckTimeout: TimeSpan = .seconds(10),
         protocolPreference: ProtocolPreference = .auto,
         discoverTimeout: TimeSpan = .seconds(5),
+        remote: RemoteOptions = RemoteOptions(),
         plugins: PluginChains = PluginChains()
     ) {
         self.name = name
@@ -341,6 +344,7 @@ public struct UpstreamServer: Sendable, Equatable {
         self.healthCheckTimeout = healthCheckTimeout
         self.protocolPreference = protocolPreference
         self.discoverTimeout = discoverTimeout
+        self.remote = remote
         self.plugins = plugins
     }
 }

@@ -1,3 +1,4 @@
+import HTTP
 import TOML
 
 /// Decodes one `[servers.NAME]` table.
@@ -7,11 +8,13 @@ struct ServerDecoder {
     let limits: Limits
     let separator: String
     let log: ConfigErrorLog
+    /// Resolves `${env:…}` and `${file:…}` references, and supplies the proxy variables.
+    let references: ValueReferences
 
     static let knownKeys = [
         "command", "url", "args", "env", "cwd", "transport", "enabled", "request_timeout",
         "restart_backoff_initial", "restart_backoff_max", "health_check_interval", "health_check_timeout", "protocol", "discover_timeout",
-        "tools", "prompts", "resources", "plugins",
+        "tools", "prompts", "resources", "plugins", "headers", "ca_file", "tls_verify", "proxy",
     ]
 
     func decode(_ entry: TOMLTable.Entry) -> UpstreamServer? {
@@ -28,6 +31,8 @@ struct ServerDecoder {
         var server = UpstreamServer(
             name: name, transport: transport ?? .streamableHTTP(url: ""),
             requestTimeout: limits.requestTimeout)
+        if case .streamableHTTP(let url)? = transport { server.remote = decodeRemote(reader, url: url) }
+        if case .legacySSE(let url)? = transport { server.remote = decodeRemote(reader, url: url) }
         if let value = reader.bool("enabled") { server.enabled = value }
         if let value = reader.duration("request_timeout") { server.requestTimeout = value }
         if let value = reader.duration("restart_backoff_initial") { server.restartBackoffInitial = value }
@@ -89,19 +94,13 @@ struct ServerDecoder {
             let resolved = command.contains("/") ? ConfigPath.resolve(command, against: directory) : command
             return .stdio(command: resolved, arguments: arguments, environment: environment, workingDirectory: workingDirectory)
         case (nil, let url?):
-            for key in ["args", "env", "cwd"] {
+            for key in ["args", "env", "cwd"] where reader.entry(key) != nil {
                 if let entry = reader.entry(key) {
                     log.add("`\(key)` applies only to servers started with `command`; [servers.\(name)] uses `url`", at: entry.keyLocation)
                 }
             }
-            if url.hasPrefix("https://") {
-                log.add(
-                    "`url` uses https://, which plugboard cannot speak (it has no TLS library); run a local TLS proxy (stunnel, haproxy) and point `url` at its http:// address",
-                    at: reader.entry("url")?.valueLocation)
-                return nil
-            }
-            guard url.hasPrefix("http://"), !url.hasSuffix("://") else {
-                log.add("`url` must start with http://, found \"\(url)\"", at: reader.entry("url")?.valueLocation)
+            guard let parsed = HTTPURL(url), url.lowercased().hasPrefix(parsed.scheme + "://") else {
+                log.add("`url` must be an http:// or https:// URL, found \"\(url)\"", at: reader.entry("url")?.valueLocation)
                 return nil
             }
             switch transport ?? "streamable-http" {
@@ -121,6 +120,71 @@ struct ServerDecoder {
             return nil
         }
     }
+
+    /// Headers, TLS checks and the proxy of a server reached over HTTP.
+    private func decodeRemote(_ reader: TableReader, url text: String) -> RemoteOptions {
+        var options = RemoteOptions()
+        guard let url = HTTPURL(text) else { return options }
+        if let table = reader.subtable("headers") {
+            for entry in table.entries {
+                guard let raw = entry.value.stringValue else {
+                    log.add("`headers.\(entry.key)` must be a string, found \(entry.value.typeName)", at: entry.valueLocation)
+                    continue
+                }
+                guard entry.key.utf8.allSatisfy(HTTPHeaders.isTokenCharacter), !entry.key.isEmpty else {
+                    log.add("`headers.\(entry.key)` is not a valid HTTP header name", at: entry.keyLocation)
+                    continue
+                }
+                if Self.reservedHeaders.contains(entry.key.lowercased()) {
+                    log.add("`headers.\(entry.key)` is set by plugboard itself and cannot be configured", at: entry.keyLocation)
+                    continue
+                }
+                let value: String
+                do { value = try references.expand(raw) } catch {
+                    log.add("`headers.\(entry.key)`: \(error)", at: entry.valueLocation)
+                    continue
+                }
+                guard !value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else {
+                    log.add("`headers.\(entry.key)` must not contain line breaks or NUL (after expanding references)", at: entry.valueLocation)
+                    continue
+                }
+                options.headers.append(RemoteHeader(name: entry.key, value: SecretText(value)))
+            }
+        }
+        if let caFile = reader.string("ca_file") {
+            let path = ConfigPath.resolve(caFile, against: directory)
+            if FileSystem.isRegularFile(path) {
+                options.caFile = path
+            } else {
+                log.add("`ca_file` \"\(path)\" is not a readable file", at: reader.entry("ca_file")?.valueLocation)
+            }
+        }
+        if let verify = reader.bool("tls_verify") { options.tlsVerify = verify }
+        if url.scheme == "http" {
+            for key in ["ca_file", "tls_verify"] where reader.entry(key) != nil {
+                log.add("`\(key)` applies only to https:// servers; [servers.\(reader.name)] uses http://", at: reader.entry(key)?.keyLocation)
+            }
+        }
+        let setting: (text: String, source: String)?
+        if let configured = reader.string("proxy") {
+            setting = configured.isEmpty ? nil : (configured, "`proxy`")
+        } else {
+            setting = ProxySelection.fromEnvironment(for: url, environment: references.environment).map { ($0.setting, $0.source) }
+        }
+        if let setting {
+            switch ProxySelection.parse(setting.text, source: setting.source) {
+            case .success(let proxy): options.proxy = proxy
+            case .failure(let error): log.add("\(error)", at: reader.entry("proxy")?.valueLocation ?? reader.entry("url")?.valueLocation)
+            }
+        }
+        return options
+    }
+
+    /// Headers plugboard writes itself on every request to a remote server.
+    static let reservedHeaders: Set<String> = [
+        "host", "content-length", "transfer-encoding", "connection", "content-type", "accept", "mcp-session-id", "mcp-protocol-version",
+        "mcp-method", "mcp-name", "last-event-id", "upgrade", "te", "trailer", "keep-alive", "proxy-connection",
+    ]
 
     private func decodeEnvironment(_ reader: TableReader) -> [String: String] {
         guard let table = reader.subtable("env") else { return [:] }

@@ -1,6 +1,9 @@
 /// Header fields in the order they were received or added, names in their original case;
 /// lookups ignore ASCII case.
 public struct HTTPHeaders: Sequence, Sendable, Equatable, ExpressibleByDictionaryLiteral {
+    /// Whether `byte` may appear in a header name (RFC 9110 `tchar`).
+    public static func isTokenCharacter(_ byte: UInt8) -> Bool { ASCII.isTokenCharacter(byte) }
+
     public typealias Element = (name: String, value: String)
 
     private var fields: [Element]

@@ -1,7 +1,9 @@
+import Dispatch
 import Glibc
 import HTTP
 import IO
 import Logging
+import TLS
 
 /// What a client request hears back, in order: a head, body pieces as they arrive (so an SSE
 /// response can be read while it lasts), then the end, or a failure at any point.
@@ -22,11 +24,37 @@ public final class HTTPClientRequest {
     }
 }
 
+/// A forward proxy that remote upstreams are reached through: `CONNECT` tunnels for https,
+/// absolute-form requests for plain http.
+public struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { "http://\(host.bracketedIfIPv6):\(port)" }
+}
+
+/// How an `HTTPClient` reaches its origin: over TLS or not, directly or through a proxy.
+public struct HTTPClientRoute {
+    public var tls: TLSContext?
+    public var proxy: HTTPProxy?
+
+    public init(tls: TLSContext? = nil, proxy: HTTPProxy? = nil) {
+        self.tls = tls
+        self.proxy = proxy
+    }
+}
+
 /// An HTTP/1.1 client for one origin on the event loop: up to `maxConnections` keep-alive
 /// connections, one request at a time on each, requests beyond that wait in order.
 public final class HTTPClient {
     public let host: String
     public let port: Int
+    private let route: HTTPClientRoute
     private let loop: EventLoop
     private let log: Logger
     private let limits: HTTPLimits
@@ -37,15 +65,21 @@ public final class HTTPClient {
     private var waiting: [(HTTPRequestHead, [UInt8], HTTPClientRequest, (HTTPClientEvent) -> Void)] = []
     private var closed = false
 
-    public init(host: String, port: Int, loop: EventLoop, log: Logger, limits: HTTPLimits = HTTPLimits(), maxConnections: Int = 8, connectTimeout: UInt64 = 10_000_000_000) {
+    public init(
+        host: String, port: Int, route: HTTPClientRoute = HTTPClientRoute(), loop: EventLoop, log: Logger, limits: HTTPLimits = HTTPLimits(),
+        maxConnections: Int = 8, connectTimeout: UInt64 = 10_000_000_000
+    ) {
         self.host = host
         self.port = port
+        self.route = route
         self.loop = loop
         self.log = log
         self.limits = limits
         self.maxConnections = max(1, maxConnections)
         self.connectTimeout = connectTimeout
     }
+
+    private var defaultPort: Int { route.tls == nil ? 80 : 443 }
 
     /// Sends `head` (Host and Content-Length are filled in) with `body`.
     @discardableResult
@@ -56,11 +90,28 @@ public final class HTTPClient {
             return request
         }
         var head = head
-        head.headers.set("Host", port == 80 ? host.bracketedIfIPv6 : "\(host.bracketedIfIPv6):\(port)")
+        let authority = port == defaultPort ? host.bracketedIfIPv6 : "\(host.bracketedIfIPv6):\(port)"
+        head.headers.set("Host", authority)
         if !body.isEmpty || head.method == "POST" { head.headers.set("Content-Length", String(body.count)) }
+        if route.proxy != nil && route.tls == nil { head.target = "http://\(authority)\(head.target)" }
         waiting.append((head, body, request, handler))
         dispatch()
         return request
+    }
+
+    /// Opens a connection ahead of the first request, so the handshake is off its critical path.
+    public func warmUp() {
+        guard !closed, idle.isEmpty, busy.isEmpty else { return }
+        let connection = makeConnection()
+        idle.append(connection)
+        connection.prepare()
+    }
+
+    private func makeConnection() -> HTTPClientConnection {
+        let connection = HTTPClientConnection(host: host, port: port, route: route, loop: loop, limits: limits, connectTimeout: connectTimeout)
+        connection.onReusable = { [weak self, unowned connection] in self?.reuse(connection) }
+        connection.onClosed = { [weak self, unowned connection] in self?.forget(connection) }
+        return connection
     }
 
     private func dispatch() {
@@ -69,9 +120,7 @@ public final class HTTPClient {
             if let reusable = idle.popLast() {
                 connection = reusable
             } else if busy.count + idle.count < maxConnections {
-                connection = HTTPClientConnection(host: host, port: port, loop: loop, limits: limits, connectTimeout: connectTimeout)
-                connection.onReusable = { [weak self, unowned connection] in self?.reuse(connection) }
-                connection.onClosed = { [weak self, unowned connection] in self?.forget(connection) }
+                connection = makeConnection()
             } else {
                 return
             }
@@ -111,20 +160,27 @@ public final class HTTPClient {
     }
 }
 
-/// One TCP connection of an `HTTPClient`.
+/// One TCP connection of an `HTTPClient`: resolved off the loop, connected, tunnelled through
+/// a proxy and secured as its route asks, then carrying one request at a time.
 final class HTTPClientConnection {
     private enum State {
         case unconnected
-        case connecting(descriptor: Int32, timer: EventLoop.TimerID)
+        case resolving
+        case connecting(descriptor: Int32)
+        /// `CONNECT` sent to the proxy; its answer is being read.
+        case tunnelling(descriptor: Int32, answer: [UInt8])
+        case securing(SocketStream)
         case connected(SocketStream)
         case closed
     }
 
     private let host: String
     private let port: Int
+    private let route: HTTPClientRoute
     private let loop: EventLoop
     private let connectTimeout: UInt64
     private var state = State.unconnected
+    private var setupTimer: EventLoop.TimerID?
     private var parser: HTTPResponseParser
     private var handler: ((HTTPClientEvent) -> Void)?
     private var queuedRequest: [UInt8]?
@@ -132,12 +188,23 @@ final class HTTPClientConnection {
     var onReusable: () -> Void = {}
     var onClosed: () -> Void = {}
 
-    init(host: String, port: Int, loop: EventLoop, limits: HTTPLimits, connectTimeout: UInt64) {
+    init(host: String, port: Int, route: HTTPClientRoute, loop: EventLoop, limits: HTTPLimits, connectTimeout: UInt64) {
         self.host = host
         self.port = port
+        self.route = route
         self.loop = loop
         self.connectTimeout = connectTimeout
         self.parser = HTTPResponseParser(limits: limits)
+    }
+
+    /// Where the socket goes first: the proxy, when there is one.
+    private var firstHop: (host: String, port: Int) { route.proxy.map { ($0.host, $0.port) } ?? (host, port) }
+    private var origin: String { "\(host.bracketedIfIPv6):\(port)" }
+    private var via: String { route.proxy.map { " through proxy \($0)" } ?? "" }
+
+    /// Connects (and secures) without a request yet.
+    func prepare() {
+        if case .unconnected = state { connect() }
     }
 
     func perform(_ head: HTTPRequestHead, body: [UInt8], handler: @escaping (HTTPClientEvent) -> Void) {
@@ -145,64 +212,159 @@ final class HTTPClientConnection {
         parser.expectResponse(toMethod: head.method)
         let bytes = head.serialized() + body
         switch state {
-        case .connected(let stream): stream.write(bytes)
+        case .connected(let stream), .securing(let stream): stream.write(bytes)
         case .unconnected:
             queuedRequest = bytes
             connect()
-        case .connecting: queuedRequest = bytes
+        case .resolving, .connecting, .tunnelling: queuedRequest = bytes
         case .closed: fail("connection closed")
         }
     }
 
     private func connect() {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_NUMERICSERV
-        var result: UnsafeMutablePointer<addrinfo>?
-        // Name lookup blocks the loop; upstream URLs are loopback or names in /etc/hosts in practice.
-        let status = getaddrinfo(host, String(port), &hints, &result)
-        guard status == 0, let first = result else {
-            return fail("cannot resolve \(host): \(String(cString: gai_strerror(status)))")
+        state = .resolving
+        setupTimer = loop.schedule(afterNanoseconds: connectTimeout) { [weak self] in
+            guard let self else { return }
+            self.fail("connecting to \(self.origin)\(self.via) timed out after \(self.connectTimeout / 1_000_000_000) s")
         }
-        defer { freeaddrinfo(result) }
-        let descriptor = socket(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        let (name, port) = firstHop
+        if let numeric = ResolvedAddress(numeric: name, port: port) { return connect(to: numeric) }
+        // getaddrinfo blocks, so it runs on another thread and the answer comes back to the loop.
+        let bound = LoopBound(self, loop: loop)
+        let loop = self.loop
+        DispatchQueue.global().async {
+            let resolved = ResolvedAddress.lookUp(name, port: port)
+            loop.execute { bound.value.resolved(resolved) }
+        }
+    }
+
+    private func resolved(_ result: Result<ResolvedAddress, ResolutionError>) {
+        guard case .resolving = state else { return }
+        switch result {
+        case .success(let address): connect(to: address)
+        case .failure(let error): fail(route.proxy.map { "cannot resolve proxy \($0) for \(origin): \(error)" } ?? "cannot resolve \(host): \(error)")
+        }
+    }
+
+    private func connect(to address: ResolvedAddress) {
+        let descriptor = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard descriptor >= 0 else { return fail("socket: \(String(cString: strerror(errno)))") }
         var on: Int32 = 1
         setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
-        let connected = Glibc.connect(descriptor, first.pointee.ai_addr, first.pointee.ai_addrlen)
+        let connected = address.withSockaddr { Glibc.connect(descriptor, $0, $1) }
         if connected != 0 && errno != EINPROGRESS {
             let reason = String(cString: strerror(errno))
             Glibc.close(descriptor)
-            return fail("cannot connect to \(host):\(port): \(reason)")
+            return fail(connectFailure(reason))
         }
-        let timer = loop.schedule(afterNanoseconds: connectTimeout) { [weak self] in
-            self?.fail("connecting to \(self?.host ?? ""):\(self?.port ?? 0) timed out")
-        }
-        state = .connecting(descriptor: descriptor, timer: timer)
+        state = .connecting(descriptor: descriptor)
         loop.register(descriptor, interest: .write) { [weak self] _ in self?.connectFinished() }
     }
 
+    private func connectFailure(_ reason: String) -> String {
+        route.proxy.map { "cannot connect to proxy \($0) for \(origin): \(reason)" } ?? "cannot connect to \(origin): \(reason)"
+    }
+
     private func connectFinished() {
-        guard case .connecting(let descriptor, let timer) = state else { return }
-        loop.cancelTimer(timer)
-        loop.unregister(descriptor)
+        guard case .connecting(let descriptor) = state else { return }
         var code: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &code, &length)
         guard code == 0 else {
+            loop.unregister(descriptor)
             Glibc.close(descriptor)
             state = .unconnected
-            return fail("cannot connect to \(host):\(port): \(String(cString: strerror(code)))")
+            return fail(connectFailure(String(cString: strerror(code))))
         }
-        let stream = SocketStream(descriptor: descriptor, loop: loop)
+        if route.proxy != nil && route.tls != nil {
+            return startTunnel(descriptor)
+        }
+        loop.unregister(descriptor)
+        startStream(descriptor)
+    }
+
+    /// Asks the proxy for a tunnel to the origin; the TLS handshake runs inside it.
+    private func startTunnel(_ descriptor: Int32) {
+        let request = Array("CONNECT \(origin) HTTP/1.1\r\nHost: \(origin)\r\n\r\n".utf8)
+        // A request this small fits any fresh socket's send buffer.
+        let written = request.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        guard written == request.count else {
+            loop.unregister(descriptor)
+            Glibc.close(descriptor)
+            return fail(connectFailure("sending CONNECT failed: \(String(cString: strerror(errno)))"))
+        }
+        state = .tunnelling(descriptor: descriptor, answer: [])
+        loop.unregister(descriptor)
+        loop.register(descriptor, interest: .read) { [weak self] _ in self?.readTunnelAnswer() }
+    }
+
+    private func readTunnelAnswer() {
+        guard case .tunnelling(let descriptor, var answer) = state, let proxy = route.proxy else { return }
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+        if count < 0 && (errno == EAGAIN || errno == EINTR) { return }
+        guard count > 0 else {
+            loop.unregister(descriptor)
+            Glibc.close(descriptor)
+            state = .unconnected
+            return fail("proxy \(proxy) closed the connection instead of opening a tunnel to \(origin)")
+        }
+        answer += chunk[0..<count]
+        guard let end = answer.firstRange(of: [13, 10, 13, 10]) else {
+            guard answer.count < 16384 else {
+                loop.unregister(descriptor)
+                Glibc.close(descriptor)
+                return fail("proxy \(proxy) sent an oversized answer to CONNECT \(origin)")
+            }
+            state = .tunnelling(descriptor: descriptor, answer: answer)
+            return
+        }
+        let statusLine = String(decoding: answer[..<(answer.firstRange(of: [13, 10])?.lowerBound ?? end.lowerBound)], as: UTF8.self)
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]), (200..<300).contains(status) else {
+            loop.unregister(descriptor)
+            Glibc.close(descriptor)
+            return fail("proxy \(proxy) refused CONNECT \(origin): \(statusLine)")
+        }
+        loop.unregister(descriptor)
+        startStream(descriptor)
+    }
+
+    private func startStream(_ descriptor: Int32) {
+        var session: TLSSession?
+        if let tls = route.tls {
+            do {
+                session = try TLSSession(context: tls, descriptor: descriptor, serverName: host)
+            } catch {
+                Glibc.close(descriptor)
+                return fail("TLS with \(origin): \(error)")
+            }
+        }
+        let stream = SocketStream(descriptor: descriptor, loop: loop, tls: session)
         stream.onBytes = { [unowned self] bytes in received(bytes) }
         stream.onClosed = { [unowned self] closure in streamClosed(closure) }
-        state = .connected(stream)
-        stream.start()
+        stream.onSecured = { [unowned self, unowned stream] in secured(stream) }
         if let queuedRequest {
             self.queuedRequest = nil
             stream.write(queuedRequest)
         }
+        if session == nil {
+            endSetup()
+            state = .connected(stream)
+        } else {
+            state = .securing(stream)
+        }
+        stream.start()
+    }
+
+    private func secured(_ stream: SocketStream) {
+        endSetup()
+        state = .connected(stream)
+    }
+
+    private func endSetup() {
+        if let setupTimer { loop.cancelTimer(setupTimer) }
+        setupTimer = nil
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
@@ -210,7 +372,7 @@ final class HTTPClientConnection {
         do {
             deliver(try parser.nextEvents())
         } catch {
-            fail("bad response from \(host):\(port): \(error)")
+            fail("bad response from \(origin): \(error)")
         }
     }
 
@@ -230,15 +392,24 @@ final class HTTPClientConnection {
     }
 
     private func streamClosed(_ closure: SocketStream.Closure) {
-        if handler != nil {
+        if case .tlsFailed(let failure) = closure {
+            state = .closed
+            failWithoutClosing("TLS with \(origin)\(via) failed: \(failure)")
+        } else if handler != nil {
             do {
                 deliver(try parser.connectionClosed())
             } catch {
-                fail("\(host):\(port) closed the connection mid-response (\(closure))")
+                failWithoutClosing("\(origin) closed the connection mid-response (\(closure))")
             }
-            if handler != nil { fail("\(host):\(port) closed the connection (\(closure))") }
+            if handler != nil { failWithoutClosing("\(origin) closed the connection (\(closure))") }
         }
         finishClosing()
+    }
+
+    private func failWithoutClosing(_ reason: String) {
+        let handler = self.handler
+        self.handler = nil
+        handler?(.failed(reason))
     }
 
     private func fail(_ reason: String) {
@@ -249,22 +420,23 @@ final class HTTPClientConnection {
     }
 
     func close(reason: String) {
+        endSetup()
         switch state {
-        case .connecting(let descriptor, let timer):
-            loop.cancelTimer(timer)
+        case .connecting(let descriptor), .tunnelling(let descriptor, _):
             loop.unregister(descriptor)
             Glibc.close(descriptor)
-        case .connected(let stream):
+        case .connected(let stream), .securing(let stream):
             state = .closed
             stream.close()
             return
-        case .unconnected, .closed:
+        case .unconnected, .resolving, .closed:
             break
         }
         finishClosing()
     }
 
     private func finishClosing() {
+        endSetup()
         if case .closed = state { } else { state = .closed }
         if let handler {
             self.handler = nil
@@ -274,6 +446,52 @@ final class HTTPClientConnection {
         self.onClosed = {}
         onClosed()
     }
+}
+
+/// A socket address found for a name, carried from the resolver's thread to the loop.
+struct ResolvedAddress: Sendable {
+    let family: Int32
+    private let bytes: [UInt8]
+
+    /// An IP literal, which needs no lookup.
+    init?(numeric host: String, port: Int) {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        guard case .success(let address) = Self.lookUp(host, port: port, hints: hints) else { return nil }
+        self = address
+    }
+
+    private init(family: Int32, bytes: [UInt8]) {
+        self.family = family
+        self.bytes = bytes
+    }
+
+    static func lookUp(_ host: String, port: Int) -> Result<ResolvedAddress, ResolutionError> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        return lookUp(host, port: port, hints: hints)
+    }
+
+    private static func lookUp(_ host: String, port: Int, hints: addrinfo) -> Result<ResolvedAddress, ResolutionError> {
+        var hints = hints
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &result)
+        guard status == 0, let first = result else { return .failure(ResolutionError(status: status)) }
+        defer { freeaddrinfo(result) }
+        let bytes = [UInt8](UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
+        return .success(ResolvedAddress(family: first.pointee.ai_family, bytes: bytes))
+    }
+
+    func withSockaddr<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
+        bytes.withUnsafeBytes { raw in body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count)) }
+    }
+}
+
+struct ResolutionError: Error, Sendable, CustomStringConvertible {
+    let status: Int32
+    var description: String { String(cString: gai_strerror(status)) }
 }
 
 extension String {

@@ -3,6 +3,7 @@ import Glibc
 import HTTP
 import IO
 import Logging
+import TLS
 
 /// An HTTP/1.1 server on the event loop: keep-alive, pipelining, streamed responses, limits on
 /// every input, and a graceful drain. What to answer is the handler's business.
@@ -35,6 +36,7 @@ public final class HTTPServer {
         public var connectionsRefused = 0
         public var requests = 0
         public var badRequestsByStatus: [Int: Int] = [:]
+        public var tlsHandshakeFailures = 0
     }
 
     let settings: Settings
@@ -59,9 +61,10 @@ public final class HTTPServer {
     public var connectionCount: Int { connections.count }
     public var addresses: [ListenAddress] { listeners.map(\.address) }
 
-    /// Listens on `address`; returns the bound address (the real port when 0 was asked for).
+    /// Listens on `address`, speaking TLS with `certificates` when given; returns the bound
+    /// address (the real port when 0 was asked for).
     @discardableResult
-    public func listen(on address: ListenAddress) throws(SocketError) -> ListenAddress {
+    public func listen(on address: ListenAddress, tls certificates: TLSCertificates? = nil) throws(SocketError) -> ListenAddress {
         let listener = try TCPListener(
             address, loop: loop, log: log,
             mayAccept: { [unowned self] in
@@ -70,16 +73,26 @@ public final class HTTPServer {
                 log.warning("connection limit reached (\(settings.maxConnections)); new connections wait in the backlog")
                 return false
             },
-            onAccept: { [unowned self] descriptor in accept(descriptor) })
+            onAccept: { [unowned self] descriptor in accept(descriptor, tls: certificates) })
         listeners.append(listener)
         if sweepTimer == nil { scheduleSweep() }
         return listener.address
     }
 
-    private func accept(_ descriptor: Int32) {
+    private func accept(_ descriptor: Int32, tls certificates: TLSCertificates?) {
+        var session: TLSSession?
+        if let certificates {
+            do {
+                session = try TLSSession(context: certificates.current, descriptor: descriptor, serverName: nil)
+            } catch {
+                log.error("cannot start TLS for a new connection: \(error)")
+                Glibc.close(descriptor)
+                return
+            }
+        }
         nextConnectionID += 1
         counters.connectionsAccepted += 1
-        let connection = HTTPServerConnection(id: nextConnectionID, descriptor: descriptor, server: self, loop: loop)
+        let connection = HTTPServerConnection(id: nextConnectionID, descriptor: descriptor, tls: session, server: self, loop: loop)
         connections[connection.id] = connection
         if draining { connection.drain() }
     }
@@ -95,6 +108,8 @@ public final class HTTPServer {
     }
 
     func requestFinished() { activeExchanges -= 1 }
+
+    func tlsFailed() { counters.tlsHandshakeFailures += 1 }
 
     func parseErrorSeen(status: Int) { counters.badRequestsByStatus[status, default: 0] += 1 }
 

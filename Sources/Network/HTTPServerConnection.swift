@@ -1,6 +1,7 @@
 import Glibc
 import HTTP
 import IO
+import TLS
 
 /// One client connection: parses requests in order, runs one exchange at a time (pipelined
 /// requests wait their turn), and closes on errors, timeouts, or when the server drains.
@@ -23,11 +24,11 @@ final class HTTPServerConnection {
     /// Beyond this many unparsed bytes buffered during an exchange, reading pauses.
     private static let pipelineBufferLimit = 1 << 20
 
-    init(id: Int, descriptor: Int32, server: HTTPServer, loop: EventLoop) {
+    init(id: Int, descriptor: Int32, tls: TLSSession?, server: HTTPServer, loop: EventLoop) {
         self.id = id
         self.server = server
         self.peer = SocketAddress.peer(of: descriptor)
-        self.stream = SocketStream(descriptor: descriptor, loop: loop)
+        self.stream = SocketStream(descriptor: descriptor, loop: loop, tls: tls)
         self.parser = HTTPRequestParser(limits: server.settings.limits)
         self.state = .waiting(since: EventLoop.now())
         stream.onBytes = { [unowned self] bytes in self.received(bytes) }
@@ -37,7 +38,8 @@ final class HTTPServerConnection {
 
     var queuedBytes: Int { stream.queuedBytes }
     var isIdle: Bool {
-        if case .waiting = state { return !parser.hasPartialRequest }
+        // A TLS handshake under way counts as a request being received: the header timeout applies.
+        if case .waiting = state { return !parser.hasPartialRequest && !stream.isHandshaking }
         return false
     }
 
@@ -148,6 +150,10 @@ final class HTTPServerConnection {
     }
 
     private func streamClosed(_ closure: SocketStream.Closure) {
+        if case .tlsFailed(let failure) = closure {
+            server.tlsFailed()
+            server.log.info("TLS with \(peer) failed: \(failure)")
+        }
         if case .exchanging(let exchange) = state {
             server.requestFinished()
             exchange.abort()

@@ -26,26 +26,32 @@ final class LegacySSELink: UpstreamLink {
     private var early: [[UInt8]] = []
     private var earlyBytes = 0
 
-    init(url: String, limits: Limits, loop: EventLoop, log: Logger) {
+    private let options: RemoteOptions
+    private var remote: RemoteEndpoint?
+
+    init(url: String, options: RemoteOptions, limits: Limits, loop: EventLoop, log: Logger) {
         self.endpoint = url
+        self.options = options
         self.limits = limits
         self.loop = loop
         self.log = log
     }
 
     func open() {
-        let url: HTTPURL
-        switch RemoteEndpoint.url(endpoint) {
-        case .success(let checked): url = checked
+        let remote: RemoteEndpoint
+        switch RemoteEndpoint.open(endpoint, options: options, limits: limits, loop: loop, log: log) {
+        case .success(let opened): remote = opened
         case .failure(let error):
             state = .closed
             loop.runBeforeNextWait { [weak self] in self?.onClosed(error.description) }
             return
         }
-        let client = RemoteEndpoint.client(for: url, limits: limits, loop: loop, log: log)
+        self.remote = remote
+        let url = remote.url
+        let client = remote.client
         self.client = client
         state = .awaitingEndpoint
-        var head = HTTPRequestHead(method: "GET", target: url.pathAndQuery, version: .http1_1, headers: HTTPHeaders())
+        var head = remote.head("GET")
         head.headers.set("Accept", "text/event-stream")
         var status = 0
         var events = SSEParser(maxEventBytes: limits.maxMessageBytes)
@@ -109,8 +115,8 @@ final class LegacySSELink: UpstreamLink {
     }
 
     private func post(_ message: [UInt8]) {
-        guard let client, let postURL else { return }
-        var head = HTTPRequestHead(method: "POST", target: postURL.pathAndQuery, version: .http1_1, headers: HTTPHeaders())
+        guard let client, let postURL, let remote else { return }
+        var head = remote.head("POST", target: postURL.pathAndQuery)
         head.headers.set("Content-Type", "application/json")
         let envelope = try? JSONRPCEnvelope.scan(message)
         let requestID = envelope?.kind == .request ? envelope?.id : nil

@@ -32,33 +32,38 @@ final class StreamableHTTPLink: UpstreamLink {
     /// Bytes of POST bodies not yet answered, so a server that stops answering cannot grow memory without bound.
     private var outstandingBytes = 0
 
-    init(url: String, limits: Limits, loop: EventLoop, log: Logger) {
+    private let options: RemoteOptions
+    private var remote: RemoteEndpoint?
+
+    init(url: String, options: RemoteOptions, limits: Limits, loop: EventLoop, log: Logger) {
         self.endpoint = url
+        self.options = options
         self.limits = limits
         self.loop = loop
         self.log = log
     }
 
     func open() {
-        let url: HTTPURL
-        switch RemoteEndpoint.url(endpoint) {
-        case .success(let checked): url = checked
+        let remote: RemoteEndpoint
+        switch RemoteEndpoint.open(endpoint, options: options, limits: limits, loop: loop, log: log) {
+        case .success(let opened): remote = opened
         case .failure(let error): return closeSoon(error.description)
         }
-        self.url = url
-        client = RemoteEndpoint.client(for: url, limits: limits, loop: loop, log: log)
+        self.remote = remote
+        url = remote.url
+        client = remote.client
         state = .open
         log.info("connecting", ["url": endpoint])
     }
 
     func send(_ message: [UInt8]) -> PipeChannel.SendOutcome {
-        guard state == .open, let client, let url else { return .closed }
+        guard state == .open, let client, let remote else { return .closed }
         guard outstandingBytes + message.count <= limits.maxQueuedBytes else { return .peerNotReading(queuedBytes: outstandingBytes) }
         let envelope = try? JSONRPCEnvelope.scan(message)
         let requestID = envelope?.kind == .request ? envelope?.id : nil
         let isInitialize = envelope?.method == MCPMethod.initialize
         if envelope?.method == MCPMethod.initialized { loop.runBeforeNextWait { [weak self] in self?.openServerStream() } }
-        var head = HTTPRequestHead(method: "POST", target: url.pathAndQuery, version: .http1_1, headers: HTTPHeaders())
+        var head = remote.head("POST")
         head.headers.set("Content-Type", "application/json")
         head.headers.set("Accept", "application/json, text/event-stream")
         addSessionHeaders(to: &head.headers)
@@ -209,8 +214,8 @@ final class StreamableHTTPLink: UpstreamLink {
     // MARK: The server's own stream
 
     private func openServerStream() {
-        guard state == .open, let client, let url, serverStream == nil else { return }
-        var head = HTTPRequestHead(method: "GET", target: url.pathAndQuery, version: .http1_1, headers: HTTPHeaders())
+        guard state == .open, let client, let remote, serverStream == nil else { return }
+        var head = remote.head("GET")
         head.headers.set("Accept", "text/event-stream")
         addSessionHeaders(to: &head.headers)
         if let serverStreamLastEventID { head.headers.set("Last-Event-ID", serverStreamLastEventID) }
@@ -248,11 +253,11 @@ final class StreamableHTTPLink: UpstreamLink {
     // MARK: Ending
 
     func close() {
-        guard state == .open, let client, let url else { return closeSoon("closed") }
+        guard state == .open, let client, let remote else { return closeSoon("closed") }
         state = .closing
         serverStream?.cancel()
         guard sessionID != nil else { return shutDown(reason: "closed") }
-        var head = HTTPRequestHead(method: "DELETE", target: url.pathAndQuery, version: .http1_1, headers: HTTPHeaders())
+        var head = remote.head("DELETE")
         addSessionHeaders(to: &head.headers)
         let timer = loop.schedule(afterNanoseconds: 2_000_000_000) { [weak self] in self?.shutDown(reason: "closed") }
         client.send(head) { [weak self] event in

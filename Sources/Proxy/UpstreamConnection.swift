@@ -187,9 +187,9 @@ final class UpstreamConnection {
             stdio.onOversizedMessage = { [weak self] in self?.counters.malformedMessages += 1 }
             link = stdio
         case .streamableHTTP(let url):
-            link = StreamableHTTPLink(url: url, limits: limits, loop: loop, log: log)
+            link = StreamableHTTPLink(url: url, options: config.remote, limits: limits, loop: loop, log: log)
         case .legacySSE(let url):
-            link = LegacySSELink(url: url, limits: limits, loop: loop, log: log)
+            link = LegacySSELink(url: url, options: config.remote, limits: limits, loop: loop, log: log)
         }
         let server = RunningServer(link: link)
         link.onMessage = { [weak self] message, related in self?.receive(message, relatedRequest: related) }

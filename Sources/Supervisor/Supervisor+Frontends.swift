@@ -72,7 +72,7 @@ extension Supervisor {
         if let path = options.listenPath { endpoints.append(path) }
         if let httpFrontend {
             endpoints += httpFrontend.addresses.map { address in
-                "http://\(address.family == .ipv6 ? "[\(address.host)]" : address.host):\(address.port)\(config.http.path)"
+                StreamableHTTPFrontend.url(of: address, tls: httpFrontend.tlsAddresses.contains(address), path: config.http.path)
             }
         }
         if frontends.contains(where: { $0 is StdioFrontend }) { endpoints.append("stdio") }

@@ -6,6 +6,7 @@ import JSONRPC
 import Logging
 import Network
 import Proxy
+import TLS
 
 /// Serves MCP over Streamable HTTP (spec 2025-11-25; 2025-06-18 and 2025-03-26 clients too):
 /// POST carries one client message, GET opens the session's stream for server-initiated
@@ -34,6 +35,10 @@ public final class StreamableHTTPFrontend {
     var nextModernCall = 0
     public internal(set) var counters = Counters()
     private var sweepTimer: EventLoop.TimerID?
+    /// What HTTPS listeners present, rotated when the files change.
+    public private(set) var certificates: TLSCertificates?
+    /// Whether every listener is on loopback, which turns on the `Host` check.
+    private var allLoopback = true
     var accepting = true
 
     public init(settings: HTTPSettings, maxMessageBytes: Int, maxQueuedBytes: Int, token: [UInt8]?, core: ProxyCore, loop: EventLoop, log: Logger, admin: AdminEndpoints?) {
@@ -53,20 +58,65 @@ public final class StreamableHTTPFrontend {
         server = HTTPServer(loop: loop, settings: serverSettings, log: self.log) { [unowned self] exchange in handle(exchange) }
     }
 
-    /// Binds every `listen` address; returns the bound ones (real ports for port 0).
-    public func start() throws(SocketError) -> [ListenAddress] {
+    /// Binds every `listen` and `tls_listen` address; returns the bound ones (real ports for port 0).
+    public func start() throws -> [ListenAddress] {
+        if let paths = settings.tlsCertificate, !settings.tlsListen.isEmpty {
+            certificates = try TLSCertificates(certificateFile: paths.certificateFile, keyFile: paths.keyFile)
+            scheduleCertificateCheck()
+        }
         var bound: [ListenAddress] = []
-        for address in settings.listen {
-            let actual = try server.listen(on: address)
+        let listeners = settings.listen.map { ($0, nil as TLSCertificates?) } + settings.tlsListen.map { ($0, certificates) }
+        for (address, tls) in listeners {
+            let actual = try server.listen(on: address, tls: tls)
             bound.append(actual)
-            let host = actual.family == .ipv6 ? "[\(actual.host)]" : actual.host
-            log.info("listening on http://\(host):\(actual.port)\(settings.path)")
+            if tls != nil { tlsAddresses.append(actual) }
+            log.info("listening on \(Self.url(of: actual, tls: tls != nil, path: settings.path))")
             if !actual.isLoopback {
                 log.warning("\(actual) is reachable from other machines\(gate.token == nil ? " and no bearer token is configured (auth_token_env / auth_token_file)" : "")")
             }
         }
+        allLoopback = bound.allSatisfy(\.isLoopback)
         scheduleSweep()
         return bound
+    }
+
+    /// `http://host:port/path` or `https://…` for a bound address.
+    public static func url(of address: ListenAddress, tls: Bool, path: String) -> String {
+        "\(tls ? "https" : "http")://\(address.family == .ipv6 ? "[\(address.host)]" : address.host):\(address.port)\(path)"
+    }
+
+    /// The DNS-rebinding defence of the SDK servers: a page on some other name that resolves to
+    /// this machine must not reach a loopback endpoint. Loopback names pass on any port; an
+    /// `allowed_hosts` entry matches the name on any port, or exactly with its `:port`.
+    static func hostAllowed(_ host: String?, allowed: [String], checked: Bool) -> Bool {
+        guard checked, !allowed.contains("*") else { return true }
+        guard let host = host?.lowercased(), !host.isEmpty else { return false }
+        let name = Self.hostName(host)
+        if name == "localhost" || name == "::1" || name.hasPrefix("127.") { return true }
+        return allowed.contains { entry in
+            let entry = entry.lowercased()
+            return entry == host || (Self.hostName(entry) == entry && entry == name)
+        }
+    }
+
+    /// The name in a `Host` value, without its port or IPv6 brackets.
+    private static func hostName(_ host: String) -> String {
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") { return String(host[host.index(after: host.startIndex)..<close]) }
+        if let colon = host.lastIndex(of: ":"), !host[..<colon].contains(":") { return String(host[..<colon]) }
+        return host
+    }
+
+    /// The bound addresses that speak TLS.
+    public private(set) var tlsAddresses: [ListenAddress] = []
+
+    /// Certificate files are checked once a second with stat, which follows the symlinks that
+    /// certbot and Kubernetes swap, where watching the directory would not.
+    private func scheduleCertificateCheck() {
+        loop.schedule(afterNanoseconds: 1_000_000_000) { [weak self] in
+            guard let self, let certificates else { return }
+            certificates.reloadIfChanged(log: log)
+            scheduleCertificateCheck()
+        }
     }
 
     public var addresses: [ListenAddress] { server.addresses }
@@ -88,6 +138,11 @@ public final class StreamableHTTPFrontend {
             return fail(exchange, status: 404, "no MCP endpoint at \(head.path); it is at \(settings.path)")
         }
         if let refusal = gate.check(head.headers) { return refuse(exchange, refusal) }
+        guard Self.hostAllowed(head.headers["Host"], allowed: settings.allowedHosts, checked: allLoopback || !settings.allowedHosts.isEmpty) else {
+            return fail(
+                exchange, status: 421,
+                "Host \(head.headers["Host"].map { "'\(printableLine(Array($0.utf8.prefix(100))))'" } ?? "(none)") is not allowed; add it to [http] allowed_hosts")
+        }
         let modernWithoutSession = head.headers["Mcp-Session-Id"] == nil
             && head.headers["MCP-Protocol-Version"].map(ProtocolVersion.isModern) == true
         switch head.method {
