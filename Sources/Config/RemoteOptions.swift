@@ -105,3 +105,10 @@ extension StringProtocol {
         String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }
 }
+
+extension RemoteOptions {
+    /// Whether a `NO_PROXY` list covers `host:port`.
+    public static func proxyExcluded(byNoProxy list: String, host: String, port: Int) -> Bool {
+        ProxySelection.excludes(list, host: host, port: port)
+    }
+}

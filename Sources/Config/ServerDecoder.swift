@@ -162,7 +162,7 @@ struct ServerDecoder {
         if let verify = reader.bool("tls_verify") { options.tlsVerify = verify }
         if url.scheme == "http" {
             for key in ["ca_file", "tls_verify"] where reader.entry(key) != nil {
-                log.add("`\(key)` applies only to https:// servers; [servers.\(reader.name)] uses http://", at: reader.entry(key)?.keyLocation)
+                log.add("`\(key)` applies only to https:// servers; \(reader.name) uses http://", at: reader.entry(key)?.keyLocation)
             }
         }
         let setting: (text: String, source: String)?

@@ -21,9 +21,9 @@ struct TemporaryConfigDirectory {
     }
 
     /// Loads the directory, recording an issue if it fails.
-    func load(sourceLocation: SourceLocation = #_sourceLocation) throws -> PlugboardConfig {
+    func load(environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws -> PlugboardConfig {
         do {
-            return try ConfigLoader.load(directory: path)
+            return try ConfigLoader.load(directory: path, environment: { environment[$0] })
         } catch {
             Issue.record("unexpected errors:\n\(error)", sourceLocation: sourceLocation)
             throw error
@@ -31,9 +31,9 @@ struct TemporaryConfigDirectory {
     }
 
     /// The error lines loading produces, with the directory prefix removed; records an issue if it loads.
-    func errorLines(sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
+    func errorLines(environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
         do {
-            _ = try ConfigLoader.load(directory: path)
+            _ = try ConfigLoader.load(directory: path, environment: { environment[$0] })
             Issue.record("expected the configuration to be rejected", sourceLocation: sourceLocation)
             return []
         } catch {

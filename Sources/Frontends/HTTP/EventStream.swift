@@ -50,12 +50,16 @@ final class EventStream {
     /// Attaches a connection and writes what it has not seen: events after `lastSeen`, or
     /// (when nil) the events no connection has carried yet.
     /// Returns false when events the client needs have already left the replay buffer.
-    func attach(_ newExchange: HTTPExchange, after lastSeen: Int?) -> Bool {
+    /// With `priming`, the stream starts with an event that has an id and no data, and a
+    /// `retry:` delay: what 2025-11-25 recommends so a client can resume a stream that has
+    /// carried nothing yet.
+    func attach(_ newExchange: HTTPExchange, after lastSeen: Int?, priming: Bool = false) -> Bool {
         let from = lastSeen ?? deliveredThrough
         if let oldest = buffer.first?.sequence, from + 1 < oldest, nextSequence > from + 1 { return false }
         exchange?.endStream()
         exchange = newExchange
         lastActivity = EventLoop.now()
+        if priming { newExchange.send(Array("id: \(number)-\(from)\nretry: \(Self.retryMilliseconds)\ndata: \n\n".utf8)) }
         for event in buffer where event.sequence > from {
             newExchange.send(event.bytes)
             deliveredThrough = max(deliveredThrough, event.sequence)
@@ -79,6 +83,9 @@ final class EventStream {
         exchange?.endStream()
         exchange = nil
     }
+
+    /// How long a client should wait before reconnecting a dropped stream.
+    static let retryMilliseconds = 1000
 
     /// Parses `<stream>-<sequence>` event ids.
     static func parse(eventID: String) -> (stream: Int, sequence: Int)? {

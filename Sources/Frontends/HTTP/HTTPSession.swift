@@ -38,6 +38,10 @@ final class HTTPSession {
     /// The protocol version the client asked for in `initialize`.
     var protocolVersion: String?
 
+    /// Whether the client's revision (2025-11-25 and later) knows SSE priming events; older
+    /// clients may take an event without data for a malformed message.
+    var wantsPrimingEvents: Bool { (protocolVersion ?? "") >= "2025-11-25" }
+
     init(id: String, client: ClientSession, replayCapacity: Int) {
         self.id = id
         self.client = client

@@ -263,7 +263,7 @@ public final class StreamableHTTPFrontend {
             guard let exchange else { return }
             stream?.detach(exchange)
         }
-        if !stream.attach(exchange, after: lastSeen) {
+        if !stream.attach(exchange, after: lastSeen, priming: session.wantsPrimingEvents) {
             log.notice("session \(session.id.prefix(8)) resumed stream \(stream.number) after events that left the replay buffer (http.sse_replay_events = \(settings.replayEvents))")
             exchange.endStream()
         }
@@ -355,7 +355,7 @@ public final class StreamableHTTPFrontend {
         if let exchange = answer.exchange, !exchange.isFinished {
             record(status: 200)
             exchange.beginStream(status: 200, headers: sseHeaders(for: session))
-            _ = stream.attach(exchange, after: nil)
+            _ = stream.attach(exchange, after: nil, priming: session.wantsPrimingEvents)
         }
         return stream
     }
