@@ -58,7 +58,7 @@ struct ConfigErrorReportingTests {
         #expect(lines.contains { $0.hasPrefix("plugboard.toml:8:13: `separator` must be") })
         #expect(lines.contains("plugboard.toml:11:1: [servers.demo] sets both `command` and `url`; keep exactly one"))
         #expect(lines.contains("plugboard.toml:12:10: server name \"bad name\" may contain only A-Z a-z 0-9 _ -"))
-        #expect(lines.last == "plugboard.toml:13:7: `url` must start with http://, found \"ftp://x\"")
+        #expect(lines.last == "plugboard.toml:13:7: `url` must be an http:// or https:// URL, found \"ftp://x\"")
     }
 
     @Test("a TOML syntax error is reported with its location")

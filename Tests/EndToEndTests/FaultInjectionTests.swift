@@ -185,7 +185,7 @@ struct FaultInjectionTests {
                 caller.post(["jsonrpc": "2.0", "id": .number(JSONNumber(id)), "method": "tools/call", "params": ["name": "bad__stall", "arguments": [:]]], session: session)
             }
             usleep(300_000)
-            client.write("DELETE /mcp HTTP/1.1\r\nHost: x\r\nMcp-Session-Id: \(session)\r\n\r\n")
+            client.write("DELETE /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nMcp-Session-Id: \(session)\r\n\r\n")
             #expect(try client.response().status == 204)
             #expect(rig.plugboard.eventually(5) {
                 ((try? String(contentsOfFile: cancelLog, encoding: .utf8)) ?? "").split(separator: "\n").count == 2

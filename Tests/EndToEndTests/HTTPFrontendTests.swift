@@ -74,7 +74,7 @@ struct HTTPFrontendTests {
             #expect(response.json?.firstText == "hi \(upstream)")
         }
 
-        client.write("DELETE /mcp HTTP/1.1\r\nHost: x\r\nMcp-Session-Id: \(session)\r\n\r\n")
+        client.write("DELETE /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nMcp-Session-Id: \(session)\r\n\r\n")
         #expect(try client.response().status == 204)
         client.post(Self.call(5, "alpha__echo", ["text": "gone"]), session: session)
         #expect(try client.response().status == 404)
@@ -133,12 +133,14 @@ struct HTTPFrontendTests {
         #expect(try client.response().status == 200)
         client.post(Self.call(6, "alpha__echo", ["text": "x"]), session: session, headers: ["MCP-Protocol-Version": "1999-01-01"])
         #expect(try client.response().status == 400)
-        client.write("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        client.write("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 2\r\n\r\n{}")
         #expect(try client.response().status == 406)
-        client.write("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: \(session)\r\nContent-Length: 5\r\n\r\n{\"a\":")
+        client.write("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: \(session)\r\nContent-Length: 5\r\n\r\n{\"a\":")
         let malformed = try client.response()
         #expect(malformed.status == 400)
         #expect(malformed.json?["error"]?["code"] == -32700)
+        client.write("POST /mcp HTTP/1.1\r\nHost: rebound.example:\(server.port)\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: \(session)\r\nContent-Length: 2\r\n\r\n{}")
+        #expect(try client.response().status == 421)
         client.get("/elsewhere")
         #expect(try client.response().status == 404)
     }
@@ -168,11 +170,11 @@ struct HTTPFrontendTests {
         let server = try HTTPPlugboard(extra: "[http]\nmax_body_bytes = 2048\nmax_header_bytes = 1024\nheader_timeout = \"1s\"\n")
         let cases: [(String, Int)] = [
             ("GARBAGE\r\n\r\n", 400),
-            ("GET /mcp HTTP/1.1\nHost: x\n\n", 400),
-            ("GET /mcp HTTP/2.0\r\nHost: x\r\n\r\n", 505),
-            ("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-            ("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\n\r\n", 413),
-            ("GET /mcp HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 2000))\r\n\r\n", 431),
+            ("GET /mcp HTTP/1.1\nHost: 127.0.0.1\n\n", 400),
+            ("GET /mcp HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n", 505),
+            ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999\r\n\r\n", 413),
+            ("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: \(String(repeating: "a", count: 2000))\r\n\r\n", 431),
         ]
         for (request, status) in cases {
             let client = try server.client()
@@ -182,7 +184,7 @@ struct HTTPFrontendTests {
             #expect(client.isClosed(within: 2))
         }
         let slow = try server.client()
-        slow.write("POST /mcp HTTP/1.1\r\nHost: x\r\n")
+        slow.write("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         #expect(slow.isClosed(within: 4), "a request head trickling in is cut off after header_timeout")
 
         let client = try server.client()
@@ -193,7 +195,7 @@ struct HTTPFrontendTests {
     func pipelining() throws {
         let server = try HTTPPlugboard()
         let client = try server.client()
-        client.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\nGET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+        client.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /nothing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         #expect(try client.response().text == "ok\n")
         let ready = try client.response()
         #expect(ready.status == 200)
