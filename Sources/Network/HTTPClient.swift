@@ -29,13 +29,16 @@ public final class HTTPClientRequest {
 public struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
+    /// Where the setting came from (`proxy`, `HTTPS_PROXY`, …), for messages.
+    public var source: String?
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, source: String? = nil) {
         self.host = host
         self.port = port
+        self.source = source
     }
 
-    public var description: String { "http://\(host.bracketedIfIPv6):\(port)" }
+    public var description: String { "http://\(host.bracketedIfIPv6):\(port)" + (source.map { " (from \($0))" } ?? "") }
 }
 
 /// How an `HTTPClient` reaches its origin: over TLS or not, directly or through a proxy.

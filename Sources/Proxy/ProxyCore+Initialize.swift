@@ -68,7 +68,9 @@ extension ProxyCore {
         let ready = upstreams.filter(\.isReady)
         guard !ready.isEmpty else {
             session.phase = .awaitingInitialize
-            let names = upstreams.map { "'\($0.name)' (\($0.phase.name))" }.joined(separator: ", ")
+            let names = upstreams.map { upstream in
+                "'\(upstream.name)' (\(upstream.lastFailure.map { "\(upstream.phase.name): \($0)" } ?? upstream.phase.name))"
+            }.joined(separator: ", ")
             counters.failedRequests += 1
             session.answer(idText,
                 JSONRPCMessage.error(

@@ -27,7 +27,7 @@ struct RemoteEndpoint {
             }
         }
         if let proxy = options.proxy {
-            route.proxy = HTTPProxy(host: proxy.host, port: proxy.port)
+            route.proxy = HTTPProxy(host: proxy.host, port: proxy.port, source: proxy.source)
             log.info("reaching the server through a proxy", ["proxy": "\(proxy)"])
         }
         var httpLimits = HTTPLimits()

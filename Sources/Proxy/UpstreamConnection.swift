@@ -55,6 +55,8 @@ final class UpstreamConnection {
     private let loop: EventLoop
     private let log: Logger
     private(set) var phase = Phase.idle
+    /// Why the server last failed to start or initialize, for the errors of calls that find it down.
+    private(set) var lastFailure: String?
     /// The upstream's `initialize` result, once it has answered one.
     private(set) var initializeResult: JSONObject?
     /// A modern upstream's `server/discover` result.
@@ -301,6 +303,7 @@ final class UpstreamConnection {
         restartAttempt = 0
         failedHealthChecks = 0
         phase = .ready(server)
+        lastFailure = nil
         let serverName = serverInfo?["name"]?.stringValue ?? "?"
         log.info(era == .modern ? "ready (modern: stateless, no initialize)" : "initialized", ["protocol": protocolVersion, "server": serverName])
         flushParked(on: server)
@@ -355,6 +358,7 @@ final class UpstreamConnection {
 
     private func initializeFailed(_ server: RunningServer, reason: String) {
         log.error("initialize failed: \(reason)")
+        lastFailure = reason
         onInitializeFailed(self, reason)
         server.link.abort()
     }
@@ -371,7 +375,10 @@ final class UpstreamConnection {
         let wasInitializing = if case .initializing = phase { true } else { false }
         log.error("exited unexpectedly (\(reason))")
         scheduleRestart(reason: reason)
-        if wasInitializing { onInitializeFailed(self, reason) }
+        if wasInitializing {
+            lastFailure = reason
+            onInitializeFailed(self, reason)
+        }
     }
 
     private func scheduleRestart(reason: String) {

@@ -2,8 +2,9 @@
 # Idempotent: creates $ROOT/.venv and installs Tests/Interop/requirements.txt into it, and
 # $ROOT/.venv-legacy with Tests/Interop/requirements-legacy.txt (SDK 1.x, for
 # fixtures/legacy_server.py). pip is skipped when a stamp matching the requirements' hash exists.
-# HAProxy (for test_haproxy.py) is installed with apt-get when it is missing and we are root
-# on a Debian-like system; PLUGBOARD_INSTALL=0 turns that off (test_haproxy.py then skips).
+# HAProxy (for test_haproxy.py) and tinyproxy (test_https.py) are installed with apt-get when
+# missing and we are root on a Debian-like system; PLUGBOARD_INSTALL=0 turns that off (those
+# tests then skip).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -42,17 +43,25 @@ venv() {
 venv "$VENV" "$REQ" interop-requirements 'mcp|mcp-server-time|mcp-server-git|pytest|pytest-timeout'
 venv "$LEGACY_VENV" "$LEGACY_REQ" interop-legacy-requirements 'mcp'
 
-if command -v haproxy >/dev/null 2>&1; then
-  log "haproxy: $(haproxy -v 2>/dev/null | head -1)"
-elif [ "${PLUGBOARD_INSTALL:-1}" = 0 ]; then
-  log "haproxy missing, not installing (PLUGBOARD_INSTALL=0): test_haproxy.py will skip"
-elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  log "installing haproxy with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -q --no-install-recommends haproxy >&2; then
-    apt-get update -q >&2 && apt-get install -y -q --no-install-recommends haproxy >&2 \
-      || log "could not install haproxy: test_haproxy.py will skip"
+# tool NAME USER: NAME installed with apt-get when it is missing and we are root on a Debian-like
+# system (PLUGBOARD_INSTALL=0 turns that off); USER is the test that skips without it.
+tool() {
+  local name=$1 user=$2
+  if command -v "$name" >/dev/null 2>&1 || [ -x "/usr/sbin/$name" ] || [ -x "/usr/bin/$name" ]; then
+    log "$name: present"
+  elif [ "${PLUGBOARD_INSTALL:-1}" = 0 ]; then
+    log "$name missing, not installing (PLUGBOARD_INSTALL=0): $user will skip"
+  elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing $name with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -q --no-install-recommends "$name" >&2; then
+      apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "$name" >&2 \
+        || log "could not install $name: $user will skip"
+    fi
+  else
+    log "$name missing (install it, e.g. apt-get install $name, as root): $user will skip"
   fi
-else
-  log "haproxy missing (install it, e.g. apt-get install haproxy, as root): test_haproxy.py will skip"
-fi
+}
+
+tool haproxy test_haproxy.py
+tool tinyproxy "test_https.py's proxy test"
