@@ -102,14 +102,6 @@ public final class HTTPClient {
         return request
     }
 
-    /// Opens a connection ahead of the first request, so the handshake is off its critical path.
-    public func warmUp() {
-        guard !closed, idle.isEmpty, busy.isEmpty else { return }
-        let connection = makeConnection()
-        idle.append(connection)
-        connection.prepare()
-    }
-
     private func makeConnection() -> HTTPClientConnection {
         let connection = HTTPClientConnection(host: host, port: port, route: route, loop: loop, limits: limits, connectTimeout: connectTimeout)
         connection.onReusable = { [weak self, unowned connection] in self?.reuse(connection) }
@@ -204,11 +196,6 @@ final class HTTPClientConnection {
     private var firstHop: (host: String, port: Int) { route.proxy.map { ($0.host, $0.port) } ?? (host, port) }
     private var origin: String { "\(host.bracketedIfIPv6):\(port)" }
     private var via: String { route.proxy.map { " through proxy \($0)" } ?? "" }
-
-    /// Connects (and secures) without a request yet.
-    func prepare() {
-        if case .unconnected = state { connect() }
-    }
 
     func perform(_ head: HTTPRequestHead, body: [UInt8], handler: @escaping (HTTPClientEvent) -> Void) {
         self.handler = handler
