@@ -302,7 +302,7 @@ extension ProxyCore {
         let down = upstreams.compactMap { upstream -> String? in
             switch upstream.phase {
             case .probing, .spawned, .initializing, .ready: nil
-            case .waitingToRestart(let reason): "\(upstream.name) (restarting: \(reason))"
+            case .waitingToRestart(let reason, _, _): "\(upstream.name) (restarting: \(reason))"
             case .idle, .stopping, .stopped: "\(upstream.name) (\(upstream.phase.name))"
             }
         }

@@ -19,7 +19,10 @@ final class UpstreamConnection {
         case spawned(RunningServer)
         case initializing(RunningServer)
         case ready(RunningServer)
-        case waitingToRestart(reason: String)
+        /// Down after `reason`, until the next attempt at `restartAt` (monotonic ns). `failedToStart`:
+        /// the server never became ready since its last start, so calls fail at once with the cause
+        /// rather than wait for an attempt that is likely to fail the same way.
+        case waitingToRestart(reason: String, restartAt: UInt64, failedToStart: Bool)
         case stopping(RunningServer)
         case stopped
 
@@ -57,6 +60,9 @@ final class UpstreamConnection {
     private(set) var phase = Phase.idle
     /// Why the server last failed to start or initialize, for the errors of calls that find it down.
     private(set) var lastFailure: String?
+    /// Why plugboard itself is ending the current link (a failed handshake), so that the link's
+    /// "aborted" does not hide the cause.
+    private var abortCause: String?
     /// The upstream's `initialize` result, once it has answered one.
     private(set) var initializeResult: JSONObject?
     /// A modern upstream's `server/discover` result.
@@ -288,7 +294,9 @@ final class UpstreamConnection {
             guard envelope.kind == .successResponse,
                 let result = (try? JSONParser.parse(bytes))?["result"]?.objectValue
             else {
-                let reason = ((try? JSONParser.parse(bytes))?["error"]).map { "it answered \($0.serializedString)" }
+                let reason = ((try? JSONParser.parse(bytes))?["error"]).map { error in
+                    error["message"]?.stringValue.map { "it answered error \(error["code"]?.serializedString ?? "?"): \($0)" } ?? "it answered \(error.serializedString)"
+                }
                 initializeFailed(server, reason: reason ?? "its answer was not a valid initialize result")
                 return
             }
@@ -360,6 +368,7 @@ final class UpstreamConnection {
         log.error("initialize failed: \(reason)")
         lastFailure = reason
         onInitializeFailed(self, reason)
+        abortCause = reason
         server.link.abort()
     }
 
@@ -373,27 +382,43 @@ final class UpstreamConnection {
             return
         }
         let wasInitializing = if case .initializing = phase { true } else { false }
-        log.error("exited unexpectedly (\(reason))")
-        scheduleRestart(reason: reason)
-        if wasInitializing {
-            lastFailure = reason
-            onInitializeFailed(self, reason)
+        let wasReady = if case .ready = phase { true } else { false }
+        let cause = abortCause ?? reason
+        let announced = abortCause != nil
+        abortCause = nil
+        if !announced { log.error("exited unexpectedly (\(reason))") }
+        scheduleRestart(reason: cause, failedToStart: !wasReady)
+        if wasInitializing && !announced {
+            lastFailure = cause
+            onInitializeFailed(self, cause)
         }
     }
 
-    private func scheduleRestart(reason: String) {
+    private func scheduleRestart(reason: String, failedToStart: Bool) {
         cancelTimers()
         let initial = max(config.restartBackoffInitial.milliseconds, 1)
         let delayMs = min(initial << min(restartAttempt, 20), config.restartBackoffMax.milliseconds)
         restartAttempt += 1
-        phase = .waitingToRestart(reason: reason)
+        let restartAt = EventLoop.now() + UInt64(delayMs) * 1_000_000
+        phase = .waitingToRestart(reason: reason, restartAt: restartAt, failedToStart: failedToStart)
         log.notice("restarting in \(TimeSpan(milliseconds: delayMs)) (attempt \(restartAttempt))")
+        if failedToStart {
+            failParked(with: { [name] method in .upstreamUnavailable(server: name, method: method, reason: Self.downReason(reason, restartAt: restartAt)) })
+        }
         loop.schedule(afterNanoseconds: UInt64(delayMs) * 1_000_000) { [weak self] in
             guard let self, case .waitingToRestart = self.phase else { return }
             self.counters.restarts += 1
             self.spawn()
         }
         armSweep()
+    }
+
+    /// "it is not running: <cause>; next attempt in 4 s", for calls that find the server down.
+    static func downReason(_ cause: String, restartAt: UInt64) -> String {
+        let now = EventLoop.now()
+        let seconds = restartAt > now ? Double(restartAt - now) / 1e9 : 0
+        let next = seconds < 1 ? "under a second" : "\(Int(seconds.rounded(.up))) s"
+        return "it is not running: \(cause); next attempt in \(next)"
     }
 
     // MARK: Requests
@@ -430,6 +455,8 @@ final class UpstreamConnection {
             pending[id] = PendingRequest(
                 method: method, onReply: onReply, deadline: now + timeout.nanoseconds,
                 hardDeadline: now + 10 * timeout.nanoseconds, timeoutSeconds: timeout.seconds)
+        case .waitingToRestart(let reason, let restartAt, failedToStart: true):
+            return .failure(.upstreamUnavailable(server: name, method: method, reason: Self.downReason(reason, restartAt: restartAt)))
         case .idle, .probing, .spawned, .initializing, .waitingToRestart:
             parked.append(
                 ParkedRequest(
@@ -566,7 +593,7 @@ final class UpstreamConnection {
         parked = waiting
         for request in expired {
             counters.timeouts += 1
-            let reason = if case .waitingToRestart(let why) = phase { "it is restarting after: \(why)" } else { "it is still starting" }
+            let reason = if case .waitingToRestart(let why, _, _) = phase { "it is restarting after: \(why)" } else { "it is still starting" }
             request.onReply(.failed(.upstreamUnavailable(server: name, method: request.method, reason: reason)))
         }
     }

@@ -33,6 +33,31 @@ struct UpstreamFaultTests {
         #expect(echoed.firstText == #"{"a":1}"#)
     }
 
+    @Test("calls to a server that cannot start fail at once with its cause while the other server serves")
+    func serverThatCannotStartFailsFast() throws {
+        let plugboard = try PlugboardUnderTest(
+            config: TemporaryConfig(
+                """
+                [expose]
+                mode = "aggregate"
+                [servers.demo]
+                command = "node"
+                args = ["\(Checkout.demoServer)"]
+                [servers.gone]
+                url = "http://127.0.0.1:1/mcp"
+                request_timeout = "30s"
+                restart_backoff_initial = "2s"
+                """))
+        try plugboard.initialize()
+        let started = Date()
+        let failed = try plugboard.request("tools/call", ["name": "gone__echo", "arguments": [:]])
+        let message = failed["error"]?["message"]?.stringValue ?? ""
+        #expect(message.contains("'gone'") && message.contains("Connection refused") && message.contains("next attempt in"), "\(message)")
+        #expect(Date().timeIntervalSince(started) < 5, "the call waited instead of failing with the cause")
+        let served = try plugboard.request("tools/call", ["name": "demo__echo", "arguments": ["text": "still here"]])
+        #expect(served.firstText == "still here")
+    }
+
     @Test("a call the upstream never answers times out with -32001 naming the server and method")
     func stalledCallTimesOut() throws {
         let plugboard = try Self.plugboard()
