@@ -28,4 +28,12 @@ public enum MCPMethod {
     public static let toolsListChanged = "notifications/tools/list_changed"
     public static let promptsListChanged = "notifications/prompts/list_changed"
     public static let resourcesListChanged = "notifications/resources/list_changed"
+    // The tasks extension (2026-07-28) and 2025-11-25's tasks.
+    public static let tasksGet = "tasks/get"
+    public static let tasksUpdate = "tasks/update"
+    public static let tasksCancel = "tasks/cancel"
+    public static let tasksResult = "tasks/result"
+    public static let tasksList = "tasks/list"
+    public static let tasksNotification = "notifications/tasks"
+    public static let tasksStatusNotification = "notifications/tasks/status"
 }

@@ -199,6 +199,17 @@ extension ProxyCore {
             routeCompletion(message, envelope: envelope, idText: idText, from: session)
         case MCPMethod.loggingSetLevel where session.inFlight[idText]?.caller.era != .modern:
             broadcastRequest(message, method: method, idText: idText, capability: "logging", from: session)
+        case let method where TaskHandles.methods.contains(method):
+            guard case .aggregated(let separator) = exposure, var request = try? JSONParser.parse(message),
+                let exposed = request["params"]?["taskId"]?.stringValue
+            else {
+                return fail(.invalidParams(method: method, reason: "params.taskId must be a string"))
+            }
+            guard let route = TaskHandles(separator: separator).route(exposed), let upstream = upstream(named: route.server) else {
+                return fail(.invalidParams(method: method, reason: "no task \(exposed) (task ids here are <server>\(separator)<id>)"))
+            }
+            request.setParam("taskId", to: .string(route.taskId))
+            forwardRewritten(request, idText: idText, method: method, to: upstream, from: session)
         default:
             fail(.methodNotFound(method))
         }
@@ -392,6 +403,12 @@ extension ProxyCore {
                         session.answer(idText, failure.response(idText: idText, era: caller.era))
                     }
                 }
+            } else if case .aggregated(let separator) = exposure, envelope.kind == .successResponse, let resultRange = envelope.resultRange,
+                TaskHandles.mayCarryTaskID(bytes[resultRange]), let result = (try? JSONParser.parse(bytes))?["result"]
+            {
+                var shaped = TaskHandles(separator: separator).exposing(result: result, of: upstream.name, method: method)
+                if caller.era == .modern && !upstream.isModern { shaped = ResultShape.modern(shaped, method: method) }
+                session.answer(idText, JSONRPCMessage.success(idText: idText, result: shaped))
             } else {
                 let answer =
                     caller.era == .modern && !upstream.isModern

@@ -150,6 +150,7 @@ extension ProxyCore {
             }
             if offered["logging"] != nil { capabilities["logging"] = .object([:]) }
             if offered["completions"] != nil { capabilities["completions"] = .object([:]) }
+            if let tasks = offered["tasks"], capabilities["tasks"] == nil { capabilities["tasks"] = tasks }
             for (key, value) in offered["experimental"]?.objectValue ?? [:] where experimental[key] == nil {
                 experimental[key] = value
             }

@@ -121,6 +121,15 @@ extension ProxyCore {
             default: break
             }
             announce(method, params: (try? JSONParser.parse(message))?["params"])
+        case let method? where TaskHandles.notifications.contains(method):
+            var outgoing = message
+            if case .aggregated(let separator) = exposure, var parsed = try? JSONParser.parse(message),
+                let taskId = parsed["params"]?["taskId"]?.stringValue
+            {
+                parsed.setParam("taskId", to: .string(TaskHandles(separator: separator).exposed(taskId, of: upstream.name)))
+                outgoing = parsed.serialized()
+            }
+            for session in sessions where session.phase == .ready { session.send(outgoing) }
         default:
             // Logging messages and anything newer reach every legacy client; a modern client
             // hears only what relates to its requests or its subscriptions.

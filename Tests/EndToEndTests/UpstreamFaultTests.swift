@@ -58,6 +58,43 @@ struct UpstreamFaultTests {
         #expect(served.firstText == "still here")
     }
 
+    @Test("aggregated task handles carry their server: tasks/get finds it, notifications/tasks names it")
+    func taskHandlesRoute() throws {
+        let plugboard = try PlugboardUnderTest(
+            config: TemporaryConfig(
+                """
+                [expose]
+                mode = "aggregate"
+                [servers.demo]
+                command = "node"
+                args = ["\(Checkout.demoServer)"]
+                [servers.ci]
+                command = "node"
+                args = ["\(Checkout.root)/Tests/EndToEndTests/Fixtures/tasks-server.mjs"]
+                """))
+        let initialized = try plugboard.initialize()
+        #expect(initialized["result"]?["capabilities"]?["extensions"]?["io.modelcontextprotocol/tasks"] != nil)
+        let created = try plugboard.request("tools/call", ["name": "ci__build", "arguments": [:]])
+        #expect(created["result"]?["resultType"] == "task")
+        let taskId = try #require(created["result"]?["taskId"]?.stringValue)
+        #expect(taskId == "ci__t-1")
+        var status = ""
+        let deadline = Date().addingTimeInterval(5)
+        while status != "completed" && Date() < deadline {
+            let polled = try plugboard.request("tasks/get", ["taskId": .string(taskId)])
+            #expect(polled["result"]?["taskId"]?.stringValue == taskId)
+            status = polled["result"]?["status"]?.stringValue ?? ""
+            usleep(20_000)
+        }
+        #expect(status == "completed")
+        let notification = plugboard.unsolicited.first { $0["method"] == "notifications/tasks" }
+        #expect(notification?["params"]?["taskId"]?.stringValue == taskId)
+        let unknown = try plugboard.request("tasks/get", ["taskId": "nowhere__t-1"])
+        #expect(unknown["error"]?["code"] == -32602)
+        let cancelled = try plugboard.request("tasks/cancel", ["taskId": .string(taskId)])
+        #expect(cancelled["result"] != nil)
+    }
+
     @Test("a call the upstream never answers times out with -32001 naming the server and method")
     func stalledCallTimesOut() throws {
         let plugboard = try Self.plugboard()
