@@ -44,7 +44,7 @@ public final class ClientSession {
     /// Which era the request was made in; a modern one keeps what binds a retry to it.
     enum Caller {
         case legacy
-        case modern(RequestMeta, method: String, params: DeferredParams)
+        case modern(ModernRequest)
 
         var era: ProtocolEra {
             if case .modern = self { return .modern }

@@ -49,10 +49,6 @@ extension ProxyCore {
         loop.schedule(afterNanoseconds: grace) { [weak self] in self?.releaseInitializeWaiters() }
     }
 
-    var allUpstreamsSettled: Bool {
-        upstreams.allSatisfy { settledUpstreams.contains($0.name) }
-    }
-
     func upstreamSettled(_ upstream: UpstreamConnection) {
         settledUpstreams.insert(upstream.name)
         if allUpstreamsSettled { releaseInitializeWaiters() }

@@ -108,7 +108,7 @@ extension ProxyCore {
                 upstream.sendResponse(JSONRPCMessage.success(idText: input.upstreamIDText, result: response))
             }
             session.inFlight[idText] = ClientSession.InFlight(
-                upstream: upstream, upstreamID: key.upstreamID, progressToken: nil, caller: .modern(meta, method: method, params: DeferredParams(params)))
+                upstream: upstream, upstreamID: key.upstreamID, progressToken: nil, caller: .modern(ModernRequest(meta: meta, method: method, params: DeferredParams(params))))
             if let askAgain {
                 askForInput(askAgain.inputs, nonce: askAgain.nonce, expiresAt: askAgain.expiresAt, key: key, session: session, idText: idText)
             } else if let finalReply {

@@ -28,6 +28,7 @@ extension ProxyCore {
         }
         session.sawModernRequest()
         startUpstreamsIfNeeded(standingFor: meta)
+        if allUpstreamsSettled { return handleModern(message, envelope: envelope, meta: meta, idText: idText, from: session) }
         whenUpstreamsSettled { [weak self, weak session] in
             guard let self, let session, session.phase != .closed else { return }
             self.handleModern(message, envelope: envelope, meta: meta, idText: idText, from: session)
@@ -59,7 +60,7 @@ extension ProxyCore {
             {
                 return resumeHeldCall(state: state, method: method, params: params.value, meta: meta, idText: idText, from: session)
             }
-            accept(message, envelope: envelope, idText: idText, caller: .modern(meta, method: method, params: params), from: session)
+            accept(message, envelope: envelope, idText: idText, caller: .modern(ModernRequest(meta: meta, method: method, params: params)), from: session)
         }
     }
 

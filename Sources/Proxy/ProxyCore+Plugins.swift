@@ -18,7 +18,7 @@ extension ProxyCore {
             serverName: upstream.name, method: method, subject: Self.chainSubject(method: method, params: params),
             requestID: "\(session.label)-\(nextChainRequestID)",
             clientProtocol: session.inFlight[idText].map { call in
-                if case .modern(let meta, _, _) = call.caller { return meta.protocolVersion }
+                if case .modern(let request) = call.caller { return request.meta.protocolVersion }
                 return session.negotiatedVersion
             },
             serverProtocol: upstream.protocolVersion)

@@ -22,11 +22,11 @@ extension ProxyCore {
         case .held(let key):
             return bridgeInput(message, envelope: envelope, from: upstream, cause: InputCause(key: key, caller: nil))
         case .call(let session, let idText, let upstreamID):
-            if case .modern(let meta, let callMethod, let params)? = session.inFlight[idText]?.caller {
+            if case .modern(let request)? = session.inFlight[idText]?.caller {
                 let key = HeldCalls.Key(server: upstream.name, upstreamID: upstreamID)
                 return bridgeInput(
                     message, envelope: envelope, from: upstream,
-                    cause: InputCause(key: key, caller: (session, idText, meta, callMethod, params.value)))
+                    cause: InputCause(key: key, caller: (session, idText, request.meta, request.method, request.params.value)))
             }
         case .none:
             break

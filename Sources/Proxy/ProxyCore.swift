@@ -21,7 +21,7 @@ public final class ProxyCore {
     let log: Logger
     var exposure: Exposure
     var phase = Phase.serving
-    var upstreams: [UpstreamConnection]
+    var upstreams: [UpstreamConnection] { didSet { noteSettling() } }
     var sessions: [ClientSession] = []
     var catalog: Catalog
     /// Progress tokens of forwarded requests: which session asked, and the upstream's request id.
@@ -30,7 +30,10 @@ public final class ProxyCore {
     /// Answers to `initialize` held until every upstream has settled.
     var initializeWaiters: [() -> Void] = []
     var upstreamsInitializing = false
-    var settledUpstreams: Set<String> = []
+    var settledUpstreams: Set<String> = [] { didSet { noteSettling() } }
+    /// Every upstream has answered its probe or handshake (or failed to): kept, not computed,
+    /// because every modern request asks.
+    private(set) var allUpstreamsSettled = false
     var counters = Counters()
     /// Answered client requests by method and outcome, with latencies.
     public let requestMetrics = RequestMetrics()
@@ -108,6 +111,11 @@ public final class ProxyCore {
         exposure = Self.exposure(for: config)
         upstreams = enabled.map { UpstreamConnection(config: $0, limits: config.limits, loop: loop, log: log) }
         catalog = Catalog(separator: config.exposure.separator, serverNames: Set(enabled.map(\.name)))
+        noteSettling()
+    }
+
+    private func noteSettling() {
+        allUpstreamsSettled = upstreams.allSatisfy { settledUpstreams.contains($0.name) }
     }
 
     static func exposure(for config: PlugboardConfig) -> Exposure {
