@@ -9,10 +9,12 @@ that need a proxy (aggregation, restarts) are skipped in that mode.
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -83,6 +85,8 @@ class Upstream:
     transport: str | None = None
     #: `protocol` of the server entry: "auto" (plugboard's default), or a pinned revision.
     protocol: str | None = None
+    #: More keys of a remote entry, written as given: `headers`, `ca_file`, `tls_verify`, `proxy`, ...
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 def demo(name: str = "demo", **env: str) -> Upstream:
@@ -101,12 +105,20 @@ def git_server(repo: Path, name: str = "git") -> Upstream:
     return Upstream(name, str(VENV_BIN / "mcp-server-git"), ["--repository", str(repo)])
 
 
-def remote(url: str, name: str = "web", transport: str | None = None, protocol: str | None = "2025-11-25") -> Upstream:
+def remote(url: str, name: str = "web", transport: str | None = None, protocol: str | None = "2025-11-25", **options: Any) -> Upstream:
     """A remote upstream; by default pinned to 2025-11-25. The demo HTTP server is a dual-era
     SDK 2.x server whose `ask_model` samples through the session-era back-channel, which a
     2026-07-28 request has not got; these tests cover plugboard's session-era HTTP client
-    (test_eras.py covers modern HTTP upstreams)."""
-    return Upstream(name, url=url, transport=transport, protocol=protocol)
+    (test_eras.py covers modern HTTP upstreams). `options` are further keys of the entry, e.g.
+    `ca_file=...`, `headers={...}`."""
+    return Upstream(name, url=url, transport=transport, protocol=protocol, options=options)
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(k: str) -> str:
+    return k if _BARE_KEY.fullmatch(k) else json.dumps(k)
 
 
 def _toml_value(v: Any) -> str:
@@ -119,7 +131,7 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
     raise TypeError(type(v))
 
 
@@ -150,6 +162,7 @@ def render_config(
                 lines.append(f"transport = {_toml_value(u.transport)}")
             if u.protocol:
                 lines.append(f"protocol = {_toml_value(u.protocol)}")
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in u.options.items()]
             continue
         lines += [f"command = {_toml_value(u.command)}", f"args = {_toml_value(u.args)}"]
         if u.env:
@@ -525,6 +538,72 @@ def demo_http(tmp_path: Path):
     yield start
     for s in servers:
         s.stop()
+
+
+# --------------------------------------------------------------------------- TLS
+
+HTTPS_SERVER = HERE / "fixtures" / "modern_server.py"
+HTTPS_READY_RE = re.compile(r"^listening https://127\.0\.0\.1:(\d+)/mcp")
+
+
+def _fixture_module(name: str):
+    """Imports fixtures/NAME.py (the fixtures directory is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"interop_fixtures_{name}", HERE / "fixtures" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+#: fixtures/tls.py: `make_pki`, `Pki`, `fingerprint(pem_path)`.
+TLS = _fixture_module("tls")
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory):
+    """The throwaway PKI of fixtures/tls.py (CA, other CA, good/good2/expired/wronghost/other leaves), made once."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    return TLS.make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@dataclass
+class HTTPSUpstream:
+    """fixtures/modern_server.py (dual-era) over TLS, serving one of the PKI's leaves."""
+
+    server: ServerProcess
+    port: int
+
+    def url(self, host: str = "localhost") -> str:
+        return f"https://{host}:{self.port}/mcp"
+
+    def log_text(self) -> str:
+        return self.server.log_text()
+
+
+@pytest.fixture
+def https_upstream(tmp_path: Path, pki, request: pytest.FixtureRequest):
+    """Starts the SDK server over TLS: `start("good"|"expired"|"wronghost"|"other"|"good2")` -> HTTPSUpstream."""
+    started: list[HTTPSUpstream] = []
+
+    def start(cert: str = "good") -> HTTPSUpstream:
+        server = ServerProcess(
+            [sys.executable, str(HTTPS_SERVER), "--transport", "http", "--port", "0",
+             "--tls-cert", str(pki.cert(cert)), "--tls-key", str(pki.key(cert))],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=tmp_path, log_path=tmp_path / f"https-upstream-{cert}.log",
+            patterns={"port": HTTPS_READY_RE},
+        )
+        upstream = HTTPSUpstream(server, 0)
+        started.append(upstream)
+        upstream.port = int(server.wait_for("port"))
+        return upstream
+
+    yield start
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for upstream in started:
+        upstream.server.stop()
+        if failed:
+            sys.stderr.write(f"\n--- {upstream.server.log_path.name} ---\n{upstream.log_text()[-3000:]}\n")
 
 
 def wait_ready(admin_url: str, timeout: float = 15.0, token: str | None = None) -> None:

@@ -1,17 +1,26 @@
 """https toward remote servers and on plugboard's own endpoint, against real parts on loopback.
 
-A throwaway PKI is made with the `openssl` CLI: a test CA, an unrelated CA, and server
-certificates that are good, expired, for the wrong name, signed by the other CA, and a second
-good one for rotation. The upstream is the official SDK 2.x server (fixtures/modern_server.py)
-served by uvicorn over TLS; its `whoami` tool shows the headers plugboard sent. Clients speak
-JSON-RPC to `plugboard run` over stdio, and the SDK's Streamable HTTP client reaches
-plugboard's HTTPS endpoint with the test CA.
+  * the PKI is fixtures/tls.py's (the session-scoped `pki` fixture): a test CA, an unrelated CA,
+    and leaves that are good, good2 (another key), expired, for the wrong name, or signed by the
+    other CA
+  * the upstream is fixtures/modern_server.py (the official SDK's Streamable HTTP server under
+    uvicorn with TLS; the `https_upstream` fixture); its `whoami` shows the Authorization and
+    X-Team headers plugboard sent
+  * clients: the SDK over stdio, or JSON-RPC lines (conftest.RawProcess) where a failing
+    upstream makes plugboard's own initialize fail; the SDK's Streamable HTTP client (httpx2
+    with an ssl context trusting the test CA) on plugboard's HTTPS endpoint
+  * a forward proxy: tinyproxy (Tests/Interop/setup.sh installs it as root; the test skips
+    without it)
+
+Config keys used: [servers.NAME] url = "https://…", ca_file, tls_verify, headers (with
+`${env:NAME}`), proxy ("" = none), and the HTTPS_PROXY / NO_PROXY environment;
+[http] tls_listen, tls_cert_file, tls_key_file.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -21,87 +30,52 @@ import ssl
 import subprocess
 import sys
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from conftest import DEMO_SERVER, PLUGBOARD_BIN, DIRECT, ServerProcess
+from conftest import (
+    ADMIN_LISTEN_RE,
+    DIRECT,
+    PLUGBOARD_BIN,
+    READ_TIMEOUT,
+    RawProcess,
+    ServerProcess,
+    Upstream,
+    demo,
+    http_get,
+    remote,
+    render_config,
+    run,
+)
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
-PY2 = sys.executable
+pytestmark = pytest.mark.skipif(DIRECT, reason="https toward upstreams and on the endpoint is plugboard's")
+
 SECRET = "pb-secret-0c7a91e4"
-
-pytestmark = pytest.mark.skipif(DIRECT, reason="needs plugboard")
-
-
-# --------------------------------------------------------------------------- PKI
-
-
-@dataclass
-class Pki:
-    root: Path
-
-    def cert(self, name: str) -> Path:
-        return self.root / f"{name}.pem"
-
-    def key(self, name: str) -> Path:
-        return self.root / f"{name}.key"
-
-    @property
-    def ca(self) -> Path:
-        return self.root / "ca.pem"
+TOKEN_ENV = "PB_TEST_TOKEN"
+HEADERS = {"Authorization": f"Bearer ${{env:{TOKEN_ENV}}}", "X-Team": "docs"}
+#: Proxy settings of the outer environment are kept away from every plugboard started here.
+PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+#: What a failed verification must say, one pattern per cause (case-insensitive).
+CAUSES = {
+    "expired": re.compile(r"expired", re.I),
+    "unknown-ca": re.compile(r"unknown (ca|certificate authority)|not trusted|unable to get local issuer", re.I),
+    "wrong-host": re.compile(r"hostname|does not match|mismatch", re.I),
+}
+TLS_LISTEN_RE = re.compile(r"(?<!admin )listening on (https://\S+)")
+REFUSED = "certificate was refused"
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def _issue(root: Path, name: str, ca: str, san: str, start: str, end: str) -> None:
-    """A leaf for `san`, signed by `ca`, valid from `start` to `end` (YYYYMMDDHHMMSSZ), via `openssl ca`."""
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", "/CN=plugboard test", cwd=root)
-    db = root / f"{ca}-db"
-    db.mkdir(exist_ok=True)
-    (db / "index.txt").touch()
-    if not (db / "serial").exists():
-        (db / "serial").write_text("1000\n")
-    (root / f"{name}.cnf").write_text(
-        "[ca]\ndefault_ca = test\n[test]\n"
-        f"database = {db}/index.txt\nserial = {db}/serial\nnew_certs_dir = {db}\n"
-        f"certificate = {root}/{ca}.pem\nprivate_key = {root}/{ca}.key\n"
-        "default_md = sha256\npolicy = any\nunique_subject = no\ncopy_extensions = none\nx509_extensions = leaf\n"
-        "[any]\ncommonName = supplied\n"
-        f"[leaf]\nsubjectAltName = {san}\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n"
-    )
-    _openssl("ca", "-batch", "-config", f"{name}.cnf", "-in", f"{name}.csr", "-out", f"{name}.pem", "-notext",
-             "-startdate", start, "-enddate", end, cwd=root)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory) -> Pki:
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed")
-    root = tmp_path_factory.mktemp("pki")
-    for ca in ("ca", "other-ca"):
-        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "3",
-                 "-subj", f"/CN=plugboard {ca}", cwd=root)
-    now = time.gmtime()
-    past = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() - 3 * 86400))
-    recent = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() - 2 * 86400))
-    soon = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + 2 * 86400))
-    yesterday = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() - 3600))
-    local = "DNS:localhost,IP:127.0.0.1,IP:::1"
-    _issue(root, "good", "ca", local, yesterday, soon)
-    _issue(root, "good2", "ca", local, yesterday, soon)
-    _issue(root, "expired", "ca", local, past, recent)
-    _issue(root, "wronghost", "ca", "DNS:wrong.example", yesterday, soon)
-    _issue(root, "other", "other-ca", local, yesterday, soon)
-    del now
-    return Pki(root)
-
-
-# --------------------------------------------------------------------------- parts
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARIABLES}
+    env.update(extra)
+    return env
 
 
 def free_port() -> int:
@@ -110,309 +84,454 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Plugboard:
-    """`plugboard run` on stdio with a hand-written config; JSON-RPC spoken directly."""
+def wait_for_text(path: Path, pattern: re.Pattern | str, timeout: float = 10.0, after: int = 0) -> re.Match:
+    """The first match of `pattern` in the file (from character `after` on), polled until `timeout`."""
+    pattern = re.compile(pattern) if isinstance(pattern, str) else pattern
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_text(errors="replace") if path.exists() else ""
+        m = pattern.search(text, after)
+        if m:
+            return m
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{pattern.pattern!r} not in {path.name} within {timeout}s:\n{text[-3000:]}")
+        time.sleep(0.1)
 
-    def __init__(self, tmp: Path, toml: str, env: dict[str, str] | None = None):
-        self.dir = tmp / f"etc-{time.monotonic_ns()}"
-        self.dir.mkdir()
-        (self.dir / "plugboard.toml").write_text(toml)
-        self.stderr_path = self.dir / "stderr.log"
-        self.proc = subprocess.Popen(
-            [PLUGBOARD_BIN, "run", "--config", str(self.dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.stderr_path.open("w"), env={**os.environ, **(env or {})},
-        )
-        self.next_id = 1
 
-    def request(self, method: str, params: dict, timeout: float = 20) -> dict:
-        ident = self.next_id
-        self.next_id += 1
-        self.proc.stdin.write((json.dumps({"jsonrpc": "2.0", "id": ident, "method": method, "params": params}) + "\n").encode())
-        self.proc.stdin.flush()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise AssertionError(f"plugboard closed stdout:\n{self.log()[-3000:]}")
-            message = json.loads(line)
-            if message.get("id") == ident:
-                return message
-        raise AssertionError(f"no answer to {method} in {timeout}s")
+# --------------------------------------------------------------------------- plugboard on stdio
 
-    def initialize(self) -> dict:
-        answer = self.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "https-test", "version": "1"}})
-        self.proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
-        self.proc.stdin.flush()
-        return answer
 
-    def call(self, tool: str, arguments: dict | None = None) -> dict:
-        return self.request("tools/call", {"name": tool, "arguments": arguments or {}})
+@dataclass
+class Stdio:
+    """`plugboard run` on stdio for one config, spoken to in JSON-RPC lines."""
+
+    raw: RawProcess
+    config_dir: Path
+    log_path: Path
 
     def log(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
+        return self.log_path.read_text(errors="replace")
 
-    def status(self) -> str:
-        """The SIGUSR1 status dump, as written to the log."""
-        before = self.log().count("status {")
-        self.proc.send_signal(__import__("signal").SIGUSR1)
-        for _ in range(50):
-            text = self.log()
-            if text.count("status {") > before:
-                return text[text.rindex("status {"):]
-            time.sleep(0.1)
-        raise AssertionError("no status dump after SIGUSR1")
+    def first_call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """initialize, then (if that worked) one tools/call; returns the first error or the call's answer.
 
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        With one server behind it plugboard's own initialize is what first reaches it, so a
+        server that cannot be reached fails the initialize."""
+        answer = self.raw.initialize()
+        if "error" in answer:
+            return answer
+        self.raw.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
+        return self.raw.recv_response(2, timeout=READ_TIMEOUT)
 
 
-def https_upstream(tmp: Path, pki: Pki, cert: str) -> tuple[ServerProcess, int]:
-    """The SDK server over TLS with `cert`; returns it and its port."""
-    server = ServerProcess(
-        [PY2, str(FIXTURES / "modern_server.py"), "--transport", "http", "--port", "0",
-         "--tls-cert", str(pki.cert(cert)), "--tls-key", str(pki.key(cert))],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=tmp, log_path=tmp / f"upstream-{cert}.log",
-        patterns={"url": re.compile(r"^listening (https://\S+)")},
-    )
-    url = server.wait_for("url")
-    return server, int(url.rsplit(":", 1)[1].split("/")[0])
+@pytest.fixture
+def stdio_plugboard(tmp_path: Path, request: pytest.FixtureRequest):
+    """`start(*upstreams, env={...}, args=[...], **render_config kwargs)` -> Stdio (a clean environment)."""
+    started: list[Stdio] = []
+
+    def start(*upstreams: Upstream, env: dict[str, str] | None = None, args: list[str] | None = None, **config: Any) -> Stdio:
+        n = len(started)
+        config_dir = tmp_path / f"config-{n}"
+        config_dir.mkdir()
+        (config_dir / "plugboard.toml").write_text(render_config(list(upstreams), **config))
+        log_path = tmp_path / f"plugboard-{n}.log"
+        raw = RawProcess([PLUGBOARD_BIN, "run", "--config", str(config_dir), "--no-watch", *(args or [])],
+                         clean_env(**(env or {})), tmp_path, log_path)
+        started.append(Stdio(raw, config_dir, log_path))
+        return started[-1]
+
+    yield start
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for s in started:
+        if s.raw.proc.poll() is None:
+            s.raw.close()
+        if failed:
+            sys.stderr.write(f"\n--- {s.log_path.name} ---\n{s.log()[-4000:]}\n")
 
 
-def remote_toml(port: int, extra: str = "", host: str = "localhost") -> str:
-    return (
-        '[log]\nlevel = "info"\n[servers.secure]\n'
-        f'url = "https://{host}:{port}/mcp"\nrequest_timeout = "10s"\nrestart_backoff_initial = "200ms"\n' + extra
-    )
-
-
-def text_of(answer: dict) -> str:
-    assert "result" in answer, answer
-    return answer["result"]["content"][0]["text"]
-
-
-def error_of(answer: dict) -> str:
-    assert "error" in answer, answer
+def error_message(answer: dict[str, Any]) -> str:
+    assert "error" in answer, f"expected a JSON-RPC error, got {answer}"
     return answer["error"]["message"]
+
+
+def text_of(answer: dict[str, Any]) -> str:
+    assert "result" in answer, f"expected a result, got {answer}"
+    return "".join(c.get("text", "") for c in answer["result"]["content"])
 
 
 # --------------------------------------------------------------------------- https upstreams
 
 
-def test_calls_reach_an_https_server_with_headers_whose_secrets_stay_out_of_logs(tmp_path, pki):
-    server, port = https_upstream(tmp_path, pki, "good")
-    extra = f'ca_file = "{pki.ca}"\nheaders = {{ Authorization = "Bearer ${{env:PB_TEST_TOKEN}}", "X-Team" = "docs" }}\n'
-    pb = Plugboard(tmp_path, remote_toml(port, extra), env={"PB_TEST_TOKEN": SECRET})
-    try:
-        pb.initialize()
-        assert text_of(pb.call("echo", {"text": "over tls"})) == "over tls"
-        seen = json.loads(text_of(pb.call("whoami")))
-        assert seen == {"authorization": f"Bearer {SECRET}", "x-team": "docs"}
-        status = pb.status()
-        assert "secure" in status
-        assert SECRET not in status
-        assert SECRET not in pb.log()
-    finally:
-        pb.close()
-        server.stop()
+@pytest.mark.parametrize("protocol", [None, "2025-11-25"], ids=["auto", "session-era"])
+def test_headers_reach_the_https_server_and_the_secret_stays_out_of_logs_and_status(tmp_path, pki, https_upstream, protocol):
+    """(a) The SDK on stdio -> plugboard -> https with ca_file; env secret resolved, never shown."""
+    upstream = https_upstream("good")
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    secure = remote(upstream.url(), name="secure", protocol=protocol, ca_file=str(pki.ca), headers=HEADERS)
+    (config_dir / "plugboard.toml").write_text(render_config([secure]))
+    log_path = tmp_path / "plugboard.log"
+    pid_file, status_file = tmp_path / "plugboard.pid", tmp_path / "status.json"
+    params = StdioServerParameters(
+        command=PLUGBOARD_BIN,
+        args=["run", "--config", str(config_dir), "--no-watch", "--admin", "127.0.0.1:0",
+              "--pid-file", str(pid_file), "--status-file", str(status_file)],
+        env={TOKEN_ENV: SECRET},  # over the SDK's safe default environment: no proxy variables
+        cwd=str(tmp_path),
+    )
+
+    async def body() -> tuple[str, str, dict[str, Any]]:
+        with log_path.open("a") as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write):
+                async with ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT) as session:
+                    await session.initialize()
+                    echoed = await session.call_tool("echo", {"text": "over tls"})
+                    assert not echoed.is_error and echoed.content[0].text == "over tls", echoed
+                    seen = await session.call_tool("whoami", {})
+                    assert not seen.is_error, seen
+                    assert json.loads(seen.content[0].text) == {"authorization": f"Bearer {SECRET}", "x-team": "docs"}
+                    # `plugboard status` signals the instance (SIGUSR1: the dump goes to the log too). It
+                    # loads the config, even with --pid-file and --status-file, so it needs the variable.
+                    status = await anyio.to_thread.run_sync(lambda: subprocess.run(
+                        [PLUGBOARD_BIN, "status", "--config", str(config_dir), "--pid-file", str(pid_file),
+                         "--status-file", str(status_file)],
+                        capture_output=True, text=True, timeout=10, env=clean_env(**{TOKEN_ENV: SECRET})))
+                    assert status.returncode == 0, status.stderr
+                    admin = wait_for_text(log_path, ADMIN_LISTEN_RE).group(1)
+                    reply = await anyio.to_thread.run_sync(lambda: http_get(admin + "/status"))
+                    assert reply.status == 200, reply
+                    return status.stdout, reply.body.decode(), reply.json()
+
+    status_text, admin_text, admin_status = run(body)
+    wait_for_text(log_path, r"status \{")
+    log = log_path.read_text(errors="replace")
+    assert "secure" in status_text and upstream.url() in status_text, status_text[:2000]
+    assert admin_status["proxy"]["upstreams"]["secure"]["phase"] == "ready", admin_text[:2000]
+    if protocol:
+        assert admin_status["proxy"]["upstreams"]["secure"]["protocol"] == protocol, admin_text[:2000]
+    assert "[upstream:secure]" in log, log[-2000:]
+    for where, text in (("plugboard status", status_text), ("admin /status", admin_text), ("the log", log)):
+        assert SECRET not in text, f"the secret shows in {where}"
 
 
 @pytest.mark.parametrize(
-    "cert, extra, host, cause",
+    "cert, with_ca, cause",
     [
-        ("expired", "ca_file = \"{ca}\"\n", "localhost", r"certificate has expired"),
-        ("other", "ca_file = \"{ca}\"\n", "localhost", r"unknown certificate authority"),
-        ("wronghost", "ca_file = \"{ca}\"\n", "localhost", r"does not match the hostname localhost"),
-        ("good", "", "localhost", r"unknown certificate authority"),  # a private CA is not in the system store
+        ("expired", True, "expired"),
+        ("other", True, "unknown-ca"),
+        ("wronghost", True, "wrong-host"),
+        ("good", False, "unknown-ca"),  # a private CA is in no system store
     ],
     ids=["expired", "unknown-ca", "wrong-host", "system-store"],
 )
-def test_a_certificate_that_fails_verification_fails_the_call_with_its_cause(tmp_path, pki, cert, extra, host, cause):
-    server, port = https_upstream(tmp_path, pki, cert)
-    pb = Plugboard(tmp_path, remote_toml(port, extra.format(ca=pki.ca), host=host))
-    try:
-        started = time.monotonic()
-        # With one server behind it, plugboard's initialize is the first call that reaches it.
-        answer = pb.initialize()
-        message = error_of(answer if "error" in answer else pb.call("echo", {"text": "x"}))
-        assert re.search(cause, message), message
-        assert "secure" in message or "localhost" in message, message
-        assert time.monotonic() - started < 8, "the call waited for its timeout instead of failing with the cause"
-        assert re.search(cause, pb.log()), pb.log()[-2000:]
-    finally:
-        pb.close()
-        server.stop()
+def test_a_certificate_that_fails_verification_fails_the_call_with_its_cause(pki, https_upstream, stdio_plugboard, cert, with_ca, cause):
+    """(b) expired, (c) unknown CA, (d) wrong host: a JSON-RPC error naming the cause, at once."""
+    upstream = https_upstream(cert)
+    options = {"ca_file": str(pki.ca)} if with_ca else {}
+    pb = stdio_plugboard(remote(upstream.url(), name="secure", protocol=None, **options))
+    started = time.monotonic()
+    message = error_message(pb.first_call("echo", {"text": "x"}))
+    assert CAUSES[cause].search(message), message
+    for other, pattern in CAUSES.items():
+        if other != cause:
+            assert not pattern.search(message), f"the {cause} failure also reads as {other}: {message}"
+    assert "secure" in message, message
+    assert time.monotonic() - started < 8, "the call waited for a timeout instead of failing with the cause"
+    assert CAUSES[cause].search(pb.log()), pb.log()[-2000:]
 
 
-def test_tls_verify_off_connects_to_an_unknown_ca_and_says_so_loudly(tmp_path, pki):
-    server, port = https_upstream(tmp_path, pki, "other")
-    pb = Plugboard(tmp_path, remote_toml(port, "tls_verify = false\n"))
-    try:
-        pb.initialize()
-        assert text_of(pb.call("echo", {"text": "unverified"})) == "unverified"
-        assert re.search(r"WARN.*verification is OFF", pb.log()), pb.log()[-2000:]
-    finally:
-        pb.close()
-        server.stop()
+def test_tls_verify_off_connects_to_an_unknown_ca_and_warns(https_upstream, stdio_plugboard):
+    """(e) tls_verify = false accepts the `other` certificate (which test (c) shows failing)."""
+    upstream = https_upstream("other")
+    pb = stdio_plugboard(remote(upstream.url(), name="secure", protocol=None, tls_verify=False))
+    assert text_of(pb.first_call("echo", {"text": "unverified"})) == "unverified"
+    assert re.search(r"WARN.*verification is OFF", pb.log()), pb.log()[-2000:]
 
 
 def test_a_missing_secret_is_a_config_error_at_its_key(tmp_path):
-    etc = tmp_path / "etc"
-    etc.mkdir()
-    (etc / "plugboard.toml").write_text(
-        '[servers.secure]\nurl = "https://localhost:1/mcp"\nheaders = { Authorization = "Bearer ${env:PB_NOPE_UNSET}" }\n'
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PB_NOPE_UNSET"}
-    checked = subprocess.run([PLUGBOARD_BIN, "check", "--config", str(etc)], capture_output=True, text=True, env=env, timeout=30)
-    assert checked.returncode != 0
-    assert re.search(r"plugboard\.toml:3:29: `headers\.Authorization`: the environment variable PB_NOPE_UNSET is not set", checked.stderr + checked.stdout)
+    """(f) `${env:NOPE_UNSET}` fails `plugboard check` and `plugboard run` with file:line:col and the key."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    line = 'headers = { Authorization = "Bearer ${env:PB_NOPE_UNSET}", "X-Team" = "docs" }'
+    (config_dir / "plugboard.toml").write_text(f'[servers.secure]\nurl = "https://localhost:1/mcp"\n{line}\n')
+    column = line.index('"Bearer') + 1  # where the value starts
+    want = re.compile(rf"plugboard\.toml:3:{column}: `headers\.Authorization`: .*PB_NOPE_UNSET.* not set")
+    env = clean_env()
+    env.pop("PB_NOPE_UNSET", None)
+    for argv in (["check", "--config", str(config_dir)], ["run", "--config", str(config_dir), "--no-watch"]):
+        done = subprocess.run([PLUGBOARD_BIN, *argv], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=20)
+        assert done.returncode != 0, f"plugboard {argv[0]} accepted a missing variable: {done.stdout}{done.stderr}"
+        assert want.search(done.stderr + done.stdout), f"plugboard {argv[0]}: {done.stderr}{done.stdout}"
+    # control: with the variable set the same file is valid
+    done = subprocess.run([PLUGBOARD_BIN, "check", "--config", str(config_dir)], capture_output=True, text=True,
+                          env={**env, "PB_NOPE_UNSET": "x"}, timeout=20)
+    assert done.returncode == 0, done.stderr + done.stdout
 
 
 # --------------------------------------------------------------------------- a forward proxy
 
 
-def _tinyproxy(tmp: Path, tunnel_port: int) -> tuple[subprocess.Popen, int, Path]:
+@dataclass
+class Tinyproxy:
+    proc: subprocess.Popen
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def connects(self, target: str) -> int:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return len(re.findall(rf"CONNECT {re.escape(target)} ", text))
+
+
+@pytest.fixture
+def tinyproxy(tmp_path: Path):
+    """`start(tunnel_port)` -> Tinyproxy on a free loopback port, allowing CONNECT to that port only."""
     binary = shutil.which("tinyproxy") or next((p for p in ("/usr/bin/tinyproxy", "/usr/sbin/tinyproxy") if Path(p).exists()), None)
     if binary is None:
         pytest.skip("tinyproxy is not installed (Tests/Interop/setup.sh installs it as root)")
-    port = free_port()
-    log = tmp / "tinyproxy.log"
-    conf = tmp / "tinyproxy.conf"
-    conf.write_text(f'Port {port}\nListen 127.0.0.1\nTimeout 30\nLogFile "{log}"\nLogLevel Connect\nMaxClients 20\nAllow 127.0.0.1\nConnectPort {tunnel_port}\n')
-    proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    for _ in range(100):
+    started: list[Tinyproxy] = []
+
+    def start(tunnel_port: int) -> Tinyproxy:
+        port = free_port()
+        log_path = tmp_path / "tinyproxy.log"
+        conf = tmp_path / "tinyproxy.conf"
+        conf.write_text(
+            f'Port {port}\nListen 127.0.0.1\nTimeout 30\nLogFile "{log_path}"\nLogLevel Connect\nMaxClients 20\n'
+            f"Allow 127.0.0.1\nConnectPort {tunnel_port}\n"
+        )
+        out = (tmp_path / "tinyproxy.out").open("w")
+        proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        started.append(Tinyproxy(proc, port, log_path))
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return started[-1]
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"tinyproxy did not listen on {port}: {(tmp_path / 'tinyproxy.out').read_text()}") from None
+                time.sleep(0.05)
+
+    yield start
+    for t in started:
+        t.proc.terminate()
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return proc, port, log
+            t.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            t.proc.kill()
+            t.proc.wait(5)
 
 
-def test_a_forward_proxy_tunnels_https_and_no_proxy_bypasses_it(tmp_path, pki):
-    server, port = https_upstream(tmp_path, pki, "good")
-    proxy, proxy_port, proxy_log = _tinyproxy(tmp_path, port)
-    try:
-        pb = Plugboard(tmp_path, remote_toml(port, f'ca_file = "{pki.ca}"\nproxy = "http://127.0.0.1:{proxy_port}"\n'))
-        try:
-            pb.initialize()
-            assert text_of(pb.call("echo", {"text": "via proxy"})) == "via proxy"
-        finally:
-            pb.close()
-        assert re.search(rf"CONNECT localhost:{port}", proxy_log.read_text(errors="replace")), proxy_log.read_text(errors="replace")[-2000:]
+def test_a_forward_proxy_tunnels_https_and_no_proxy_bypasses_it(pki, https_upstream, stdio_plugboard, tinyproxy):
+    """(i) `proxy =` and HTTPS_PROXY go through tinyproxy's CONNECT; NO_PROXY and `proxy = ""` bypass a dead one."""
+    upstream = https_upstream("good")
+    proxy = tinyproxy(upstream.port)
+    target = f"localhost:{upstream.port}"
+    dead = f"http://127.0.0.1:{free_port()}"
 
-        dead = free_port()
-        env = {"HTTPS_PROXY": f"http://127.0.0.1:{dead}", "NO_PROXY": "localhost,127.0.0.1"}
-        pb = Plugboard(tmp_path, remote_toml(port, f'ca_file = "{pki.ca}"\n'), env=env)
-        try:
-            pb.initialize()
-            assert text_of(pb.call("echo", {"text": "bypassed"})) == "bypassed"
-        finally:
-            pb.close()
+    def secure(**options: Any) -> Upstream:
+        return remote(upstream.url(), name="secure", protocol=None, ca_file=str(pki.ca), **options)
 
-        pb = Plugboard(tmp_path, remote_toml(port, f'ca_file = "{pki.ca}"\n'), env={"HTTPS_PROXY": f"http://127.0.0.1:{dead}"})
-        try:
-            answer = pb.initialize()
-            message = error_of(answer if "error" in answer else pb.call("echo", {"text": "x"}))
-            assert re.search(rf"proxy http://127\.0\.0\.1:{dead} \(from HTTPS_PROXY\)", message), message
-        finally:
-            pb.close()
-    finally:
-        proxy.terminate()
-        proxy.wait(5)
-        server.stop()
+    pb = stdio_plugboard(secure(proxy=proxy.url))
+    assert text_of(pb.first_call("echo", {"text": "via proxy"})) == "via proxy"
+    assert proxy.connects(target) >= 1, proxy.log_path.read_text(errors="replace")[-2000:]
+
+    before = proxy.connects(target)
+    pb = stdio_plugboard(secure(), env={"HTTPS_PROXY": proxy.url})
+    assert text_of(pb.first_call("echo", {"text": "via HTTPS_PROXY"})) == "via HTTPS_PROXY"
+    assert proxy.connects(target) > before, "HTTPS_PROXY was not used"
+
+    # control: a dead HTTPS_PROXY fails the call and is named, so the bypasses below are real
+    pb = stdio_plugboard(secure(), env={"HTTPS_PROXY": dead})
+    message = error_message(pb.first_call("echo", {"text": "x"}))
+    assert re.search(rf"{re.escape(dead.removeprefix('http://'))} \(from HTTPS_PROXY\)", message), message
+
+    pb = stdio_plugboard(secure(), env={"HTTPS_PROXY": dead, "NO_PROXY": "localhost,127.0.0.1"})
+    assert text_of(pb.first_call("echo", {"text": "bypassed"})) == "bypassed"
+
+    pb = stdio_plugboard(secure(proxy=""), env={"HTTPS_PROXY": dead})
+    assert text_of(pb.first_call("echo", {"text": "no proxy"})) == "no proxy"
 
 
 # --------------------------------------------------------------------------- plugboard's HTTPS endpoint
 
 
-def _front(tmp: Path, pki: Pki) -> tuple[ServerProcess, str, Path, Path]:
-    """plugboard serving the demo server on an HTTPS listener; its URL and its cert/key paths."""
-    cert = tmp / "live-cert.pem"
-    key = tmp / "live-key.pem"
-    shutil.copy(pki.cert("good"), cert)
-    shutil.copy(pki.key("good"), key)
-    etc = tmp / "front"
-    etc.mkdir()
-    (etc / "plugboard.toml").write_text(
-        f'[log]\nlevel = "info"\n[http]\ntls_listen = "127.0.0.1:0"\ntls_cert_file = "{cert}"\ntls_key_file = "{key}"\n'
-        f'[servers.demo]\ncommand = "node"\nargs = ["{DEMO_SERVER}"]\n'
-    )
-    front = ServerProcess(
-        [PLUGBOARD_BIN, "run", "--config", str(etc)], env=dict(os.environ), cwd=tmp, log_path=tmp / "front.log",
-        patterns={"url": re.compile(r"(?<!admin )listening on (https://\S+)")},
-    )
-    url = front.wait_for("url").replace("127.0.0.1", "localhost")
-    return front, url, cert, key
+@dataclass
+class Front:
+    """plugboard serving the demo stdio server on an HTTPS listener, with live cert/key files."""
+
+    server: ServerProcess
+    url: str  # https://localhost:PORT/mcp
+    cert: Path
+    key: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1].split("/")[0])
+
+    def log(self) -> str:
+        return self.server.log_text()
 
 
-def _served_fingerprint(url: str, ca: Path) -> str:
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
+@pytest.fixture
+def https_front(tmp_path: Path, pki, request: pytest.FixtureRequest):
+    fronts: list[Front] = []
+
+    def start() -> Front:
+        cert, key = tmp_path / "live" / "cert.pem", tmp_path / "live" / "key.pem"
+        cert.parent.mkdir()
+        shutil.copy(pki.cert("good"), cert)
+        shutil.copy(pki.key("good"), key)
+        config_dir = tmp_path / "front"
+        config_dir.mkdir()
+        http = {"tls_listen": "127.0.0.1:0", "tls_cert_file": str(cert), "tls_key_file": str(key)}
+        (config_dir / "plugboard.toml").write_text(render_config([demo()], http=http))
+        server = ServerProcess(
+            [PLUGBOARD_BIN, "run", "--config", str(config_dir), "--no-watch"], env=clean_env(), cwd=tmp_path,
+            log_path=tmp_path / "front.log", patterns={"url": TLS_LISTEN_RE},
+        )
+        url = server.wait_for("url")
+        assert url.startswith("https://127.0.0.1:"), url
+        fronts.append(Front(server, url.replace("127.0.0.1", "localhost"), cert, key))
+        return fronts[-1]
+
+    yield start
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for f in fronts:
+        f.server.stop()
+        if failed:
+            sys.stderr.write(f"\n--- front.log ---\n{f.log()[-4000:]}\n")
+
+
+def served_fingerprint(port: int, ca: Path) -> str:
+    """SHA-256 of the certificate a new TLS connection to 127.0.0.1:port gets (verified for localhost)."""
     context = ssl.create_default_context(cafile=str(ca))
     with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, context.wrap_socket(raw, server_hostname="localhost") as tls:
         return hashlib.sha256(tls.getpeercert(binary_form=True)).hexdigest()
 
 
-def _file_fingerprint(pem: Path) -> str:
-    der = ssl.PEM_cert_to_DER_cert(pem.read_text())
-    return hashlib.sha256(der).hexdigest()
-
-
-async def _sdk_calls(url: str, ca: Path, count: int, stop: asyncio.Event | None = None) -> int:
+@asynccontextmanager
+async def sdk_https_session(url: str, ca: Path):
+    """An initialized SDK session over Streamable HTTP; the httpx2 client trusts `ca` only."""
     import httpx2
-    from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-    done = 0
-    async with httpx2.AsyncClient(verify=ssl.create_default_context(cafile=str(ca)), timeout=httpx2.Timeout(10.0)) as http:
-        async with streamable_http_client(url, http_client=http) as (read, write, *_):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                while done < count or (stop is not None and not stop.is_set()):
-                    result = await session.call_tool("echo", {"text": f"n{done}"})
-                    assert not result.is_error and result.content[0].text == f"n{done}", result
-                    done += 1
-    return done
+    verify = ssl.create_default_context(cafile=str(ca))
+    async with httpx2.AsyncClient(verify=verify, trust_env=False, timeout=httpx2.Timeout(10.0, read=READ_TIMEOUT)) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write):
+            async with ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT) as session:
+                with anyio.fail_after(READ_TIMEOUT):
+                    await session.initialize()
+                yield session
 
 
-def test_the_sdk_client_reaches_the_https_endpoint_and_rotation_loses_no_call(tmp_path, pki):
-    front, url, cert, key = _front(tmp_path, pki)
+async def echo(session: ClientSession, text: str) -> None:
+    result = await session.call_tool("echo", {"text": text})
+    assert not result.is_error and result.content[0].text == text, result
+
+
+def test_the_sdk_client_reaches_the_https_endpoint(pki, https_front):
+    """(g) `[http] tls_listen` + tls_cert_file/tls_key_file: the SDK client over https with the test CA."""
+    front = https_front()
+    assert served_fingerprint(front.port, pki.ca) == pki.fingerprint("good")
+
+    async def body() -> None:
+        async with sdk_https_session(front.url, pki.ca) as session:
+            tools = {t.name for t in (await session.list_tools()).tools}
+            assert "echo" in tools, tools
+            await echo(session, "over https")
+
+    run(body)
+
+    # it is TLS, and verified: the system store does not know the test CA, and plain HTTP gets no MCP answer
+    with pytest.raises(ssl.SSLCertVerificationError):
+        with socket.create_connection(("127.0.0.1", front.port), timeout=5) as raw:
+            ssl.create_default_context().wrap_socket(raw, server_hostname="localhost").close()
+    with socket.create_connection(("127.0.0.1", front.port), timeout=5) as raw:
+        raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        raw.settimeout(5)
+        try:
+            got = raw.recv(100)
+        except (ConnectionResetError, socket.timeout):
+            got = b""
+        assert not got.startswith(b"HTTP/1.1 200"), got
+    # the admin endpoints are on the TLS listener too
+    context = ssl.create_default_context(cafile=str(pki.ca))
+    conn = http.client.HTTPSConnection("localhost", front.port, context=context, timeout=10)
     try:
-        assert _served_fingerprint(url, pki.ca) == _file_fingerprint(pki.cert("good"))
-
-        async def scenario() -> list[int]:
-            stop = asyncio.Event()
-            callers = [asyncio.create_task(_sdk_calls(url, pki.ca, 5, stop)) for _ in range(4)]
-            await asyncio.sleep(1.0)
-            # certbot's way: new files written beside, then renamed over the live ones.
-            shutil.copy(pki.cert("good2"), tmp_path / "next-cert.pem")
-            shutil.copy(pki.key("good2"), tmp_path / "next-key.pem")
-            os.replace(tmp_path / "next-key.pem", key)
-            os.replace(tmp_path / "next-cert.pem", cert)
-            deadline = time.monotonic() + 10
-            while _served_fingerprint(url, pki.ca) != _file_fingerprint(pki.cert("good2")):
-                assert time.monotonic() < deadline, "the new certificate was never served"
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(0.5)
-            stop.set()
-            return await asyncio.gather(*callers)
-
-        counts = asyncio.run(asyncio.wait_for(scenario(), 40))
-        assert all(n >= 5 for n in counts), counts
-
-        # A broken pair (good2's certificate with good's key) is refused; good2 keeps serving.
-        shutil.copy(pki.key("good"), tmp_path / "bad-key.pem")
-        os.replace(tmp_path / "bad-key.pem", key)
-        deadline = time.monotonic() + 10
-        while "was refused" not in front.log_text():
-            assert time.monotonic() < deadline, front.log_text()[-2000:]
-            time.sleep(0.2)
-        assert _served_fingerprint(url, pki.ca) == _file_fingerprint(pki.cert("good2"))
-        assert asyncio.run(asyncio.wait_for(_sdk_calls(url, pki.ca, 2), 20)) == 2
+        conn.request("GET", "/healthz")
+        assert conn.getresponse().status == 200
     finally:
-        front.stop()
+        conn.close()
+
+
+def replace_file(source: Path, live: Path) -> None:
+    """certbot's way: write beside the live file, then rename over it."""
+    staged = live.with_name(f".{live.name}.new")
+    shutil.copy(source, staged)
+    os.replace(staged, live)
+
+
+def test_certificate_rotation_under_load_loses_no_call(pki, https_front):
+    """(h) good -> good2 while 4 SDK clients call in a loop; then a broken pair is refused and good2 stays."""
+    front = https_front()
+    assert served_fingerprint(front.port, pki.ca) == pki.fingerprint("good")
+    good2 = pki.fingerprint("good2")
+
+    async def body() -> tuple[list[int], list[int]]:
+        counts = [0, 0, 0, 0]
+        at_rotation: list[int] = []
+        stop = anyio.Event()
+
+        async def caller(i: int) -> None:
+            async with sdk_https_session(front.url, pki.ca) as session:
+                while not stop.is_set():
+                    await echo(session, f"c{i} n{counts[i]}")
+                    counts[i] += 1
+
+        async with anyio.create_task_group() as tg:
+            for i in range(4):
+                tg.start_soon(caller, i)
+            with anyio.fail_after(10):
+                while min(counts) < 3:
+                    await anyio.sleep(0.05)
+            await anyio.to_thread.run_sync(replace_file, pki.cert("good2"), front.cert)
+            await anyio.to_thread.run_sync(replace_file, pki.key("good2"), front.key)
+            with anyio.fail_after(10):
+                while await anyio.to_thread.run_sync(served_fingerprint, front.port, pki.ca) != good2:
+                    await anyio.sleep(0.2)
+            at_rotation = list(counts)
+            with anyio.fail_after(10):
+                while any(n < r + 3 for n, r in zip(counts, at_rotation)):
+                    await anyio.sleep(0.05)
+            stop.set()
+        return counts, at_rotation
+
+    counts, at_rotation = run(body)
+    assert all(n >= r + 3 for n, r in zip(counts, at_rotation)), (counts, at_rotation)
+
+    async def fresh(text: str) -> None:
+        async with sdk_https_session(front.url, pki.ca) as session:
+            await echo(session, text)
+
+    run(fresh, "after rotation")
+
+    # A broken pair (good2's certificate with good's key) is refused; good2 keeps serving.
+    refusals = front.log().count(REFUSED)
+    replace_file(pki.key("good"), front.key)
+    deadline = time.monotonic() + 10
+    while front.log().count(REFUSED) <= refusals:
+        assert time.monotonic() < deadline, f"no {REFUSED!r} in the log:\n{front.log()[-2000:]}"
+        time.sleep(0.1)
+    assert served_fingerprint(front.port, pki.ca) == good2
+    run(fresh, "after a refused pair")
+
+    # and the watch goes on: completing the pair (good's certificate) is taken up
+    replace_file(pki.cert("good"), front.cert)
+    deadline = time.monotonic() + 10
+    while served_fingerprint(front.port, pki.ca) != pki.fingerprint("good"):
+        assert time.monotonic() < deadline, f"the mended pair was never served:\n{front.log()[-2000:]}"
+        time.sleep(0.2)
