@@ -33,6 +33,12 @@ public enum ConfigLoader {
         return config
     }
 
+    /// The absolute path `load` names the directory by (`PlugboardConfig.directory`), without
+    /// reading it: for commands that only need to find the instance serving it.
+    public static func absoluteDirectory(_ directory: String) -> String {
+        ConfigPath.absolute(directory)
+    }
+
     private static func parse(_ file: String, log: ConfigErrorLog) -> TOMLTable? {
         do {
             let bytes = try FileSystem.readFile(file)

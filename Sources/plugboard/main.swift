@@ -217,8 +217,8 @@ case .run:
         log: logger(for: options, config: config))
     exit(supervisor.run())
 case .status:
-    let config = loadConfig(configDirectory)
-    let files = RuntimeFiles(configDirectory: config.directory)
+    // Only the instance's files are needed: no secret the configuration refers to must be at hand.
+    let files = RuntimeFiles(configDirectory: ConfigLoader.absoluteDirectory(configDirectory))
     exit(StatusCommand.run(pidFile: options.pidFile ?? files.pidFile, statusFile: options.statusFile ?? files.statusFile))
 case .call:
     let config = loadConfig(configDirectory)
