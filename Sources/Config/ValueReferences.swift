@@ -19,9 +19,6 @@ struct ValueReferences {
         }
     }
 
-    /// Whether `text` refers to anything, so that its expansion is a secret.
-    static func hasReferences(_ text: String) -> Bool { text.contains("${") }
-
     func expand(_ text: String) throws(Failure) -> String {
         var output = ""
         var rest = Substring(text)

@@ -22,7 +22,6 @@ final class StreamableHTTPLink: UpstreamLink {
     private let loop: EventLoop
     private let log: Logger
     private var state = State.unopened
-    private var url: HTTPURL?
     private var client: HTTPClient?
     private var sessionID: String?
     private var protocolVersion: String?
@@ -50,7 +49,6 @@ final class StreamableHTTPLink: UpstreamLink {
         case .failure(let error): return closeSoon(error.description)
         }
         self.remote = remote
-        url = remote.url
         client = remote.client
         state = .open
         log.info("connecting", ["url": endpoint])

@@ -139,6 +139,12 @@ extension Supervisor {
         }
         text.declare("plugboard_http_resumptions_total", .counter, help: "SSE streams resumed with Last-Event-ID.")
         text.sample("plugboard_http_resumptions_total", counters.resumptions)
+        guard let certificates = frontend.certificates else { return }
+        text.declare("plugboard_http_tls_handshake_failures_total", .counter, help: "Client connections whose TLS handshake failed.")
+        text.sample("plugboard_http_tls_handshake_failures_total", server.tlsHandshakeFailures)
+        text.declare("plugboard_tls_certificate_reloads_total", .counter, help: "Changed certificate files of the HTTPS listeners, by outcome.")
+        text.sample("plugboard_tls_certificate_reloads_total", labels: [("outcome", "loaded")], certificates.rotations)
+        text.sample("plugboard_tls_certificate_reloads_total", labels: [("outcome", "refused")], certificates.refusals)
     }
 }
 

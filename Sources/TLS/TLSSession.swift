@@ -92,9 +92,6 @@ public final class TLSSession {
         OpenSSLErrors.clear()
     }
 
-    /// The negotiated protocol version, such as "TLSv1.3".
-    public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
-
     private func outcome(ofFailed result: Int32, handshaking: Bool) -> Outcome {
         let code = SSL_get_error(ssl, result)
         switch code {

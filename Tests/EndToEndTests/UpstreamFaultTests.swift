@@ -33,9 +33,9 @@ struct UpstreamFaultTests {
         #expect(echoed.firstText == #"{"a":1}"#)
     }
 
-    @Test("calls to a server that cannot start fail at once with its cause while the other server serves")
-    func serverThatCannotStartFailsFast() throws {
-        let plugboard = try PlugboardUnderTest(
+    /// An aggregate of the demo server and the servers of `tables`.
+    static func aggregateWithDemo(_ tables: String) throws -> PlugboardUnderTest {
+        try PlugboardUnderTest(
             config: TemporaryConfig(
                 """
                 [expose]
@@ -43,11 +43,19 @@ struct UpstreamFaultTests {
                 [servers.demo]
                 command = "node"
                 args = ["\(Checkout.demoServer)"]
-                [servers.gone]
-                url = "http://127.0.0.1:1/mcp"
-                request_timeout = "30s"
-                restart_backoff_initial = "2s"
+                \(tables)
                 """))
+    }
+
+    @Test("calls to a server that cannot start fail at once with its cause while the other server serves")
+    func serverThatCannotStartFailsFast() throws {
+        let plugboard = try Self.aggregateWithDemo(
+            """
+            [servers.gone]
+            url = "http://127.0.0.1:1/mcp"
+            request_timeout = "30s"
+            restart_backoff_initial = "2s"
+            """)
         try plugboard.initialize()
         let started = Date()
         let failed = try plugboard.request("tools/call", ["name": "gone__echo", "arguments": [:]])
@@ -60,18 +68,12 @@ struct UpstreamFaultTests {
 
     @Test("aggregated task handles carry their server: tasks/get finds it, notifications/tasks names it")
     func taskHandlesRoute() throws {
-        let plugboard = try PlugboardUnderTest(
-            config: TemporaryConfig(
-                """
-                [expose]
-                mode = "aggregate"
-                [servers.demo]
-                command = "node"
-                args = ["\(Checkout.demoServer)"]
-                [servers.ci]
-                command = "node"
-                args = ["\(Checkout.root)/Tests/EndToEndTests/Fixtures/tasks-server.mjs"]
-                """))
+        let plugboard = try Self.aggregateWithDemo(
+            """
+            [servers.ci]
+            command = "node"
+            args = ["\(Checkout.root)/Tests/EndToEndTests/Fixtures/tasks-server.mjs"]
+            """)
         let initialized = try plugboard.initialize()
         #expect(initialized["result"]?["capabilities"]?["extensions"]?["io.modelcontextprotocol/tasks"] != nil)
         let created = try plugboard.request("tools/call", ["name": "ci__build", "arguments": [:]])
