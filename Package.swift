@@ -36,6 +36,9 @@ let package = Package(
         // inotify: settled, content-compared change sets of whole directory trees.
         .target(name: "Watcher", dependencies: ["IO", "CSystemShims"], swiftSettings: strict),
 
+        // OAuth 2.1 as MCP authorization's client: discovery, registration, grants, token files.
+        .target(name: "Auth", dependencies: ["Config", "Cryptography", "HTTP", "IO", "JSON", "Logging", "Network", "TLS"], swiftSettings: strict),
+
         // Typed configuration from TOML.
         .target(name: "Config", dependencies: ["TOML", "HTTP"], swiftSettings: strict),
 
@@ -49,7 +52,9 @@ let package = Package(
         // The proxy core: sessions, routing, upstream connections.
         .target(
             name: "Proxy",
-            dependencies: ["JSON", "JSONRPC", "Config", "Cryptography", "HTTP", "IO", "Logging", "Network", "Plugins", "Processes", "CSystemShims", "TLS"],
+            dependencies: [
+                "Auth", "JSON", "JSONRPC", "Config", "Cryptography", "HTTP", "IO", "Logging", "Network", "Plugins", "Processes", "CSystemShims", "TLS",
+            ],
             swiftSettings: strict),
 
         // Frontends that carry client sessions into the core.
@@ -60,7 +65,7 @@ let package = Package(
         // Lifecycle: signals, ordered start/stop.
         .target(
             name: "Supervisor",
-            dependencies: ["Proxy", "Frontends", "Config", "IO", "JSON", "Logging", "Network", "Plugins", "Processes", "Watcher"],
+            dependencies: ["Auth", "Proxy", "Frontends", "Config", "IO", "JSON", "Logging", "Network", "Plugins", "Processes", "Watcher"],
             swiftSettings: strict),
 
         .executableTarget(
@@ -78,6 +83,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: strict),
         .testTarget(name: "FrontendsTests", dependencies: ["Frontends", "HTTP"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "Config", "HTTP"], swiftSettings: strict),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config", "Cryptography"], swiftSettings: strict),
         .testTarget(name: "ProcessesTests", dependencies: ["Processes"], swiftSettings: strict),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "IO", "Logging"], swiftSettings: strict),

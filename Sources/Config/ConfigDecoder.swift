@@ -14,7 +14,7 @@ struct ConfigDecoder {
 
     func decode() -> PlugboardConfig {
         let top = TableReader(table: root, name: "the top level", log: log)
-        top.rejectUnknownKeys(known: ["limits", "log", "expose", "plugins_dir", "plugins", "servers", "http", "admin"])
+        top.rejectUnknownKeys(known: ["limits", "log", "expose", "plugins_dir", "plugins", "servers", "http", "admin", "auth"])
         let limits = decodeLimits(top.subtable("limits"))
         let logging = decodeLogging(top.subtable("log"))
         let exposure = decodeExposure(top.subtable("expose"))
@@ -22,7 +22,8 @@ struct ConfigDecoder {
         let serverDecoder = ServerDecoder(
             directory: directory, pluginsDirectory: pluginsDirectory,
             limits: limits, separator: exposure.separator, log: log,
-            references: ValueReferences(directory: directory, environment: environment))
+            references: ValueReferences(directory: directory, environment: environment),
+            tokenDirectory: decodeTokenDirectory(top.subtable("auth")))
         var servers: [UpstreamServer] = []
         if let table = top.subtable("servers") {
             servers = table.entries.compactMap(serverDecoder.decode)
@@ -32,6 +33,15 @@ struct ConfigDecoder {
             directory: directory, limits: limits, logging: logging, exposure: exposure,
             pluginsDirectory: pluginsDirectory, servers: servers, plugins: decodePlugins(top.subtable("plugins")),
             http: decodeHTTP(top.subtable("http")), admin: decodeAdmin(top.subtable("admin")))
+    }
+
+    /// `[auth] token_directory`, or the default state directory.
+    private func decodeTokenDirectory(_ table: TOMLTable?) -> String {
+        guard let table else { return DefaultTokenDirectory.resolve(environment: environment) }
+        let reader = TableReader(table: table, name: "[auth]", log: log)
+        reader.rejectUnknownKeys(known: ["token_directory"])
+        guard let path = reader.string("token_directory") else { return DefaultTokenDirectory.resolve(environment: environment) }
+        return ConfigPath.resolve(path, against: directory)
     }
 
     private func decodePlugins(_ table: TOMLTable?) -> PluginSettings {

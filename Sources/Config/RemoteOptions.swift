@@ -10,12 +10,18 @@ public struct RemoteOptions: Sendable, Equatable {
     public var tlsVerify: Bool
     /// The forward proxy in effect, from `proxy` or the environment; nil: connect directly.
     public var proxy: ProxyEndpoint?
+    /// OAuth 2.1 toward this server (`[servers.NAME.oauth]` and `[auth]`).
+    public var oauth: OAuthSettings
 
-    public init(headers: [RemoteHeader] = [], caFile: String? = nil, tlsVerify: Bool = true, proxy: ProxyEndpoint? = nil) {
+    public init(
+        headers: [RemoteHeader] = [], caFile: String? = nil, tlsVerify: Bool = true, proxy: ProxyEndpoint? = nil,
+        oauth: OAuthSettings = OAuthSettings()
+    ) {
         self.headers = headers
         self.caFile = caFile
         self.tlsVerify = tlsVerify
         self.proxy = proxy
+        self.oauth = oauth
     }
 }
 

@@ -10,11 +10,13 @@ struct ServerDecoder {
     let log: ConfigErrorLog
     /// Resolves `${env:…}` and `${file:…}` references, and supplies the proxy variables.
     let references: ValueReferences
+    /// `[auth] token_directory`, resolved: where OAuth token files live.
+    let tokenDirectory: String
 
     static let knownKeys = [
         "command", "url", "args", "env", "cwd", "transport", "enabled", "request_timeout",
         "restart_backoff_initial", "restart_backoff_max", "health_check_interval", "health_check_timeout", "protocol", "discover_timeout",
-        "tools", "prompts", "resources", "plugins", "headers", "ca_file", "tls_verify", "proxy",
+        "tools", "prompts", "resources", "plugins", "headers", "ca_file", "tls_verify", "proxy", "oauth",
     ]
 
     func decode(_ entry: TOMLTable.Entry) -> UpstreamServer? {
@@ -171,6 +173,7 @@ struct ServerDecoder {
         } else {
             setting = ProxySelection.fromEnvironment(for: url, environment: references.environment).map { ($0.setting, $0.source) }
         }
+        options.oauth = decodeOAuth(reader, url: url, headers: options.headers)
         if let setting {
             switch ProxySelection.parse(setting.text, source: setting.source) {
             case .success(let proxy): options.proxy = proxy
@@ -178,6 +181,60 @@ struct ServerDecoder {
             }
         }
         return options
+    }
+
+    /// `[servers.NAME.oauth]`: how plugboard authorizes itself to the server.
+    private func decodeOAuth(_ server: TableReader, url: HTTPURL, headers: [RemoteHeader]) -> OAuthSettings {
+        var settings = OAuthSettings(tokenDirectory: tokenDirectory, configDirectory: directory)
+        settings.enabled = !headers.contains { $0.name.lowercased() == "authorization" }
+        guard let table = server.subtable("oauth") else { return settings }
+        let reader = TableReader(table: table, name: "\(server.name.dropLast()).oauth]", log: log)
+        reader.rejectUnknownKeys(known: ["client_id", "client_secret", "client_metadata_url", "issuer", "scopes", "grant", "redirect_port"])
+        if !settings.enabled {
+            log.add("\(reader.name) has no effect: `headers.Authorization` already authorizes plugboard to this server; keep one", at: table.location)
+        }
+        settings.clientID = reader.string("client_id")
+        if let raw = reader.string("client_secret") {
+            do { settings.clientSecret = SecretText(try references.expand(raw)) } catch {
+                log.add("`client_secret`: \(error)", at: reader.entry("client_secret")?.valueLocation)
+            }
+            if settings.clientID == nil {
+                log.add("`client_secret` needs the `client_id` it belongs to", at: reader.entry("client_secret")?.keyLocation)
+            }
+        }
+        if let text = reader.string("client_metadata_url") {
+            if let document = HTTPURL(text), document.scheme == "https", document.path != "/", text.lowercased().hasPrefix("https://") {
+                settings.clientMetadataURL = text
+            } else {
+                log.add(
+                    "`client_metadata_url` must be an https:// URL with a path (where plugboard's client metadata document is hosted), found \"\(text)\"",
+                    at: reader.entry("client_metadata_url")?.valueLocation)
+            }
+        }
+        if let issuer = reader.string("issuer") {
+            if HTTPURL(issuer) == nil {
+                log.add("`issuer` must be the authorization server's https:// issuer URL, found \"\(issuer)\"", at: reader.entry("issuer")?.valueLocation)
+            }
+            settings.issuer = issuer
+        }
+        if let scopes = reader.stringArray("scopes") {
+            if let bad = scopes.first(where: { $0.isEmpty || $0.utf8.contains(where: { $0 <= 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F }) }) {
+                log.add("`scopes` entries are single scope tokens (no spaces, quotes or backslashes), found \"\(bad)\"", at: reader.entry("scopes")?.valueLocation)
+            }
+            settings.scopes = scopes
+        }
+        if let grant = reader.choice("grant", of: OAuthSettings.Grant.self) { settings.grant = grant }
+        if settings.grant == .clientCredentials && (settings.clientID == nil || settings.clientSecret == nil) {
+            log.add("`grant = \"client_credentials\"` needs `client_id` and `client_secret`", at: reader.entry("grant")?.valueLocation)
+        }
+        if let port = reader.integer("redirect_port", minimum: 0) {
+            if port > 65535 {
+                log.add("`redirect_port` must be a TCP port (0 to 65535), found \(port)", at: reader.entry("redirect_port")?.valueLocation)
+            } else {
+                settings.redirectPort = port
+            }
+        }
+        return settings
     }
 
     /// Headers plugboard writes itself on every request to a remote server.

@@ -42,7 +42,7 @@ public struct HTTPProxy: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// How an `HTTPClient` reaches its origin: over TLS or not, directly or through a proxy.
-public struct HTTPClientRoute {
+public struct HTTPClientRoute: Sendable {
     public var tls: TLSContext?
     public var proxy: HTTPProxy?
 

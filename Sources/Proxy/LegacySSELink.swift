@@ -28,10 +28,12 @@ final class LegacySSELink: UpstreamLink {
 
     private let options: RemoteOptions
     private var remote: RemoteEndpoint?
+    private let authorization: UpstreamAuthorization?
 
-    init(url: String, options: RemoteOptions, limits: Limits, loop: EventLoop, log: Logger) {
+    init(url: String, options: RemoteOptions, authorization: UpstreamAuthorization?, limits: Limits, loop: EventLoop, log: Logger) {
         self.endpoint = url
         self.options = options
+        self.authorization = authorization
         self.limits = limits
         self.loop = loop
         self.log = log
@@ -47,12 +49,23 @@ final class LegacySSELink: UpstreamLink {
             return
         }
         self.remote = remote
-        let url = remote.url
-        let client = remote.client
-        self.client = client
+        self.client = remote.client
         state = .awaitingEndpoint
+        guard let authorization else { return openStream(authorizationHeader: nil) }
+        authorization.authorize { [weak self] decision in
+            switch decision {
+            case .success(let header): self?.openStream(authorizationHeader: header)
+            case .failure(let denied): self?.shutDown(reason: "Upstream authorization failed: \(denied.reason)")
+            }
+        }
+    }
+
+    private func openStream(authorizationHeader: String?) {
+        guard state == .awaitingEndpoint, let remote, let client else { return }
+        let url = remote.url
         var head = remote.head("GET")
         head.headers.set("Accept", "text/event-stream")
+        if let authorizationHeader { head.headers.set("Authorization", authorizationHeader) }
         var status = 0
         var events = SSEParser(maxEventBytes: limits.maxMessageBytes)
         log.info("connecting (legacy SSE)", ["url": endpoint])
@@ -61,7 +74,15 @@ final class LegacySSELink: UpstreamLink {
             switch event {
             case .head(let head):
                 status = head.status
-                if status != 200 { shutDown(reason: "the SSE endpoint answered HTTP \(status)") }
+                if (status == 401 || status == 403), let authorization {
+                    // Renew if that can help, then end this life: the connection reopens with the new token.
+                    authorization.rejected(status: status, headers: head.headers, sentHeader: authorizationHeader) { [weak self] decision in
+                        let why = if case .failure(let denied) = decision { "Upstream authorization failed: \(denied.reason)" } else { "the SSE endpoint answered HTTP \(status)" }
+                        self?.shutDown(reason: why)
+                    }
+                } else if status != 200 {
+                    shutDown(reason: "the SSE endpoint answered HTTP \(status)")
+                }
             case .body(let bytes):
                 do {
                     for event in try events.append(bytes) { received(event, base: url) }
@@ -114,27 +135,51 @@ final class LegacySSELink: UpstreamLink {
         }
     }
 
-    private func post(_ message: [UInt8]) {
-        guard let client, let postURL, let remote else { return }
+    private func post(_ message: [UInt8], retried: Bool = false) {
+        guard let authorization else { return transmit(message, authorizationHeader: nil, retried: true) }
+        authorization.authorize { [weak self] decision in self?.proceed(message, decision, retried: retried) }
+    }
+
+    private func proceed(_ message: [UInt8], _ decision: Result<String?, AuthorizationDenied>, retried: Bool) {
+        switch decision {
+        case .success(let header): transmit(message, authorizationHeader: header, retried: retried)
+        case .failure(let denied): answer(message, failure: "Upstream authorization failed: \(denied.reason)")
+        }
+    }
+
+    private func transmit(_ message: [UInt8], authorizationHeader: String?, retried: Bool) {
+        guard state == .open, let client, let postURL, let remote else { return }
         var head = remote.head("POST", target: postURL.pathAndQuery)
         head.headers.set("Content-Type", "application/json")
-        let envelope = try? JSONRPCEnvelope.scan(message)
-        let requestID = envelope?.kind == .request ? envelope?.id : nil
+        if let authorizationHeader { head.headers.set("Authorization", authorizationHeader) }
         var status = 0
+        var rejection: HTTPHeaders?
         client.send(head, body: message) { [weak self] event in
             guard let self else { return }
             switch event {
-            case .head(let head): status = head.status
+            case .head(let head):
+                status = head.status
+                if !retried && (status == 401 || status == 403) { rejection = head.headers }
             case .body: break
             case .end where (200..<300).contains(status): break
+            case .end where rejection != nil:
+                authorization?.rejected(status: status, headers: rejection!, sentHeader: authorizationHeader) { [weak self] decision in
+                    self?.proceed(message, decision, retried: true)
+                }
             case .end, .failed:
                 let reason = if case .failed(let why) = event { why } else { "HTTP \(status)" }
                 log.warning("POST to the message endpoint failed: \(reason)")
-                if let requestID {
-                    onMessage(JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: "Upstream HTTP request failed: \(reason)"), nil)
-                }
+                answer(message, failure: "Upstream HTTP request failed: \(reason)")
             }
         }
+    }
+
+    /// Answers a request that will get no answer from the server.
+    private func answer(_ message: [UInt8], failure: String) {
+        guard let envelope = try? JSONRPCEnvelope.scan(message), envelope.kind == .request, let requestID = envelope.id else {
+            return log.warning("a notification was not delivered: \(failure)")
+        }
+        onMessage(JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: failure), nil)
     }
 
     func close() { shutDown(reason: "closed") }

@@ -33,10 +33,13 @@ final class StreamableHTTPLink: UpstreamLink {
 
     private let options: RemoteOptions
     private var remote: RemoteEndpoint?
+    /// OAuth toward this server, when it applies; shared by every life of the connection.
+    private let authorization: UpstreamAuthorization?
 
-    init(url: String, options: RemoteOptions, limits: Limits, loop: EventLoop, log: Logger) {
+    init(url: String, options: RemoteOptions, authorization: UpstreamAuthorization?, limits: Limits, loop: EventLoop, log: Logger) {
         self.endpoint = url
         self.options = options
+        self.authorization = authorization
         self.limits = limits
         self.loop = loop
         self.log = log
@@ -55,28 +58,73 @@ final class StreamableHTTPLink: UpstreamLink {
     }
 
     func send(_ message: [UInt8]) -> PipeChannel.SendOutcome {
-        guard state == .open, let client, let remote else { return .closed }
+        guard state == .open else { return .closed }
         guard outstandingBytes + message.count <= limits.maxQueuedBytes else { return .peerNotReading(queuedBytes: outstandingBytes) }
         let envelope = try? JSONRPCEnvelope.scan(message)
-        let requestID = envelope?.kind == .request ? envelope?.id : nil
-        let isInitialize = envelope?.method == MCPMethod.initialize
         if envelope?.method == MCPMethod.initialized { loop.runBeforeNextWait { [weak self] in self?.openServerStream() } }
+        outstandingBytes += message.count
+        let post = Post(message: message, envelope: envelope)
+        guard let authorization else {
+            transmit(post, authorizationHeader: nil)
+            return .queued
+        }
+        authorization.authorize { [weak self] decision in self?.proceed(post, decision) }
+        return .queued
+    }
+
+    /// One message to POST, kept whole so that it can be sent again after a token renewal.
+    private struct Post {
+        let message: [UInt8]
+        let envelope: JSONRPCEnvelope?
+        var retried = false
+        var requestID: JSONRPCID? { envelope?.kind == .request ? envelope?.id : nil }
+        var isInitialize: Bool { envelope?.method == MCPMethod.initialize }
+    }
+
+    private func proceed(_ post: Post, _ decision: Result<String?, AuthorizationDenied>) {
+        switch decision {
+        case .success(let header): transmit(post, authorizationHeader: header)
+        case .failure(let denied): refuse(post, reason: denied.reason)
+        }
+    }
+
+    /// Answers a request plugboard could not send for want of authorization.
+    private func refuse(_ post: Post, reason: String) {
+        outstandingBytes -= post.message.count
+        guard state == .open else { return }
+        guard let requestID = post.requestID else { return log.warning("a notification was not sent: \(reason)") }
+        onMessage(JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: "Upstream authorization failed: \(reason)"), nil)
+    }
+
+    private func transmit(_ post: Post, authorizationHeader: String?) {
+        guard state == .open, let client, let remote else {
+            outstandingBytes -= post.message.count
+            return
+        }
         var head = remote.head("POST")
         head.headers.set("Content-Type", "application/json")
         head.headers.set("Accept", "application/json, text/event-stream")
+        if let authorizationHeader { head.headers.set("Authorization", authorizationHeader) }
         addSessionHeaders(to: &head.headers)
         // A session-era server keeps its negotiated version header; a modern one gets the mirrored headers.
-        if sessionID == nil, protocolVersion == nil, let envelope, RequestMeta.mayBeModern(message, envelope: envelope) { Self.addModernHeaders(for: message, envelope: envelope, to: &head.headers) }
-        outstandingBytes += message.count
-        var exchange = PostExchange(requestID: requestID, isInitialize: isInitialize, maxEventBytes: limits.maxMessageBytes)
-        let size = message.count
-        client.send(head, body: message) { [weak self] event in
-            guard let self else { return }
-            if exchange.handle(event, link: self) {
-                outstandingBytes -= size
+        if sessionID == nil, protocolVersion == nil, let envelope = post.envelope, RequestMeta.mayBeModern(post.message, envelope: envelope) {
+            Self.addModernHeaders(for: post.message, envelope: envelope, to: &head.headers)
+        }
+        var exchange = PostExchange(
+            requestID: post.requestID, isInitialize: post.isInitialize, maxEventBytes: limits.maxMessageBytes,
+            mayRetry: authorization != nil && !post.retried)
+        client.send(head, body: post.message) { [weak self] event in
+            guard let self, exchange.handle(event, link: self) else { return }
+            guard let rejection = exchange.rejection, let authorization else {
+                outstandingBytes -= post.message.count
+                return
+            }
+            var again = post
+            again.retried = true
+            authorization.rejected(status: rejection.status, headers: rejection.headers, sentHeader: authorizationHeader) { [weak self] decision in
+                self?.proceed(again, decision)
             }
         }
-        return .queued
     }
 
     /// The headers 2026-07-28 mirrors from the body: version, method, and the name or URI.
@@ -113,15 +161,20 @@ final class StreamableHTTPLink: UpstreamLink {
     private struct PostExchange {
         let requestID: JSONRPCID?
         let isInitialize: Bool
+        /// A 401 or 403 may be retried once with a renewed token instead of answered.
+        let mayRetry: Bool
+        /// The refusal to retry after, when the exchange ended in one.
+        var rejection: (status: Int, headers: HTTPHeaders)?
         var status = 0
         var isEventStream = false
         var body: [UInt8] = []
         var events: SSEParser
         var answered = false
 
-        init(requestID: JSONRPCID?, isInitialize: Bool, maxEventBytes: Int) {
+        init(requestID: JSONRPCID?, isInitialize: Bool, maxEventBytes: Int, mayRetry: Bool) {
             self.requestID = requestID
             self.isInitialize = isInitialize
+            self.mayRetry = mayRetry
             self.events = SSEParser(maxEventBytes: maxEventBytes)
         }
 
@@ -130,9 +183,14 @@ final class StreamableHTTPLink: UpstreamLink {
             switch event {
             case .head(let head):
                 status = head.status
+                if mayRetry && (status == 401 || status == 403) { rejection = (status, head.headers) }
                 isEventStream = head.headers["Content-Type"]?.lowercased().hasPrefix("text/event-stream") ?? false
                 if isInitialize, let session = head.headers["Mcp-Session-Id"] { link.sessionID = session }
                 return false
+            case .body where rejection != nil:
+                return false
+            case .end where rejection != nil:
+                return true
             case .body(let bytes):
                 if isEventStream && (200..<300).contains(status) {
                     do {
@@ -150,6 +208,7 @@ final class StreamableHTTPLink: UpstreamLink {
                 finish(link: link, failure: nil)
                 return true
             case .failed(let reason):
+                rejection = nil
                 finish(link: link, failure: reason)
                 return true
             }
@@ -212,8 +271,21 @@ final class StreamableHTTPLink: UpstreamLink {
     // MARK: The server's own stream
 
     private func openServerStream() {
+        guard state == .open, serverStream == nil else { return }
+        guard let authorization else { return openServerStream(authorizationHeader: nil) }
+        authorization.authorize { [weak self] decision in
+            switch decision {
+            case .success(let header): self?.openServerStream(authorizationHeader: header)
+            case .failure(let denied): self?.log.warning("the server's stream is not open: \(denied.reason)")
+            }
+        }
+    }
+
+    private func openServerStream(authorizationHeader: String?) {
         guard state == .open, let client, let remote, serverStream == nil else { return }
         var head = remote.head("GET")
+        if let authorizationHeader { head.headers.set("Authorization", authorizationHeader) }
+        var rejection: HTTPHeaders?
         head.headers.set("Accept", "text/event-stream")
         addSessionHeaders(to: &head.headers)
         if let serverStreamLastEventID { head.headers.set("Last-Event-ID", serverStreamLastEventID) }
@@ -224,6 +296,7 @@ final class StreamableHTTPLink: UpstreamLink {
             switch event {
             case .head(let head):
                 status = head.status
+                if status == 401 || status == 403 { rejection = head.headers }
                 if status == 405 {
                     log.debug("the server offers no GET stream (405)")
                 } else if status == 200 {
@@ -240,6 +313,10 @@ final class StreamableHTTPLink: UpstreamLink {
             case .end, .failed:
                 serverStream = nil
                 if status == 404 { return sessionLost() }
+                if let rejection, let authorization {
+                    // Renew (or learn that a login is needed); the reopening below uses what it yields.
+                    authorization.rejected(status: status, headers: rejection, sentHeader: authorizationHeader) { _ in }
+                }
                 guard status != 405, state == .open else { return }
                 serverStreamAttempts += 1
                 let delay = min(UInt64(1) << min(serverStreamAttempts, 5), 30) * 1_000_000_000
@@ -256,6 +333,7 @@ final class StreamableHTTPLink: UpstreamLink {
         serverStream?.cancel()
         guard sessionID != nil else { return shutDown(reason: "closed") }
         var head = remote.head("DELETE")
+        if let header = authorization?.currentHeader { head.headers.set("Authorization", header) }
         addSessionHeaders(to: &head.headers)
         let timer = loop.schedule(afterNanoseconds: 2_000_000_000) { [weak self] in self?.shutDown(reason: "closed") }
         client.send(head) { [weak self] event in

@@ -85,6 +85,8 @@ final class UpstreamConnection {
     private var initializeParams: JSONValue?
     private var stopCompletion: (() -> Void)?
     private(set) var counters = Counters()
+    /// OAuth toward a remote server; nil for stdio servers and configured `Authorization` headers.
+    private(set) var authorization: UpstreamAuthorization?
 
     struct Counters {
         var requestsSent = 0
@@ -132,6 +134,17 @@ final class UpstreamConnection {
         self.limits = limits
         self.loop = loop
         self.log = log.tagged("upstream:\(config.name)")
+        authorization = UpstreamAuthorization.make(for: config, loop: loop, log: self.log.tagged("oauth"))
+        authorization?.onCredentialsChanged = { [weak self] in self?.restartSoonIfDown() }
+    }
+
+    /// New credentials: a server that is down (for want of them, most likely) is tried again now.
+    private func restartSoonIfDown() {
+        guard case .waitingToRestart = phase else { return }
+        log.notice("new credentials: restarting now")
+        restartAttempt = 0
+        counters.restarts += 1
+        spawn()
     }
 
     // MARK: Lifecycle
@@ -180,6 +193,7 @@ final class UpstreamConnection {
     }
 
     private func finishStop() {
+        authorization?.stop()
         let completion = stopCompletion
         stopCompletion = nil
         completion?()
@@ -195,9 +209,9 @@ final class UpstreamConnection {
             stdio.onOversizedMessage = { [weak self] in self?.counters.malformedMessages += 1 }
             link = stdio
         case .streamableHTTP(let url):
-            link = StreamableHTTPLink(url: url, options: config.remote, limits: limits, loop: loop, log: log)
+            link = StreamableHTTPLink(url: url, options: config.remote, authorization: authorization, limits: limits, loop: loop, log: log)
         case .legacySSE(let url):
-            link = LegacySSELink(url: url, options: config.remote, limits: limits, loop: loop, log: log)
+            link = LegacySSELink(url: url, options: config.remote, authorization: authorization, limits: limits, loop: loop, log: log)
         }
         let server = RunningServer(link: link)
         link.onMessage = { [weak self] message, related in self?.receive(message, relatedRequest: related) }

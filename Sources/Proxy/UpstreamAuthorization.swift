@@ -1,0 +1,288 @@
+import Auth
+import Config
+import Glibc
+import HTTP
+import IO
+import Logging
+
+/// OAuth for one remote server, on the event loop: drives its `CredentialMachine`, renews
+/// tokens off the loop, and watches its token file so a `plugboard auth login` takes effect
+/// in the running instance without a restart. Outlives the links of its connection.
+final class UpstreamAuthorization {
+    typealias Completion = (Result<String?, AuthorizationDenied>) -> Void
+
+    let server: String
+    private let url: HTTPURL
+    private let settings: OAuthSettings
+    private let store: CredentialStore
+    private let client: OAuthClient
+    private let loop: EventLoop
+    private let log: Logger
+    private let now: () -> Double
+    private var machine: CredentialMachine
+    private var waiters: [Completion] = []
+    private var stamp: [String: String] = [:]
+    private var watchTimer: EventLoop.TimerID?
+    private var renewTimer: EventLoop.TimerID?
+    /// The last challenge seen, for discovery when plugboard must obtain a token itself.
+    private var lastChallenge: BearerChallenge?
+    private(set) var counters = Counters()
+    /// New credentials were loaded (a login, or a renewal that followed a failure).
+    var onCredentialsChanged: () -> Void = {}
+
+    struct Counters {
+        var renewals = 0
+        var renewalFailures = 0
+        var rejections = 0
+    }
+
+    /// Nil when OAuth does not apply: a stdio server, or one whose `Authorization` header is configured.
+    static func make(for config: UpstreamServer, loop: EventLoop, log: Logger, now: @escaping () -> Double = UpstreamAuthorization.wallClock)
+        -> UpstreamAuthorization?
+    {
+        let text: String
+        switch config.transport {
+        case .streamableHTTP(let url), .legacySSE(let url): text = url
+        case .stdio: return nil
+        }
+        guard config.remote.oauth.enabled, let url = HTTPURL(text) else { return nil }
+        let transport = LoopTransport(loop: loop, options: config.remote, log: log)
+        return UpstreamAuthorization(
+            server: config.name, url: url, settings: config.remote.oauth, client: OAuthClient(transport: transport), loop: loop, log: log, now: now)
+    }
+
+    init(server: String, url: HTTPURL, settings: OAuthSettings, client: OAuthClient, loop: EventLoop, log: Logger, now: @escaping () -> Double) {
+        self.server = server
+        self.url = url
+        self.settings = settings
+        self.store = CredentialStore(directory: settings.tokenDirectory)
+        self.client = client
+        self.loop = loop
+        self.log = log
+        self.now = now
+        self.machine = CredentialMachine(
+            server: server, loginCommand: settings.loginCommand(server: server), unattended: settings.grant == .clientCredentials)
+        reload()
+        scheduleWatch()
+    }
+
+    static func wallClock() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+
+    var state: CredentialMachine.State { machine.state }
+
+    func stop() {
+        if let watchTimer { loop.cancelTimer(watchTimer) }
+        if let renewTimer { loop.cancelTimer(renewTimer) }
+        watchTimer = nil
+        renewTimer = nil
+        answerWaiters(.fail("server '\(server)' is shutting down"))
+    }
+
+    // MARK: For the links
+
+    /// The `Authorization` value for the next request, now or once a renewal ends.
+    func authorize(_ completion: @escaping Completion) {
+        let (decision, effects) = machine.authorize(now: now())
+        decide(decision, completion)
+        perform(effects)
+    }
+
+    /// The server answered 401 or 403 to a request sent with `sentHeader`: whether and how to retry.
+    func rejected(status: Int, headers: HTTPHeaders, sentHeader: String?, _ completion: @escaping Completion) {
+        counters.rejections += 1
+        let challenge = BearerChallenge.parse(headers.values(for: "WWW-Authenticate"))
+        if let challenge { lastChallenge = challenge }
+        let (decision, effects) = machine.rejected(status: status, challenge: challenge, sentHeader: sentHeader, now: now())
+        if case .fail(let reason) = decision { log.warning(reason) }
+        decide(decision, completion)
+        perform(effects)
+    }
+
+    /// The header to send where waiting is not possible (the session's closing DELETE).
+    var currentHeader: String? {
+        if case .usable(let c) = machine.state { return c.authorizationHeader }
+        return nil
+    }
+
+    /// For the status dump: never the tokens.
+    var statusFields: [String: String] {
+        var fields: [String: String] = [:]
+        switch machine.state {
+        case .absent: fields["state"] = "no token"
+        case .usable: fields["state"] = "authorized"
+        case .renewing: fields["state"] = "renewing"
+        case .failed(let reason, _, let retryAt): fields["state"] = retryAt == nil ? "needs login" : "retrying"; fields["reason"] = reason
+        }
+        if let c = machine.credentials {
+            fields["issuer"] = c.issuer
+            fields["scopes"] = c.scopes.joined(separator: " ")
+            if let expiresAt = c.expiresAt { fields["expiresInSeconds"] = String(Int(expiresAt - now())) }
+        }
+        return fields
+    }
+
+    // MARK: Driving the machine
+
+    private func decide(_ decision: CredentialMachine.Decision, _ completion: @escaping Completion) {
+        switch decision {
+        case .send(let header): completion(.success(header))
+        case .wait: waiters.append(completion)
+        case .fail(let reason): completion(.failure(AuthorizationDenied(reason: reason)))
+        }
+    }
+
+    private func answerWaiters(_ decision: CredentialMachine.Decision) {
+        let waiting = waiters
+        waiters = []
+        for waiter in waiting { decide(decision, waiter) }
+    }
+
+    private func perform(_ effects: [CredentialMachine.Effect]) {
+        for effect in effects {
+            switch effect {
+            case .renew(let credentials, let scopes): renew(credentials, scopes: scopes)
+            case .save(let credentials):
+                do { try store.save(credentials) } catch { log.error("cannot save the token file: \(error)") }
+                stamp = store.stamp(server: server)
+            case .resumeWaiters(let decision): answerWaiters(decision)
+            case .renewAt(let at):
+                if let renewTimer { loop.cancelTimer(renewTimer) }
+                let delay = max(at - now(), 0)
+                renewTimer = loop.schedule(afterNanoseconds: UInt64(delay * 1e9)) { [weak self] in
+                    guard let self else { return }
+                    renewTimer = nil
+                    perform(machine.renewalDue(now: now()))
+                }
+            }
+        }
+    }
+
+    /// Obtains a token off the loop (a refresh, or the client-credentials grant), writes the
+    /// token file, then reports back on the loop.
+    private func renew(_ credentials: StoredCredentials?, scopes: [String]) {
+        counters.renewals += 1
+        let job = Renewal(
+            client: client, store: store, server: server, url: url, settings: settings, credentials: credentials, scopes: scopes,
+            challenge: lastChallenge, now: now())
+        let me = LoopBound(WeakReference(self), loop: loop)
+        log.info(credentials?.refreshToken != nil ? "refreshing the access token" : "requesting an access token (client credentials)")
+        Task {
+            let (outcome, saveProblem) = await job.run()
+            me.loop.execute { me.value.object?.renewalFinished(outcome, saveProblem: saveProblem) }
+        }
+    }
+
+    private func renewalFinished(_ outcome: Result<StoredCredentials, OAuthError>, saveProblem: String?) {
+        if let saveProblem { log.error("the renewed token works but could not be saved, so a restart will need a new one: \(saveProblem)") }
+        switch outcome {
+        case .success(let fresh):
+            let expiry = fresh.expiresAt.map { " (expires in \(Int($0 - now())) s)" } ?? ""
+            log.info("access token renewed\(expiry)")
+        case .failure(let error):
+            counters.renewalFailures += 1
+            log.error("token renewal failed: \(error)")
+        }
+        let wasFailed = if case .failed = machine.state { true } else { false }
+        perform(machine.renewed(outcome, now: now()))
+        stamp = store.stamp(server: server)
+        if case .success = outcome, wasFailed { onCredentialsChanged() }
+    }
+
+    // MARK: Watching the token file
+
+    private func scheduleWatch() {
+        watchTimer = loop.schedule(afterNanoseconds: 1_000_000_000) { [weak self] in
+            guard let self else { return }
+            if case .renewing = machine.state {} else if store.stamp(server: server) != stamp { reload() }
+            scheduleWatch()
+        }
+    }
+
+    private func reload() {
+        stamp = store.stamp(server: server)
+        let before = machine.credentials
+        let stored = store.load(server: server, resource: ResourceIdentifier.canonical(url))
+        perform(machine.loaded(stored, now: now()))
+        if stored != nil && stored != before {
+            if before != nil || watchTimer != nil { log.notice("loaded new credentials from the token file") }
+            onCredentialsChanged()
+        }
+    }
+}
+
+/// Why a request to a server was not sent or not retried.
+struct AuthorizationDenied: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
+}
+
+final class WeakReference<Object: AnyObject> {
+    weak var object: Object?
+    init(_ object: Object) { self.object = object }
+}
+
+/// One renewal's work, all of it Sendable, run off the event loop.
+private struct Renewal: Sendable {
+    let client: OAuthClient
+    let store: CredentialStore
+    let server: String
+    let url: HTTPURL
+    let settings: OAuthSettings
+    let credentials: StoredCredentials?
+    let scopes: [String]
+    let challenge: BearerChallenge?
+    let now: Double
+
+    /// The new credentials, and why the token file could not be written if it could not (the
+    /// token still works in memory).
+    func run() async -> (Result<StoredCredentials, OAuthError>, saveProblem: String?) {
+        do {
+            let fresh = try await obtain()
+            do { try store.save(fresh) } catch { return (.success(fresh), "\(error)") }
+            return (.success(fresh), nil)
+        } catch {
+            return (.failure(error), nil)
+        }
+    }
+
+    private func obtain() async throws(OAuthError) -> StoredCredentials {
+        var credentials = credentials
+        // A pre-registered client's secret lives in the configuration, not in token files.
+        if credentials?.client.source == .preRegistered, credentials?.client.clientID == settings.clientID {
+            credentials?.client.clientSecret = settings.clientSecret
+        }
+        if let credentials, credentials.refreshToken != nil {
+            let response = try await client.refresh(credentials)
+            return credentials.renewed(by: response, requestedScopes: credentials.scopes, now: now)
+        }
+        guard settings.grant == .clientCredentials, let clientID = settings.clientID else {
+            throw .refused(endpoint: credentials?.tokenEndpoint ?? url.description, status: 0, error: "invalid_grant", description: "no refresh token")
+        }
+        // The client secret stays in the configuration; token files of this grant hold none.
+        let confidential = ClientRegistration(
+            clientID: clientID, clientSecret: settings.clientSecret, authMethod: credentials?.client.authMethod ?? "client_secret_basic",
+            source: .preRegistered)
+        if let credentials, credentials.client.clientID == clientID {
+            let response = try await client.clientCredentials(
+                client: confidential, tokenEndpoint: credentials.tokenEndpoint, resource: credentials.resource, scopes: scopes)
+            return credentials.renewed(by: response, requestedScopes: scopes, now: now)
+        }
+        var challenge = challenge
+        if challenge == nil { challenge = try await client.probe(url).challenge }
+        let target = try await client.discover(url, challenge: challenge, preferredIssuer: settings.issuer)
+        let registration = try await client.register(at: target.server, settings: settings, redirectURI: nil, serverName: server)
+        let wanted = scopes.isEmpty ? (settings.scopes.isEmpty ? target.initialScopes : settings.scopes) : scopes
+        let response = try await client.clientCredentials(
+            client: registration, tokenEndpoint: target.server.tokenEndpoint, resource: target.resource, scopes: wanted)
+        let base = StoredCredentials(
+            server: server, resource: target.resource, issuer: target.server.issuer, tokenEndpoint: target.server.tokenEndpoint,
+            revocationEndpoint: target.server.revocationEndpoint,
+            client: ClientRegistration(clientID: clientID, authMethod: registration.authMethod, source: .preRegistered),
+            grant: .clientCredentials, accessToken: response.accessToken, obtainedAt: now)
+        return base.renewed(by: response, requestedScopes: wanted, now: now)
+    }
+}
