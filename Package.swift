@@ -65,12 +65,14 @@ let package = Package(
         // Lifecycle: signals, ordered start/stop.
         .target(
             name: "Supervisor",
-            dependencies: ["Auth", "Proxy", "Frontends", "Config", "IO", "JSON", "Logging", "Network", "Plugins", "Processes", "Watcher"],
+            dependencies: [
+                "Auth", "Proxy", "Frontends", "Config", "HTTP", "IO", "JSON", "Locking", "Logging", "Network", "Plugins", "Processes", "Watcher",
+            ],
             swiftSettings: strict),
 
         .executableTarget(
             name: "plugboard",
-            dependencies: ["Supervisor", "Config", "Logging", "Proxy"],
+            dependencies: ["Auth", "Supervisor", "Config", "Logging", "Proxy"],
             swiftSettings: strict),
         .executableTarget(
             name: "plugboard-bench",

@@ -85,7 +85,7 @@ public struct CredentialMachine: Sendable {
             state = .renewing(nil)
             return (.wait, [.renew(nil, scopes: [])])
         case .usable(let c):
-            guard let expiresAt = c.expiresAt, now >= expiresAt - 5 else { return (.send(c.authorizationHeader), []) }
+            guard let expiresAt = c.expiresAt, now >= expiresAt - Self.skew(c) else { return (.send(c.authorizationHeader), []) }
             return renew(c, scopes: c.scopes)
         case .renewing:
             return (.wait, [])
@@ -174,6 +174,13 @@ public struct CredentialMachine: Sendable {
         guard let expiresAt = c.expiresAt, c.refreshToken != nil || unattended else { return nil }
         let lifetime = max(expiresAt - c.obtainedAt, 0)
         return expiresAt - min(Self.renewalMargin, lifetime / 10)
+    }
+
+    /// A token this close to expiry is renewed before use, so that it cannot expire in flight:
+    /// 5 s, or a quarter of the life of a very short-lived token.
+    static func skew(_ c: StoredCredentials) -> Double {
+        guard let expiresAt = c.expiresAt else { return 0 }
+        return min(5, max(expiresAt - c.obtainedAt, 0) / 4)
     }
 
     static func union(_ lists: [String]...) -> [String] {

@@ -179,7 +179,9 @@ final class LegacySSELink: UpstreamLink {
         guard let envelope = try? JSONRPCEnvelope.scan(message), envelope.kind == .request, let requestID = envelope.id else {
             return log.warning("a notification was not delivered: \(failure)")
         }
-        onMessage(JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: failure), nil)
+        let answer = JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: failure)
+        // Never from inside `send`: the connection records the request only once `send` returns.
+        loop.runBeforeNextWait { [weak self] in self?.onMessage(answer, nil) }
     }
 
     func close() { shutDown(reason: "closed") }

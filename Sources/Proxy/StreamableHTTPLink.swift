@@ -93,7 +93,9 @@ final class StreamableHTTPLink: UpstreamLink {
         outstandingBytes -= post.message.count
         guard state == .open else { return }
         guard let requestID = post.requestID else { return log.warning("a notification was not sent: \(reason)") }
-        onMessage(JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: "Upstream authorization failed: \(reason)"), nil)
+        let answer = JSONRPCMessage.error(id: requestID, code: JSONRPCErrorCode.internalError, message: "Upstream authorization failed: \(reason)")
+        // Never from inside `send`: the connection records the request only once `send` returns.
+        loop.runBeforeNextWait { [weak self] in self?.onMessage(answer, nil) }
     }
 
     private func transmit(_ post: Post, authorizationHeader: String?) {

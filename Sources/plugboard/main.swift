@@ -1,3 +1,4 @@
+import Auth
 import Config
 import Glibc
 import JSON
@@ -18,6 +19,10 @@ let usage = """
       plugboard check [--config DIR]
       plugboard status [--config DIR] [--pid-file PATH] [--status-file PATH]
       plugboard call  TOOL [ARGUMENTS_JSON] [--config DIR] [--json]
+      plugboard auth login SERVER [--config DIR] [--no-browser] [--redirect-port N]
+                      [--scope SCOPE]... [--timeout 5m]
+      plugboard auth status [--config DIR]
+      plugboard auth logout SERVER [--config DIR]
       plugboard plugin run FILE --input FILE.json [--phase request|response] [--timeout 30s]
       plugboard plugin new NAME [--plugins-dir DIR]
       plugboard version
@@ -34,6 +39,13 @@ let usage = """
       call         Start the configured upstreams, send one tools/call (TOOL as a client
                    sees it, e.g. docs__get-library-docs) through the plugin chains, print
                    the result, and on stderr what each plugin did.
+      auth login   Authorize plugboard to a remote server that requires OAuth: prints the
+                   authorization URL (and opens a browser where there is one), takes the
+                   redirect on http://127.0.0.1:PORT/callback, and stores the tokens, which
+                   a running instance picks up at once. See docs/auth.md.
+      auth status  Each remote server's authorization: by whom, scopes, expiry.
+      auth logout  Revoke a server's tokens where its authorization server allows, then
+                   delete them.
       plugin run   Run one plugin once through the real plugin host on the input in
                    FILE.json and print its output (or its error).
       plugin new   Scaffold DIR/NAME.mjs (default DIR: plugins.d) and a node --test file for it.
@@ -49,6 +61,10 @@ let usage = """
       --admin ADDRESS      Serve /healthz /readyz /metrics /status on ADDRESS instead
       --listen SOCKET      Daemon mode: serve clients on a Unix socket, one session per connection
                            (clients connect with e.g. `socat STDIO UNIX-CONNECT:SOCKET`)
+      --no-browser         auth login: only print the URL (to open on another machine)
+      --redirect-port N    auth login: the loopback port for the redirect (default: redirect_port,
+                           else a free one); fixed ports suit SSH forwarding (ssh -L N:127.0.0.1:N)
+      --scope SCOPE        auth login: request SCOPE as well; repeatable
       --notify-fd N        s6 readiness: write a newline to descriptor N once serving
       --no-watch           Do not watch DIR and the plugins directory (SIGHUP still reloads)
       --log-level LEVEL    trace, debug, info, notice, warning or error (overrides [log] level)
@@ -62,7 +78,7 @@ let usage = """
     """
 
 enum Command: Equatable {
-    case help, version, run, check, call, pluginRun, pluginNew, status
+    case help, version, run, check, call, pluginRun, pluginNew, status, authLogin, authStatus, authLogout
 }
 
 struct Invocation {
@@ -83,6 +99,7 @@ struct Invocation {
     var listenPath: String?
     var httpListen: [ListenAddress]?
     var adminListen: ListenAddress?
+    var login = Login.Options()
 }
 
 enum Output {
@@ -108,6 +125,13 @@ func parseArguments(_ arguments: [String]) -> Invocation {
     case "check": parsed.command = .check
     case "call": parsed.command = .call
     case "status": parsed.command = .status
+    case "auth":
+        switch rest.popFirst() {
+        case "login": parsed.command = .authLogin
+        case "status": parsed.command = .authStatus
+        case "logout": parsed.command = .authLogout
+        default: fail("`auth` needs a subcommand: `auth login SERVER`, `auth status` or `auth logout SERVER`")
+        }
     case "plugin":
         switch rest.popFirst() {
         case "run": parsed.command = .pluginRun
@@ -136,6 +160,19 @@ func parseArguments(_ arguments: [String]) -> Invocation {
             let name = value(for: argument)
             guard let phase = PluginPhase(rawValue: name) else { fail("--phase must be request or response, not '\(name)'") }
             parsed.phase = phase
+        case "--no-browser" where parsed.command == .authLogin: parsed.login.openBrowser = false
+        case "--redirect-port" where parsed.command == .authLogin:
+            let text = value(for: argument)
+            guard let port = Int(text), (1...65535).contains(port) else { fail("--redirect-port takes a TCP port (1 to 65535), not '\(text)'") }
+            parsed.login.redirectPort = port
+        case "--scope" where parsed.command == .authLogin:
+            let scope = value(for: argument)
+            guard !scope.isEmpty, !scope.contains(" ") else { fail("--scope takes one scope token; repeat it for several") }
+            parsed.login.extraScopes.append(scope)
+        case "--timeout" where parsed.command == .authLogin:
+            let text = value(for: argument)
+            guard let timeout = TimeSpan(parsing: text), timeout.milliseconds > 0 else { fail("--timeout takes a duration like 5m or 90s, not '\(text)'") }
+            parsed.login.timeoutSeconds = timeout.seconds
         case "--timeout" where parsed.command == .pluginRun:
             let text = value(for: argument)
             guard let timeout = TimeSpan(parsing: text) else { fail("--timeout takes a duration like 5s or 500ms, not '\(text)'") }
@@ -167,7 +204,7 @@ func parseArguments(_ arguments: [String]) -> Invocation {
     let expected: ClosedRange<Int> =
         switch parsed.command {
         case .call: 1...2
-        case .pluginRun, .pluginNew: 1...1
+        case .pluginRun, .pluginNew, .authLogin, .authLogout: 1...1
         default: 0...0
         }
     guard expected.contains(parsed.positional.count) else {
@@ -233,6 +270,16 @@ case .call:
     signal(SIGPIPE, SIG_IGN)
     let log = logger(for: PlugboardInvocationDefaults.quiet(options), config: config)
     exit(OneShotCall.run(config: config, tool: options.positional[0], arguments: arguments, printJSON: options.printJSON, log: log))
+case .authLogin, .authStatus, .authLogout:
+    let config = loadConfig(configDirectory)
+    signal(SIGPIPE, SIG_IGN)
+    let action: AuthCommand.Action =
+        switch options.command {
+        case .authLogin: .login(server: options.positional[0], options.login)
+        case .authLogout: .logout(server: options.positional[0])
+        default: .status
+        }
+    exit(AuthCommand.run(action, config: config, log: logger(for: PlugboardInvocationDefaults.quiet(options), config: config)))
 case .pluginNew:
     do {
         let paths = try PluginScaffold.create(name: options.positional[0], in: options.pluginsDirectory)

@@ -142,6 +142,7 @@ def render_config(
     request_timeout: str = "10s",
     http: dict[str, Any] | None = None,
     admin: dict[str, Any] | None = None,
+    auth: dict[str, Any] | None = None,
 ) -> str:
     lines = [
         "[expose]",
@@ -151,7 +152,7 @@ def render_config(
         "[limits]",
         f"request_timeout = {_toml_value(request_timeout)}",
     ]
-    for table, values in (("http", http), ("admin", admin)):
+    for table, values in (("http", http), ("admin", admin), ("auth", auth)):
         if values is not None:
             lines += ["", f"[{table}]", *(f"{k} = {_toml_value(v)}" for k, v in values.items())]
     for u in upstreams:
