@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: strict),
         .testTarget(name: "FrontendsTests", dependencies: ["Frontends", "HTTP"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
-        .testTarget(name: "AuthTests", dependencies: ["Auth", "Config", "HTTP"], swiftSettings: strict),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "Config", "HTTP", "JSON", "Locking"], swiftSettings: strict),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config", "Cryptography"], swiftSettings: strict),
         .testTarget(name: "ProcessesTests", dependencies: ["Processes"], swiftSettings: strict),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "IO", "Logging"], swiftSettings: strict),

@@ -94,8 +94,14 @@ struct AuthenticationChallenges {
         return index > start ? String(decoding: bytes[start..<index], as: UTF8.self) : nil
     }
 
+    /// A quoted string, or up to the next comma or space: servers that leave `scope=a:b`
+    /// unquoted (not a token by RFC 9110) are common enough to read generously.
     private mutating func quotedOrToken() -> String {
-        guard index < bytes.count, bytes[index] == 0x22 else { return token() ?? "" }
+        guard index < bytes.count, bytes[index] == 0x22 else {
+            let start = index
+            while index < bytes.count, bytes[index] != 0x2C, bytes[index] != 0x20, bytes[index] != 0x09 { index += 1 }
+            return String(decoding: bytes[start..<index], as: UTF8.self)
+        }
         index += 1
         var value: [UInt8] = []
         while index < bytes.count, bytes[index] != 0x22 {

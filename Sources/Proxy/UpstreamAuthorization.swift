@@ -3,6 +3,7 @@ import Config
 import Glibc
 import HTTP
 import IO
+import JSON
 import Logging
 
 /// OAuth for one remote server, on the event loop: drives its `CredentialMachine`, renews
@@ -108,21 +109,27 @@ final class UpstreamAuthorization {
         return nil
     }
 
-    /// For the status dump: never the tokens.
-    var statusFields: [String: String] {
-        var fields: [String: String] = [:]
+    /// For the status dump and metrics: the state, who issued the token, its scopes and expiry; never a token.
+    var statusSummary: JSONObject {
+        var summary: JSONObject = [
+            "renewals": .number(JSONNumber(counters.renewals)), "renewalFailures": .number(JSONNumber(counters.renewalFailures)),
+            "rejections": .number(JSONNumber(counters.rejections)),
+        ]
         switch machine.state {
-        case .absent: fields["state"] = "no token"
-        case .usable: fields["state"] = "authorized"
-        case .renewing: fields["state"] = "renewing"
-        case .failed(let reason, _, let retryAt): fields["state"] = retryAt == nil ? "needs login" : "retrying"; fields["reason"] = reason
+        case .absent: summary["state"] = "no token"
+        case .usable: summary["state"] = "authorized"
+        case .renewing: summary["state"] = "renewing"
+        case .failed(let reason, _, let retryAt):
+            summary["state"] = .string(retryAt == nil ? "needs login" : "retrying")
+            summary["reason"] = .string(reason)
         }
         if let c = machine.credentials {
-            fields["issuer"] = c.issuer
-            fields["scopes"] = c.scopes.joined(separator: " ")
-            if let expiresAt = c.expiresAt { fields["expiresInSeconds"] = String(Int(expiresAt - now())) }
+            summary["issuer"] = .string(c.issuer)
+            summary["client"] = .string(c.client.source.rawValue)
+            summary["scopes"] = .array(c.scopes.map(JSONValue.string))
+            if let expiresAt = c.expiresAt { summary["expiresInSeconds"] = .number(JSONNumber(Int64((expiresAt - now()).rounded()))) }
         }
-        return fields
+        return summary
     }
 
     // MARK: Driving the machine

@@ -710,6 +710,7 @@ final class UpstreamConnection {
             "malformedMessages": .number(JSONNumber(counters.malformedMessages)),
             "healthy": .bool(isHealthy),
             "lastHealthCheck": lastHealthCheck.map { ["at": .string($0.at), "passed": .bool($0.passed)] } ?? .null,
+            "oauth": authorization.map { .object($0.statusSummary) } ?? .null,
         ]
     }
 }

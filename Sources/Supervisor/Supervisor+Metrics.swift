@@ -76,6 +76,24 @@ extension Supervisor {
                 text.sample(name, labels: [("server", upstream.name)], Double(upstream.summary[key]?.intValue ?? 0))
             }
         }
+        addOAuthMetrics(upstreams, to: &text)
+    }
+
+    private func addOAuthMetrics(_ upstreams: [(name: String, phase: String, summary: JSONObject)], to text: inout PrometheusText) {
+        let authorized = upstreams.compactMap { upstream in upstream.summary["oauth"]?.objectValue.map { (upstream.name, $0) } }
+        guard !authorized.isEmpty else { return }
+        text.declare("plugboard_upstream_oauth_authorized", .gauge, help: "1 when plugboard holds a usable access token for the server.")
+        for (name, oauth) in authorized {
+            text.sample("plugboard_upstream_oauth_authorized", labels: [("server", name)], oauth["state"]?.stringValue == "authorized" ? 1 : 0)
+        }
+        for (key, help) in [
+            ("renewals", "Access token refreshes and client-credentials grants started."), ("renewalFailures", "Token renewals that failed."),
+            ("rejections", "Requests the server refused with 401 or 403."),
+        ] {
+            let name = "plugboard_upstream_oauth_\(key.snakeCased)_total"
+            text.declare(name, .counter, help: help)
+            for (server, oauth) in authorized { text.sample(name, labels: [("server", server)], Double(oauth[key]?.intValue ?? 0)) }
+        }
     }
 
     private func addPluginMetrics(_ status: JSONObject, to text: inout PrometheusText) {
