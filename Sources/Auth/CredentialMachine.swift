@@ -1,3 +1,5 @@
+import Glibc
+
 /// The life of one remote server's credentials in a running instance, as a value: the driver
 /// feeds it events (a request about to go out, a 401 or 403, a renewal's outcome, the token
 /// file changing) and carries out the effects it returns. Time is passed in, in seconds since
@@ -42,7 +44,7 @@ public struct CredentialMachine: Sendable {
     public private(set) var state = State.absent
     private var failedRenewals = 0
 
-    /// Renew this long before expiry, or sooner for short-lived tokens (a tenth of their life).
+    /// Renew this long before expiry; a token that lives less than ten minutes, a tenth of its life before.
     static let renewalMargin = 60.0
     static let retryDelays: [Double] = [1, 2, 5, 10, 30]
 
@@ -85,9 +87,11 @@ public struct CredentialMachine: Sendable {
             state = .renewing(nil)
             return (.wait, [.renew(nil, scopes: [])])
         case .usable(let c):
-            guard let expiresAt = c.expiresAt, now >= expiresAt - Self.skew(c) else { return (.send(c.authorizationHeader), []) }
+            guard !Self.isFresh(c, now: now) else { return (.send(c.authorizationHeader), []) }
             return renew(c, scopes: c.scopes)
-        case .renewing:
+        case .renewing(let c):
+            // A renewal ahead of expiry does not hold up requests the current token still serves.
+            if let c, Self.isFresh(c, now: now) { return (.send(c.authorizationHeader), []) }
             return (.wait, [])
         case .failed(let reason, let c, let retryAt):
             guard let retryAt, now >= retryAt else { return (.fail(reason), []) }
@@ -113,7 +117,7 @@ public struct CredentialMachine: Sendable {
             let missing = wanted.filter { !updated.scopes.contains($0) && !updated.wantedScopes.contains($0) }
             guard !missing.isEmpty else { return (.fail(hint), []) }
             updated.wantedScopes += missing
-            state = .usable(updated)
+            replaceCredentials(with: updated)
             return (.fail(hint), [.save(updated)])
         }
         switch state {
@@ -121,8 +125,11 @@ public struct CredentialMachine: Sendable {
         case .failed(let reason, _, let retryAt) where retryAt == nil: return (.fail(reason), [])
         default: break
         }
-        if unattended || current?.refreshToken != nil { return renew(current, scopes: Self.union(current?.scopes ?? [], challenge?.scopes ?? [])) }
-        state = .failed(reason: needsLogin, current, retryAt: nil)
+        // The server no longer takes this token, whatever its stated lifetime.
+        var spent = current
+        if let expiresAt = spent?.expiresAt { spent?.expiresAt = min(expiresAt, now) } else { spent?.expiresAt = now }
+        if unattended || spent?.refreshToken != nil { return renew(spent, scopes: Self.union(spent?.scopes ?? [], challenge?.scopes ?? [])) }
+        state = .failed(reason: needsLogin, spent, retryAt: nil)
         return (.fail(needsLogin), [])
     }
 
@@ -130,12 +137,15 @@ public struct CredentialMachine: Sendable {
     public mutating func renewed(_ outcome: Result<StoredCredentials, OAuthError>, now: Double) -> [Effect] {
         let previous = credentials
         switch outcome {
-        case .success(let fresh):
+        case .success(var fresh):
+            fresh.wantedScopes = Self.union(fresh.wantedScopes, previous?.wantedScopes ?? []).filter { !fresh.scopes.contains($0) }
             state = .usable(fresh)
             failedRenewals = 0
             var effects: [Effect] = [.resumeWaiters(.send(fresh.authorizationHeader))]
             if let at = scheduled(fresh, now: now) { effects.append(.renewAt(at)) }
             return effects
+        case .failure where previous.map { Self.isFresh($0, now: now) } ?? false:
+            return keepServing(previous!, after: outcome, now: now)
         case .failure(let error) where error.isInvalidGrant || (!unattended && previous?.refreshToken == nil):
             let reason =
                 unattended
@@ -148,17 +158,55 @@ public struct CredentialMachine: Sendable {
             failedRenewals += 1
             let reason = "server '\(server)': cannot renew its access token (\(error)); retrying in \(Int(delay)) s"
             state = .failed(reason: reason, previous, retryAt: now + delay)
-            return [.resumeWaiters(.fail(reason))]
+            return [.resumeWaiters(.fail(reason)), .renewAt(now + delay)]
         }
     }
 
-    /// The proactive renewal timer fired.
+    /// A renewal ahead of expiry failed: the token still serves until then. A refused grant is
+    /// not tried again (the token's expiry, or a 401, ends it); a network failure is, later.
+    private mutating func keepServing(_ previous: StoredCredentials, after outcome: Result<StoredCredentials, OAuthError>, now: Double) -> [Effect] {
+        var kept = previous
+        var effects: [Effect] = [.resumeWaiters(.send(previous.authorizationHeader))]
+        if case .failure(let error) = outcome, error.isInvalidGrant {
+            kept.refreshToken = nil
+        } else {
+            let delay = Self.retryDelays[min(failedRenewals, Self.retryDelays.count - 1)]
+            failedRenewals += 1
+            effects.append(.renewAt(now + delay))
+        }
+        state = .usable(kept)
+        return effects
+    }
+
+    /// A renewal timer fired: ahead of expiry, or to retry after a failure.
     public mutating func renewalDue(now: Double) -> [Effect] {
-        guard case .usable(let c) = state, c.refreshToken != nil || unattended, let at = scheduled(c, now: now), now >= at - 1 else { return [] }
-        return renew(c, scopes: c.scopes).1
+        switch state {
+        case .usable(let c):
+            guard c.refreshToken != nil || unattended, let at = scheduled(c, now: now), now >= at - 1 || failedRenewals > 0 else { return [] }
+            return renew(c, scopes: c.scopes).1
+        case .failed(_, let c, let retryAt?) where now >= retryAt - 0.5:
+            return renew(c, scopes: c?.scopes ?? []).1
+        default:
+            return []
+        }
     }
 
     // MARK: Helpers
+
+    /// Whether `c` may still be sent: not within its skew of expiry.
+    public static func isFresh(_ c: StoredCredentials, now: Double) -> Bool {
+        guard let expiresAt = c.expiresAt else { return true }
+        return now < expiresAt - skew(c)
+    }
+
+    /// Puts `updated` in place of the current credentials without changing what is going on.
+    private mutating func replaceCredentials(with updated: StoredCredentials) {
+        switch state {
+        case .absent, .usable: state = .usable(updated)
+        case .renewing: state = .renewing(updated)
+        case .failed(let reason, _, let retryAt): state = .failed(reason: reason, updated, retryAt: retryAt)
+        }
+    }
 
     private mutating func renew(_ c: StoredCredentials?, scopes: [String]) -> (Decision, [Effect]) {
         guard unattended || c?.refreshToken != nil else {
@@ -183,9 +231,18 @@ public struct CredentialMachine: Sendable {
         return min(5, max(expiresAt - c.obtainedAt, 0) / 4)
     }
 
-    static func union(_ lists: [String]...) -> [String] {
+    public static func union(_ lists: [String]...) -> [String] {
         var seen: [String] = []
         for scope in lists.joined() where !seen.contains(scope) { seen.append(scope) }
         return seen
+    }
+}
+
+/// Seconds since the epoch, as token lifetimes are kept.
+public enum WallClock {
+    @Sendable public static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 }

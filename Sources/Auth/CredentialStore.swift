@@ -23,13 +23,9 @@ public struct CredentialStore: Sendable {
             .max { $0.obtainedAt < $1.obtainedAt }
     }
 
-    /// Every token file, readable or not, for `plugboard auth status`.
-    public func all() -> [(path: String, credentials: StoredCredentials?, problem: String?)] {
-        entries().filter { $0.hasSuffix(".json") }.sorted().map { name in
-            let path = "\(directory)/\(name)"
-            let result = read(path)
-            return (path, result.credentials, result.problem)
-        }
+    /// Every stored credential of `server` for `resource`, whichever authorization server issued it.
+    public func loadAll(server: String, resource: String) -> [StoredCredentials] {
+        files(of: server).compactMap { read($0).credentials }.filter { ResourceIdentifier.same($0.resource, resource) }
     }
 
     public func save(_ credentials: StoredCredentials) throws(CredentialStoreError) {
@@ -69,6 +65,16 @@ public struct CredentialStore: Sendable {
             fsync(directoryDescriptor)
             close(directoryDescriptor)
         }
+    }
+
+    /// An exclusive lock on one token file (a `.lock` beside it, flock(2)), held while a grant
+    /// is spent and its successor written. Blocks: take it off the event loop.
+    public func lock(server: String, issuer: String) -> CredentialLock? {
+        try? makeDirectory()
+        let descriptor = open(String(path(server: server, issuer: issuer).dropLast(5)) + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return nil }
+        while flock(descriptor, LOCK_EX) != 0 && errno == EINTR {}
+        return CredentialLock(descriptor: descriptor)
     }
 
     public func delete(server: String, issuer: String) throws(CredentialStoreError) {
@@ -128,6 +134,13 @@ public struct CredentialStore: Sendable {
             if mkdir(prefix, 0o700) != 0 && errno != EEXIST { throw CredentialStoreError(path: prefix, operation: "create directory", code: errno) }
         }
     }
+}
+
+public final class CredentialLock: Sendable {
+    private let descriptor: Int32
+    init(descriptor: Int32) { self.descriptor = descriptor }
+    /// Closing the descriptor releases the lock.
+    public func release() { close(descriptor) }
 }
 
 public struct CredentialStoreError: Error, Sendable, CustomStringConvertible {

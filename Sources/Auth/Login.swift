@@ -15,6 +15,8 @@ public struct Login: Sendable {
         public var redirectPort: Int?
         public var extraScopes: [String] = []
         public var timeoutSeconds = 300.0
+        /// The server speaks the legacy HTTP+SSE transport (probed with a GET).
+        public var legacySSE = false
         public init() {}
     }
 
@@ -47,7 +49,10 @@ public struct Login: Sendable {
     }
 
     public func run() async throws(OAuthError) -> StoredCredentials {
-        let (status, challenge) = try await client.probe(url)
+        guard OAuthClient.mayCarryTokens(url) else {
+            throw .unsupported("\(url) is plain http:// beyond loopback: plugboard sends bearer tokens only over https")
+        }
+        let (status, challenge) = try await client.probe(url, legacySSE: options.legacySSE)
         guard status == 401 else {
             throw .unsupported("\(url) answered HTTP \(status) without asking for authorization (401), so server '\(server)' needs no login")
         }
@@ -55,6 +60,14 @@ public struct Login: Sendable {
         let previous = store.load(server: server, resource: target.resource)
         var scopes = CredentialMachine.union(
             target.initialScopes, settings.scopes, previous?.scopes ?? [], previous?.wantedScopes ?? [], options.extraScopes)
+        // Pre-registered credentials belong to one authorization server (client-registration.mdx,
+        // Authorization Server Binding): without `issuer`, the one they were first used with.
+        if settings.clientID != nil, settings.issuer == nil, let previous, previous.client.source == .preRegistered,
+            previous.issuer != target.server.issuer
+        {
+            throw .needsClient(
+                "server '\(server)' now names \(target.server.issuer) as its authorization server, but the pre-registered client_id was used with \(previous.issuer); register with the new one, then set `client_id` and `issuer` in [servers.\(server).oauth]")
+        }
         if settings.grant == .clientCredentials {
             return try await clientCredentials(target, scopes: scopes)
         }
@@ -95,6 +108,7 @@ public struct Login: Sendable {
 
     private func clientCredentials(_ target: AuthorizationTarget, scopes: [String]) async throws(OAuthError) -> StoredCredentials {
         let registration = try await client.register(at: target.server, settings: settings, redirectURI: nil, serverName: server)
+        try client.requireGrant("client_credentials", at: target.server)
         let tokens = try await client.clientCredentials(
             client: registration, tokenEndpoint: target.server.tokenEndpoint, resource: target.resource, scopes: scopes)
         let credentials = StoredCredentials(

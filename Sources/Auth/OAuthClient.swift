@@ -24,14 +24,17 @@ public struct OAuthClient: Sendable {
 
     // MARK: Discovery
 
-    /// Sends an unauthenticated request to the MCP endpoint and reads its challenge. Nil when
-    /// the server does not ask for authorization.
-    public func probe(_ server: HTTPURL) async throws(OAuthError) -> (status: Int, challenge: BearerChallenge?) {
-        let body = Array(#"{"jsonrpc":"2.0","id":"plugboard-auth-probe","method":"ping"}"#.utf8)
-        let response = try await transport.perform(
-            OAuthHTTPRequest(
+    /// Sends an unauthenticated request to the MCP endpoint (a GET of the event stream for the
+    /// legacy HTTP+SSE transport) and reads its challenge; nil when it asks for none.
+    public func probe(_ server: HTTPURL, legacySSE: Bool = false) async throws(OAuthError) -> (status: Int, challenge: BearerChallenge?) {
+        let request =
+            legacySSE
+            ? OAuthHTTPRequest(method: "GET", url: server.description, headers: [("Accept", "text/event-stream")], headOnly: true)
+            : OAuthHTTPRequest(
                 method: "POST", url: server.description,
-                headers: [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")], body: body))
+                headers: [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")],
+                body: Array(#"{"jsonrpc":"2.0","id":"plugboard-auth-probe","method":"ping"}"#.utf8))
+        let response = try await transport.perform(request)
         return (response.status, response.status == 401 ? BearerChallenge.parse(response.headers.values(for: "WWW-Authenticate")) ?? BearerChallenge() : nil)
     }
 
@@ -72,9 +75,19 @@ public struct OAuthClient: Sendable {
 
     /// Authorization server endpoints must be https; loopback http is allowed for local servers.
     static func requireSecure(_ endpoint: String) throws(OAuthError) {
-        guard let url = HTTPURL(endpoint) else { throw .insecureEndpoint(url: endpoint) }
-        if url.scheme == "https" { return }
-        guard ["127.0.0.1", "::1", "localhost"].contains(url.host) || url.host.hasPrefix("127.") else { throw .insecureEndpoint(url: endpoint) }
+        guard let url = HTTPURL(endpoint), mayCarryTokens(url) else { throw .insecureEndpoint(url: endpoint) }
+    }
+
+    /// https, or http on loopback: where a bearer token or a secret may travel (OAuth 2.1 §1.5).
+    public static func mayCarryTokens(_ url: HTTPURL) -> Bool {
+        url.scheme == "https" || ["::1", "localhost"].contains(url.host) || url.host.hasPrefix("127.")
+    }
+
+    /// Refuses a grant the server's metadata says it does not support (when it says).
+    public func requireGrant(_ grant: String, at server: AuthorizationServerMetadata) throws(OAuthError) {
+        if let supported = server.grantTypes, !supported.contains(grant) {
+            throw .unsupported("\(server.issuer) does not support the \(grant) grant (grant_types_supported: \(supported.joined(separator: ", ")))")
+        }
     }
 
     // MARK: Registration

@@ -15,7 +15,7 @@ public struct ProtectedResourceMetadata: Sendable, Equatable {
             throw .badDocument(url: url, problem: "not a JSON object")
         }
         guard let stated = object["resource"]?.stringValue else { throw .badDocument(url: url, problem: "it has no `resource`") }
-        guard ResourceIdentifier.same(stated, resource) else {
+        guard ResourceIdentifier.covers(stated, resource) else {
             throw .badDocument(url: url, problem: "it describes \(stated), not \(resource) (RFC 9728 §3.3)")
         }
         let servers = object["authorization_servers"]?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -124,5 +124,16 @@ public enum ResourceIdentifier {
     static func same(_ a: String, _ b: String) -> Bool {
         guard let x = HTTPURL(a), let y = HTTPURL(b) else { return a == b }
         return canonical(x) == canonical(y)
+    }
+
+    /// Whether metadata for `stated` speaks for `resource`: the same one, or an origin or path
+    /// above it (the document at the root well-known URI describes the origin).
+    static func covers(_ stated: String, _ resource: String) -> Bool {
+        if same(stated, resource) { return true }
+        guard let outer = HTTPURL(stated), let inner = HTTPURL(resource), outer.query == nil,
+            outer.scheme == inner.scheme, outer.host == inner.host, outer.port == inner.port
+        else { return false }
+        let prefix = outer.path.hasSuffix("/") ? outer.path : outer.path + "/"
+        return prefix == "/" || inner.path.hasPrefix(prefix)
     }
 }

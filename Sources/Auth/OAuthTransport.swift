@@ -10,12 +10,15 @@ public struct OAuthHTTPRequest: Sendable {
     public var url: String
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// Done at the response head: for an event stream, which may never end.
+    public var headOnly: Bool
 
-    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = []) {
+    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], headOnly: Bool = false) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.headOnly = headOnly
     }
 
     /// A form POST (`application/x-www-form-urlencoded`), as token, revocation and registration-less endpoints take.
@@ -73,7 +76,7 @@ public struct LoopTransport: OAuthTransport {
         let settled = route
         let result: Result<OAuthHTTPResponse, OAuthError> = await withCheckedContinuation { continuation in
             loop.execute { [self] in
-                let exchange = Exchange(continuation: continuation, url: request.url, maxBodyBytes: maxBodyBytes)
+                let exchange = Exchange(continuation: continuation, url: request.url, maxBodyBytes: maxBodyBytes, headOnly: request.headOnly)
                 var limits = HTTPLimits()
                 limits.maxBodyBytes = maxBodyBytes
                 let client = HTTPClient(host: url.host, port: url.port, route: settled, loop: loop, log: log, limits: limits, maxConnections: 1)
@@ -95,15 +98,17 @@ public struct LoopTransport: OAuthTransport {
         let continuation: CheckedContinuation<Result<OAuthHTTPResponse, OAuthError>, Never>
         let url: String
         let maxBodyBytes: Int
+        let headOnly: Bool
         var client: HTTPClient?
         var timer: EventLoop.TimerID?
         var response = OAuthHTTPResponse(status: 0)
         var done = false
 
-        init(continuation: CheckedContinuation<Result<OAuthHTTPResponse, OAuthError>, Never>, url: String, maxBodyBytes: Int) {
+        init(continuation: CheckedContinuation<Result<OAuthHTTPResponse, OAuthError>, Never>, url: String, maxBodyBytes: Int, headOnly: Bool) {
             self.continuation = continuation
             self.url = url
             self.maxBodyBytes = maxBodyBytes
+            self.headOnly = headOnly
         }
 
         func handle(_ event: HTTPClientEvent, loop: EventLoop) {
@@ -111,6 +116,10 @@ public struct LoopTransport: OAuthTransport {
             case .head(let head):
                 response.status = head.status
                 response.headers = head.headers
+                if headOnly {
+                    if let timer { loop.cancelTimer(timer) }
+                    finish(.success(response))
+                }
             case .body(let bytes):
                 response.body += bytes
                 if response.body.count > maxBodyBytes { finish(.failure(.unreachable(url: url, reason: "the answer exceeds \(maxBodyBytes) bytes"))) }

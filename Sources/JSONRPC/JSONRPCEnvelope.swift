@@ -180,7 +180,8 @@ private struct Members {
                 if let value = token.integerValue {
                     id = .valid(.number(value))
                 } else {
-                    id = .invalid(reason: "\"id\" must be a string or an integer that fits in 64 bits")
+                    let text = String(decoding: (token.start..<token.end).map { reader.byte(at: $0) }, as: UTF8.self)
+                    id = JSONRPCID.isIntegerLiteral(text) ? .valid(.largeInteger(text)) : .invalid(reason: "\"id\" must be a string or an integer")
                 }
             case UInt8(ascii: "n"):
                 try reader.skipValue(depth: 1, expected: "a value after ':'")

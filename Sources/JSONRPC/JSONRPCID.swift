@@ -7,12 +7,15 @@ import JSON
 public enum JSONRPCID: Sendable, Hashable, CustomStringConvertible {
     case number(Int64)
     case string(String)
+    /// An integer beyond 64 bits, kept as its literal digits: a client gets it back as it sent it.
+    case largeInteger(String)
 
     /// The id as a JSON value.
     public var jsonValue: JSONValue {
         switch self {
         case .number(let value): return .number(JSONNumber(value))
         case .string(let value): return .string(value)
+        case .largeInteger(let digits): return .number(JSONNumber(text: digits) ?? JSONNumber(0))
         }
     }
 
@@ -31,9 +34,22 @@ extension JSONRPCID {
         switch jsonValue {
         case .string(let text): self = .string(text)
         case .number(let number):
-            guard let value = number.int64Value else { return nil }
-            self = .number(value)
+            if let value = number.int64Value {
+                self = .number(value)
+            } else if Self.isIntegerLiteral(number.text) {
+                self = .largeInteger(number.text)
+            } else {
+                return nil
+            }
         default: return nil
         }
+    }
+}
+
+extension JSONRPCID {
+    /// `-?[0-9]+`: an integer literal with no fraction or exponent.
+    static func isIntegerLiteral(_ text: String) -> Bool {
+        let digits = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
+        return !digits.isEmpty && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 }

@@ -84,11 +84,14 @@ final class LegacySSELink: UpstreamLink {
                     shutDown(reason: "the SSE endpoint answered HTTP \(status)")
                 }
             case .body(let bytes):
+                guard status == 200 else { return }
                 do {
                     for event in try events.append(bytes) { received(event, base: url) }
                 } catch {
                     shutDown(reason: "the SSE stream sent an event over limits.max_message_bytes")
                 }
+            case .end where (status == 401 || status == 403) && authorization != nil, .failed where (status == 401 || status == 403) && authorization != nil:
+                break  // the authorization decision ends this life, with its reason
             case .end:
                 shutDown(reason: "the SSE stream ended")
             case .failed(let reason):

@@ -48,7 +48,7 @@ extension ProxyCore {
                 next.append(current)
                 changes.kept.append(server.name)
             } else {
-                let connection = UpstreamConnection(config: server, limits: newConfig.limits, loop: loop, log: log)
+                let connection = UpstreamConnection(config: server, limits: newConfig.limits, loop: loop, log: log, authorizations: authorizations)
                 next.append(connection)
                 fresh.append(connection)
                 if upstream(named: server.name) == nil { changes.added.append(server.name) } else { changes.replaced.append(server.name) }

@@ -54,6 +54,8 @@ public final class ProxyCore {
     var metaReader = RequestMetaReader()
     /// Signs the `requestState` of held calls; its key lives as long as the process.
     let stateTokens = RequestStateToken()
+    /// OAuth per remote server, shared by the generations that reach it the same way.
+    let authorizations = AuthorizationRegistry()
     var heldCallTimer: EventLoop.TimerID?
     /// Modern servers' public list pages, reused for their `ttlMs`.
     var listCache = ListCache()
@@ -109,7 +111,8 @@ public final class ProxyCore {
         self.log = log.tagged("proxy")
         let enabled = config.servers.filter(\.enabled)
         exposure = Self.exposure(for: config)
-        upstreams = enabled.map { UpstreamConnection(config: $0, limits: config.limits, loop: loop, log: log) }
+        let authorizations = self.authorizations
+        upstreams = enabled.map { UpstreamConnection(config: $0, limits: config.limits, loop: loop, log: log, authorizations: authorizations) }
         catalog = Catalog(separator: config.exposure.separator, serverNames: Set(enabled.map(\.name)))
         noteSettling()
     }

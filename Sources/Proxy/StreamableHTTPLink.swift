@@ -278,7 +278,10 @@ final class StreamableHTTPLink: UpstreamLink {
         authorization.authorize { [weak self] decision in
             switch decision {
             case .success(let header): self?.openServerStream(authorizationHeader: header)
-            case .failure(let denied): self?.log.warning("the server's stream is not open: \(denied.reason)")
+            case .failure(let denied):
+                guard let self else { return }
+                log.warning("the server's stream is not open: \(denied.reason)")
+                retryServerStream()
             }
         }
     }
@@ -319,12 +322,18 @@ final class StreamableHTTPLink: UpstreamLink {
                     // Renew (or learn that a login is needed); the reopening below uses what it yields.
                     authorization.rejected(status: status, headers: rejection, sentHeader: authorizationHeader) { _ in }
                 }
-                guard status != 405, state == .open else { return }
-                serverStreamAttempts += 1
-                let delay = min(UInt64(1) << min(serverStreamAttempts, 5), 30) * 1_000_000_000
-                loop.schedule(afterNanoseconds: delay) { [weak self] in self?.openServerStream() }
+                guard status != 405 else { return }
+                retryServerStream()
             }
         }
+    }
+
+    /// Opens the server's stream again after a growing pause (up to 30 s).
+    private func retryServerStream() {
+        guard state == .open else { return }
+        serverStreamAttempts += 1
+        let delay = min(UInt64(1) << min(serverStreamAttempts, 5), 30) * 1_000_000_000
+        loop.schedule(afterNanoseconds: delay) { [weak self] in self?.openServerStream() }
     }
 
     // MARK: Ending

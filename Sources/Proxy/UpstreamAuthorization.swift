@@ -6,6 +6,41 @@ import IO
 import JSON
 import Logging
 
+/// The `UpstreamAuthorization`s of the core, shared by the connections of successive
+/// generations that reach the same server the same way: one grant has one refresher.
+final class AuthorizationRegistry {
+    private struct Entry {
+        let name: String
+        let transport: UpstreamTransport
+        let remote: RemoteOptions
+        let authorization: UpstreamAuthorization
+        var users: Int
+    }
+
+    private var entries: [Entry] = []
+
+    init() {}
+
+    func acquire(for config: UpstreamServer, loop: EventLoop, log: Logger) -> UpstreamAuthorization? {
+        if let index = entries.firstIndex(where: { $0.name == config.name && $0.transport == config.transport && $0.remote == config.remote }) {
+            entries[index].users += 1
+            return entries[index].authorization
+        }
+        guard let authorization = UpstreamAuthorization.make(for: config, loop: loop, log: log) else { return nil }
+        entries.append(Entry(name: config.name, transport: config.transport, remote: config.remote, authorization: authorization, users: 1))
+        return authorization
+    }
+
+    /// The last user gone, the authorization stops.
+    func release(_ authorization: UpstreamAuthorization) {
+        guard let index = entries.firstIndex(where: { $0.authorization === authorization }) else { return }
+        entries[index].users -= 1
+        guard entries[index].users == 0 else { return }
+        entries.remove(at: index)
+        authorization.stop()
+    }
+}
+
 /// OAuth for one remote server, on the event loop: drives its `CredentialMachine`, renews
 /// tokens off the loop, and watches its token file so a `plugboard auth login` takes effect
 /// in the running instance without a restart. Outlives the links of its connection.
@@ -28,8 +63,9 @@ final class UpstreamAuthorization {
     /// The last challenge seen, for discovery when plugboard must obtain a token itself.
     private var lastChallenge: BearerChallenge?
     private(set) var counters = Counters()
-    /// New credentials were loaded (a login, or a renewal that followed a failure).
-    var onCredentialsChanged: () -> Void = {}
+    private var stopped = false
+    /// Told when new credentials were loaded (a login, or a renewal that followed a failure).
+    private var observers: [ObjectIdentifier: () -> Void] = [:]
 
     struct Counters {
         var renewals = 0
@@ -37,16 +73,19 @@ final class UpstreamAuthorization {
         var rejections = 0
     }
 
-    /// Nil when OAuth does not apply: a stdio server, or one whose `Authorization` header is configured.
-    static func make(for config: UpstreamServer, loop: EventLoop, log: Logger, now: @escaping () -> Double = UpstreamAuthorization.wallClock)
-        -> UpstreamAuthorization?
-    {
+    /// Nil when OAuth does not apply: a stdio server, one whose `Authorization` header is
+    /// configured, or plain http beyond loopback (a bearer token is never sent in the clear).
+    static func make(for config: UpstreamServer, loop: EventLoop, log: Logger, now: @escaping () -> Double = WallClock.now) -> UpstreamAuthorization? {
         let text: String
         switch config.transport {
         case .streamableHTTP(let url), .legacySSE(let url): text = url
         case .stdio: return nil
         }
         guard config.remote.oauth.enabled, let url = HTTPURL(text) else { return nil }
+        guard OAuthClient.mayCarryTokens(url) else {
+            log.debug("OAuth is off for this server: it is plain http:// beyond loopback, where a bearer token would travel in the clear")
+            return nil
+        }
         let transport = LoopTransport(loop: loop, options: config.remote, log: log)
         return UpstreamAuthorization(
             server: config.name, url: url, settings: config.remote.oauth, client: OAuthClient(transport: transport), loop: loop, log: log, now: now)
@@ -67,15 +106,18 @@ final class UpstreamAuthorization {
         scheduleWatch()
     }
 
-    static func wallClock() -> Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    func observe(_ observer: AnyObject, _ callback: @escaping () -> Void) { observers[ObjectIdentifier(observer)] = callback }
+    func forget(_ observer: AnyObject) { observers[ObjectIdentifier(observer)] = nil }
+    private func credentialsChanged() { for callback in observers.values { callback() } }
+
+    /// Why requests cannot be authorized until a person or the configuration acts; nil when they can.
+    var blockingReason: String? {
+        if case .failed(let reason, _, _) = machine.state { return reason }
+        return nil
     }
 
-    var state: CredentialMachine.State { machine.state }
-
     func stop() {
+        stopped = true
         if let watchTimer { loop.cancelTimer(watchTimer) }
         if let renewTimer { loop.cancelTimer(renewTimer) }
         watchTimer = nil
@@ -87,6 +129,7 @@ final class UpstreamAuthorization {
 
     /// The `Authorization` value for the next request, now or once a renewal ends.
     func authorize(_ completion: @escaping Completion) {
+        guard !stopped else { return completion(.failure(AuthorizationDenied(reason: "server '\(server)' is shutting down"))) }
         let (decision, effects) = machine.authorize(now: now())
         decide(decision, completion)
         perform(effects)
@@ -153,11 +196,16 @@ final class UpstreamAuthorization {
             switch effect {
             case .renew(let credentials, let scopes): renew(credentials, scopes: scopes)
             case .save(let credentials):
-                do { try store.save(credentials) } catch { log.error("cannot save the token file: \(error)") }
-                stamp = store.stamp(server: server)
+                do {
+                    try store.save(credentials)
+                    stamp = store.stamp(server: server)
+                } catch {
+                    log.error("cannot save the token file: \(error)")
+                }
             case .resumeWaiters(let decision): answerWaiters(decision)
             case .renewAt(let at):
                 if let renewTimer { loop.cancelTimer(renewTimer) }
+                guard !stopped else { break }
                 let delay = max(at - now(), 0)
                 renewTimer = loop.schedule(afterNanoseconds: UInt64(delay * 1e9)) { [weak self] in
                     guard let self else { return }
@@ -171,6 +219,7 @@ final class UpstreamAuthorization {
     /// Obtains a token off the loop (a refresh, or the client-credentials grant), writes the
     /// token file, then reports back on the loop.
     private func renew(_ credentials: StoredCredentials?, scopes: [String]) {
+        guard !stopped else { return }
         counters.renewals += 1
         let job = Renewal(
             client: client, store: store, server: server, url: url, settings: settings, credentials: credentials, scopes: scopes,
@@ -178,13 +227,14 @@ final class UpstreamAuthorization {
         let me = LoopBound(WeakReference(self), loop: loop)
         log.info(credentials?.refreshToken != nil ? "refreshing the access token" : "requesting an access token (client credentials)")
         Task {
-            let (outcome, saveProblem) = await job.run()
-            me.loop.execute { me.value.object?.renewalFinished(outcome, saveProblem: saveProblem) }
+            let result = await job.run()
+            me.loop.execute { me.value.object?.renewalFinished(result) }
         }
     }
 
-    private func renewalFinished(_ outcome: Result<StoredCredentials, OAuthError>, saveProblem: String?) {
-        if let saveProblem { log.error("the renewed token works but could not be saved, so a restart will need a new one: \(saveProblem)") }
+    private func renewalFinished(_ result: Renewal.Result) {
+        let outcome = result.outcome
+        if let saveProblem = result.saveProblem { log.error("the renewed token works but could not be saved, so a restart will need a new one: \(saveProblem)") }
         switch outcome {
         case .success(let fresh):
             let expiry = fresh.expiresAt.map { " (expires in \(Int($0 - now())) s)" } ?? ""
@@ -195,8 +245,9 @@ final class UpstreamAuthorization {
         }
         let wasFailed = if case .failed = machine.state { true } else { false }
         perform(machine.renewed(outcome, now: now()))
-        stamp = store.stamp(server: server)
-        if case .success = outcome, wasFailed { onCredentialsChanged() }
+        // Only what this renewal wrote counts as seen: a login saved meanwhile is still read.
+        if let written = result.stamp { stamp = written }
+        if case .success = outcome, wasFailed { credentialsChanged() }
     }
 
     // MARK: Watching the token file
@@ -216,7 +267,7 @@ final class UpstreamAuthorization {
         perform(machine.loaded(stored, now: now()))
         if stored != nil && stored != before {
             if before != nil || watchTimer != nil { log.notice("loaded new credentials from the token file") }
-            onCredentialsChanged()
+            credentialsChanged()
         }
     }
 }
@@ -232,8 +283,17 @@ final class WeakReference<Object: AnyObject> {
     init(_ object: Object) { self.object = object }
 }
 
-/// One renewal's work, all of it Sendable, run off the event loop.
+/// One renewal's work, all of it Sendable, run off the event loop. It holds the token file's
+/// lock from reading to writing, so that two instances (a reload's old and new generation,
+/// `plugboard call` beside the daemon) never spend the same refresh token twice.
 private struct Renewal: Sendable {
+    struct Result: Sendable {
+        var outcome: Swift.Result<StoredCredentials, OAuthError>
+        var saveProblem: String?
+        /// The token files as this renewal left them.
+        var stamp: [String: String]?
+    }
+
     let client: OAuthClient
     let store: CredentialStore
     let server: String
@@ -244,16 +304,26 @@ private struct Renewal: Sendable {
     let challenge: BearerChallenge?
     let now: Double
 
-    /// The new credentials, and why the token file could not be written if it could not (the
-    /// token still works in memory).
-    func run() async -> (Result<StoredCredentials, OAuthError>, saveProblem: String?) {
+    func run() async -> Result {
+        let lock = credentials.flatMap { store.lock(server: server, issuer: $0.issuer) }
+        defer { lock?.release() }
         do {
+            if let current = adoptNewer() { return Result(outcome: .success(current), stamp: store.stamp(server: server)) }
             let fresh = try await obtain()
-            do { try store.save(fresh) } catch { return (.success(fresh), "\(error)") }
-            return (.success(fresh), nil)
+            do { try store.save(fresh) } catch { return Result(outcome: .success(fresh), saveProblem: "\(error)") }
+            return Result(outcome: .success(fresh), stamp: store.stamp(server: server))
         } catch {
-            return (.failure(error), nil)
+            return Result(outcome: .failure(error))
         }
+    }
+
+    /// Another process renewed (or a person logged in) since these credentials were read: use theirs.
+    private func adoptNewer() -> StoredCredentials? {
+        guard let credentials, let stored = store.load(server: server, resource: credentials.resource),
+            stored.accessToken != credentials.accessToken, CredentialMachine.isFresh(stored, now: now),
+            Set(scopes).isSubset(of: Set(stored.scopes))
+        else { return nil }
+        return stored
     }
 
     private func obtain() async throws(OAuthError) -> StoredCredentials {
@@ -262,34 +332,34 @@ private struct Renewal: Sendable {
         if credentials?.client.source == .preRegistered, credentials?.client.clientID == settings.clientID {
             credentials?.client.clientSecret = settings.clientSecret
         }
-        if let credentials, credentials.refreshToken != nil {
-            let response = try await client.refresh(credentials)
-            return credentials.renewed(by: response, requestedScopes: credentials.scopes, now: now)
-        }
-        guard settings.grant == .clientCredentials, let clientID = settings.clientID else {
+        if settings.grant == .clientCredentials { return try await clientCredentials(credentials) }
+        guard let credentials, credentials.refreshToken != nil else {
             throw .refused(endpoint: credentials?.tokenEndpoint ?? url.description, status: 0, error: "invalid_grant", description: "no refresh token")
         }
-        // The client secret stays in the configuration; token files of this grant hold none.
-        let confidential = ClientRegistration(
-            clientID: clientID, clientSecret: settings.clientSecret, authMethod: credentials?.client.authMethod ?? "client_secret_basic",
-            source: .preRegistered)
+        let response = try await client.refresh(credentials)
+        return credentials.renewed(by: response, requestedScopes: credentials.scopes, now: now)
+    }
+
+    /// Machine-to-machine: a new grant each time (with the union of scopes after a step-up).
+    private func clientCredentials(_ credentials: StoredCredentials?) async throws(OAuthError) -> StoredCredentials {
+        guard let clientID = settings.clientID else { throw .needsClient("`grant = \"client_credentials\"` needs `client_id` and `client_secret`") }
         if let credentials, credentials.client.clientID == clientID {
             let response = try await client.clientCredentials(
-                client: confidential, tokenEndpoint: credentials.tokenEndpoint, resource: credentials.resource, scopes: scopes)
+                client: credentials.client, tokenEndpoint: credentials.tokenEndpoint, resource: credentials.resource, scopes: scopes)
             return credentials.renewed(by: response, requestedScopes: scopes, now: now)
         }
         var challenge = challenge
         if challenge == nil { challenge = try await client.probe(url).challenge }
         let target = try await client.discover(url, challenge: challenge, preferredIssuer: settings.issuer)
         let registration = try await client.register(at: target.server, settings: settings, redirectURI: nil, serverName: server)
+        try client.requireGrant("client_credentials", at: target.server)
         let wanted = scopes.isEmpty ? (settings.scopes.isEmpty ? target.initialScopes : settings.scopes) : scopes
         let response = try await client.clientCredentials(
             client: registration, tokenEndpoint: target.server.tokenEndpoint, resource: target.resource, scopes: wanted)
         let base = StoredCredentials(
             server: server, resource: target.resource, issuer: target.server.issuer, tokenEndpoint: target.server.tokenEndpoint,
-            revocationEndpoint: target.server.revocationEndpoint,
-            client: ClientRegistration(clientID: clientID, authMethod: registration.authMethod, source: .preRegistered),
-            grant: .clientCredentials, accessToken: response.accessToken, obtainedAt: now)
+            revocationEndpoint: target.server.revocationEndpoint, client: registration, grant: .clientCredentials,
+            accessToken: response.accessToken, obtainedAt: now)
         return base.renewed(by: response, requestedScopes: wanted, now: now)
     }
 }

@@ -87,6 +87,7 @@ final class UpstreamConnection {
     private(set) var counters = Counters()
     /// OAuth toward a remote server; nil for stdio servers and configured `Authorization` headers.
     private(set) var authorization: UpstreamAuthorization?
+    private let authorizations: AuthorizationRegistry
 
     struct Counters {
         var requestsSent = 0
@@ -129,13 +130,14 @@ final class UpstreamConnection {
     }
     var instructions: String? { (era == .modern ? discoverResult : initializeResult)?["instructions"]?.stringValue }
 
-    init(config: UpstreamServer, limits: Limits, loop: EventLoop, log: Logger) {
+    init(config: UpstreamServer, limits: Limits, loop: EventLoop, log: Logger, authorizations: AuthorizationRegistry = AuthorizationRegistry()) {
         self.config = config
         self.limits = limits
         self.loop = loop
         self.log = log.tagged("upstream:\(config.name)")
-        authorization = UpstreamAuthorization.make(for: config, loop: loop, log: self.log.tagged("oauth"))
-        authorization?.onCredentialsChanged = { [weak self] in self?.restartSoonIfDown() }
+        self.authorizations = authorizations
+        authorization = authorizations.acquire(for: config, loop: loop, log: self.log.tagged("oauth"))
+        authorization?.observe(self) { [weak self] in self?.restartSoonIfDown() }
     }
 
     /// New credentials: a server that is down (for want of them, most likely) is tried again now.
@@ -193,7 +195,11 @@ final class UpstreamConnection {
     }
 
     private func finishStop() {
-        authorization?.stop()
+        if let authorization {
+            authorization.forget(self)
+            authorizations.release(authorization)
+            self.authorization = nil
+        }
         let completion = stopCompletion
         stopCompletion = nil
         completion?()
@@ -257,6 +263,8 @@ final class UpstreamConnection {
 
     private func probeReplied(_ reply: UpstreamReply, server: RunningServer, fallBackToLegacy: Bool) {
         guard case .probing(let current) = phase, current === server else { return }
+        // Refused for want of authorization: that says nothing of the server's era.
+        if let reason = authorization?.blockingReason { return initializeFailed(server, reason: reason) }
         switch DiscoverVerdict(reply) {
         case .modern(let result):
             era = .modern

@@ -18,12 +18,15 @@ public enum AuthCommand {
     public static func run(_ action: Action, config: PlugboardConfig, log: Logger) -> Int32 {
         switch action {
         case .status: return status(config)
-        case .login(let server, let options):
+        case .login(let server, let given):
             guard let (remote, url) = remoteServer(server, in: config) else { return 2 }
+            var options = given
+            if case .legacySSE = remote.transport { options.legacySSE = true }
+            let settled = options
             return onLoop { loop in
                 let login = Login(
                     server: server, url: url, settings: remote.remote.oauth, transport: LoopTransport(loop: loop, options: remote.remote, log: log),
-                    loop: loop, log: log, options: options, tell: { printError($0) }, now: wallClock)
+                    loop: loop, log: log, options: settled, tell: { printError($0) }, now: WallClock.now)
                 do {
                     let credentials = try await login.run()
                     printError("authorized: server '\(server)' by \(credentials.issuer) as client \(credentials.client.clientID)"
@@ -37,31 +40,39 @@ public enum AuthCommand {
             }
         case .logout(let server):
             guard let (remote, url) = remoteServer(server, in: config) else { return 2 }
-            let store = CredentialStore(directory: remote.remote.oauth.tokenDirectory)
-            guard let credentials = store.load(server: server, resource: ResourceIdentifier.canonical(url)) else {
+            let settings = remote.remote.oauth
+            let store = CredentialStore(directory: settings.tokenDirectory)
+            let stored = store.loadAll(server: server, resource: ResourceIdentifier.canonical(url))
+            guard !stored.isEmpty else {
                 printError("server '\(server)' has no stored tokens in \(store.directory)")
                 return 0
             }
             return onLoop { loop in
                 let client = OAuthClient(transport: LoopTransport(loop: loop, options: remote.remote, log: log))
                 var status: Int32 = 0
-                if credentials.revocationEndpoint == nil {
-                    printError("\(credentials.issuer) offers no revocation endpoint: the tokens are deleted here but stay valid until they expire")
-                } else {
+                for var credentials in stored {
+                    // A pre-registered client authenticates with the secret from the configuration.
+                    if credentials.client.source == .preRegistered, credentials.client.clientID == settings.clientID {
+                        credentials.client.clientSecret = settings.clientSecret
+                    }
+                    if credentials.revocationEndpoint == nil {
+                        printError("\(credentials.issuer) offers no revocation endpoint: the tokens are deleted here but stay valid until they expire")
+                    } else {
+                        do {
+                            try await client.revoke(credentials)
+                            printError("revoked the tokens at \(credentials.issuer)")
+                        } catch {
+                            printError("could not revoke the tokens at \(credentials.issuer) (\(error)); deleting them anyway")
+                            status = 1
+                        }
+                    }
                     do {
-                        try await client.revoke(credentials)
-                        printError("revoked the tokens at \(credentials.issuer)")
+                        try store.delete(server: server, issuer: credentials.issuer)
+                        printError("deleted \(store.path(server: server, issuer: credentials.issuer))")
                     } catch {
-                        printError("could not revoke the tokens (\(error)); deleting them anyway")
+                        printError("plugboard: \(error)")
                         status = 1
                     }
-                }
-                do {
-                    try store.delete(server: server, issuer: credentials.issuer)
-                    printError("deleted \(store.path(server: server, issuer: credentials.issuer))")
-                } catch {
-                    printError("plugboard: \(error)")
-                    return 1
                 }
                 return status
             }
@@ -104,7 +115,7 @@ public enum AuthCommand {
 
     private static func expiry(_ c: StoredCredentials) -> String {
         guard let expiresAt = c.expiresAt else { return "no stated expiry" }
-        let left = Int(expiresAt - wallClock())
+        let left = Int(expiresAt - WallClock.now())
         return left > 0 ? "access token expires in \(left) s" : "access token expired \(-left) s ago"
     }
 
@@ -143,9 +154,4 @@ public enum AuthCommand {
     private static func printOut(_ text: String) { StandardStreams.output(text) }
     private static func printError(_ text: String) { StandardStreams.error(text + "\n") }
 
-    static func wallClock() -> Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
 }

@@ -6,6 +6,9 @@
 /// - `.*.sw?` : vim swap files (`.x.swp`, `.x.swo`, `.x.swx`, …)
 /// - `.#*` : emacs lock links
 /// - `#*#` : emacs auto-save files
+/// - `NAME.tmp`, `NAME.tmp.N`, `NAME.tmp-N`: temp-then-rename saves (atomic writers, Ansible, many tools)
+/// - `sedXXXXXX` : `sed -i`'s output before it replaces the file
+/// - `.goutputstream-*` (GNOME), `*___jb_tmp___` and `*___jb_old___` (JetBrains), `*.part`
 ///
 /// Separately, names starting with `..` (Kubernetes ConfigMap volumes' `..data`, `..data_tmp`
 /// and timestamped directories) are never reported or descended into, but activity on them
@@ -24,7 +27,30 @@ enum EditorFiles {
         if first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9"), let number = Int(name), number >= 4913 {
             return (number - 4913) % 123 == 0
         }
-        return false
+        if isTempThenRename(name) || isSedOutput(utf8) { return true }
+        return name.hasPrefix(".goutputstream-") || name.hasSuffix("___jb_tmp___") || name.hasSuffix("___jb_old___") || name.hasSuffix(".part")
+    }
+
+    /// `x.toml.tmp`, `x.toml.tmp.1234`, `x.toml.tmp-ab12`: a name, `.tmp`, and at most a tail of letters and digits.
+    private static func isTempThenRename(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        let marker = Array(".tmp".utf8)
+        guard bytes.count > marker.count,
+            let start = (1...(bytes.count - marker.count)).reversed().first(where: { bytes[$0..<($0 + marker.count)].elementsEqual(marker) })
+        else { return false }
+        let rest = bytes[(start + marker.count)...]
+        guard let separator = rest.first else { return true }
+        let isAlphanumeric = { (byte: UInt8) in (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
+        // A counter or random tail has a digit; `x.tmp.toml` is a file name like any other.
+        let tail = rest.dropFirst()
+        return (separator == UInt8(ascii: ".") || separator == UInt8(ascii: "-")) && !tail.isEmpty && tail.allSatisfy(isAlphanumeric)
+            && tail.contains { (0x30...0x39).contains($0) }
+    }
+
+    /// GNU sed's `-i` temporary: `sed` and six letters or digits, no dot.
+    private static func isSedOutput(_ utf8: String.UTF8View) -> Bool {
+        utf8.count == 9 && utf8.starts(with: "sed".utf8)
+            && utf8.dropFirst(3).allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
     }
 
     /// Kubernetes' atomic-writer entries (`..data`, `..2024_01_01_…`).

@@ -85,7 +85,7 @@ struct AuthorizationAttemptTests {
         #expect(store.load(server: "notes", resource: "https://mcp.example.com/other") == nil)
         #expect(store.load(server: "note", resource: "https://mcp.example.com/mcp") == nil)
         try store.delete(server: "notes", issuer: "https://auth.example.com")
-        #expect(store.all().isEmpty)
+        #expect(store.loadAll(server: "notes", resource: "https://mcp.example.com/mcp").isEmpty)
     }
 
     @Test("well-known locations for issuers with and without a path")

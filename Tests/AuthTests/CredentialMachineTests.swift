@@ -132,4 +132,47 @@ struct CredentialMachineTests {
         #expect(m.authorize(now: 1001).0 == .send("Bearer a1"))
         #expect(m.authorize(now: 1002.5).0 == .wait)
     }
+
+    @Test("a renewal ahead of expiry holds up no request, and its failure leaves the token serving until it expires")
+    func proactiveRenewalFailure() {
+        var m = machine(credentials())
+        #expect(m.renewalDue(now: 4540) == [.renew(credentials(), scopes: ["notes:read"])])
+        #expect(m.authorize(now: 4541).0 == .send("Bearer a1"))
+        let effects = m.renewed(.failure(.unreachable(url: "https://auth.example.com/token", reason: "timed out")), now: 4550)
+        #expect(effects == [.resumeWaiters(.send("Bearer a1")), .renewAt(4551)])
+        #expect(m.authorize(now: 4552).0 == .send("Bearer a1"))
+        #expect(m.renewalDue(now: 4551) == [.renew(credentials(), scopes: ["notes:read"])])
+    }
+
+    @Test("a grant refused ahead of expiry: the token serves until it expires, then a login is asked for")
+    func proactiveRenewalRefused() {
+        var m = machine(credentials())
+        _ = m.renewalDue(now: 4540)
+        let refusal = OAuthError.refused(endpoint: "https://auth.example.com/token", status: 400, error: "invalid_grant", description: nil)
+        #expect(m.renewed(.failure(refusal), now: 4541) == [.resumeWaiters(.send("Bearer a1"))])
+        #expect(m.authorize(now: 4542).0 == .send("Bearer a1"))
+        #expect(m.authorize(now: 4599).0 == .fail("server 'notes' needs authorization: run `\(login)`"))
+    }
+
+    @Test("a step-up challenge during a renewal does not end the renewal, and its scopes survive it")
+    func stepUpDuringRenewal() {
+        var m = machine(credentials())
+        _ = m.rejected(status: 401, challenge: nil, sentHeader: "Bearer a1", now: 2000)
+        let (decision, _) = m.rejected(
+            status: 403, challenge: BearerChallenge(error: "insufficient_scope", scopes: ["notes:write"]), sentHeader: "Bearer a1", now: 2001)
+        guard case .fail = decision, case .renewing = m.state else { Issue.record("\(decision) \(m.state)"); return }
+        _ = m.renewed(.success(credentials(token: "a2", obtainedAt: 2002)), now: 2002)
+        #expect(m.credentials?.wantedScopes == ["notes:write"])
+    }
+
+    @Test("a 401 marks the token spent: its refresh failing cannot fall back to it")
+    func rejectedTokenIsSpent() {
+        var m = machine(credentials())
+        _ = m.rejected(status: 401, challenge: nil, sentHeader: "Bearer a1", now: 2000)
+        let effects = m.renewed(.failure(.unreachable(url: "https://auth.example.com/token", reason: "refused")), now: 2001)
+        guard case .resumeWaiters(.fail(let reason)) = effects.first else { Issue.record("\(effects)"); return }
+        #expect(reason.contains("retrying in 1 s"))
+        #expect(effects.last == .renewAt(2002))
+    }
 }
+

@@ -52,6 +52,20 @@ struct OAuthClientTests {
         #expect(target.initialScopes == ["files:read"])
     }
 
+    @Test("the root document may describe the origin that the server's path is under")
+    func rootDocumentForTheOrigin() async throws {
+        let transport = ScriptedTransport([
+            "https://mcp.example.com/.well-known/oauth-protected-resource": (200, resourceMetadata.replacingOccurrences("/public/mcp", "")),
+            "https://auth.example.com/.well-known/oauth-authorization-server/tenant1": (200, asMetadata()),
+        ])
+        let target = try await OAuthClient(transport: transport).discover(server, challenge: nil)
+        #expect(target.resource == "https://mcp.example.com/public/mcp")
+        let elsewhere = ScriptedTransport([
+            "https://mcp.example.com/.well-known/oauth-protected-resource": (200, resourceMetadata.replacingOccurrences("/public/mcp", "/private"))
+        ])
+        await #expect(throws: OAuthError.self) { try await OAuthClient(transport: elsewhere).discover(server, challenge: nil) }
+    }
+
     @Test("the challenge's resource_metadata and scope come first")
     func challengeFirst() async throws {
         let transport = ScriptedTransport([

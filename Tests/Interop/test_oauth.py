@@ -418,6 +418,10 @@ def test_a_pre_registered_confidential_client(setup: Setup, oauth_server, sut):
     run(body)
     assert {t["auth_method"] for t in server.events("token")} == {"client_secret_basic"}
     assert any(t["grant_type"] == "refresh_token" and t["status"] == 200 for t in server.events("token"))
+    # Logout authenticates with the configured secret, which the token file does not hold.
+    done = setup.command("auth", "logout", "notes")
+    assert done.returncode == 0, done.stderr
+    assert [e["status"] for e in server.events("revoke")] == [200, 200]
     setup.assert_no_secrets(sut.stderr_text())
 
 

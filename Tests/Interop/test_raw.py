@@ -51,6 +51,12 @@ def test_unknown_method_and_id_types(raw_sut):
     p.send({"jsonrpc": "2.0", "id": 11, "method": "ping"})
     got = [p.recv(), p.recv()]
     assert sorted(repr(m["id"]) for m in got) == ["'11'", "11"]
+    # an integer id beyond 64 bits is echoed back as sent, forwarded calls included
+    big = 123456789012345678901234567890
+    p.send_line('{"jsonrpc":"2.0","id":%d,"method":"ping"}' % big)
+    assert p.recv_response(big)["result"] == {}
+    p.send_line('{"jsonrpc":"2.0","id":-%d,"method":"tools/call","params":{"name":"echo","arguments":{"text":"big"}}}' % big)
+    assert p.recv_response(-big)["result"]["content"][0]["text"] == "big"
 
 
 def test_cancelled_request_gets_no_response(raw_sut):

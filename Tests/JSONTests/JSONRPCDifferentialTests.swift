@@ -152,6 +152,7 @@ struct JSONRPCDifferentialTests {
         switch id {
         case .number(let number): return value?.int64Value == number
         case .string(let string): return value?.stringValue == string
+        case .largeInteger(let digits): return value?.numberValue?.text == digits
         }
     }
 

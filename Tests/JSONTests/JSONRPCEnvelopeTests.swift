@@ -18,9 +18,9 @@ let invalidRequestCases: [InvalidRequestCase] = [
     .init(message: #"{"id":4,"method":"x"}"#, reason: #"missing "jsonrpc""#, id: .number(4)),
     .init(message: #"{"jsonrpc":"1.0","id":3,"method":"x"}"#, reason: #""jsonrpc" must be "2.0""#, id: .number(3)),
     .init(message: #"{"jsonrpc":2.0,"id":"a","method":"x"}"#, reason: #""jsonrpc" must be "2.0""#, id: .string("a")),
-    .init(message: #"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#, reason: "integer that fits", id: nil),
-    .init(message: #"{"jsonrpc":"2.0","id":1e2,"method":"x"}"#, reason: "integer that fits", id: nil),
-    .init(message: #"{"jsonrpc":"2.0","id":99999999999999999999,"method":"x"}"#, reason: "integer that fits", id: nil),
+    .init(message: #"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#, reason: "must be a string or an integer", id: nil),
+    .init(message: #"{"jsonrpc":"2.0","id":1e2,"method":"x"}"#, reason: "must be a string or an integer", id: nil),
+    .init(message: #"{"jsonrpc":"2.0","id":99999999999999999999,"method":5}"#, reason: #""method" must be a string"#, id: .largeInteger("99999999999999999999")),
     .init(message: #"{"jsonrpc":"2.0","id":true,"method":"x"}"#, reason: "string, an integer or null", id: nil),
     .init(message: #"{"jsonrpc":"2.0","id":{},"method":"x"}"#, reason: "string, an integer or null", id: nil),
     .init(message: #"{"jsonrpc":"2.0","id":null,"method":"x"}"#, reason: "must not have a null", id: nil),
@@ -49,6 +49,17 @@ struct JSONRPCEnvelopeTests {
         #expect(text(message, envelope.idRange) == "17")
         #expect(text(message, envelope.paramsRange) == #"{"name":"x","arguments":{}}"#)
         #expect(envelope.resultRange == nil && envelope.errorRange == nil)
+    }
+
+    @Test("an integer id beyond 64 bits is kept as its digits and written back as sent")
+    func largeIntegerID() throws {
+        let message = Array(#"{"jsonrpc":"2.0","id":-123456789012345678901234567890,"method":"ping"}"#.utf8)
+        let envelope = try JSONRPCEnvelope.scan(message)
+        #expect(envelope.kind == .request)
+        #expect(envelope.id == .largeInteger("-123456789012345678901234567890"))
+        #expect(envelope.id?.jsonText == "-123456789012345678901234567890")
+        #expect(JSONRPCID(jsonValue: try JSONParser.parse("123456789012345678901234567890")) == .largeInteger("123456789012345678901234567890"))
+        #expect(JSONRPCID(jsonValue: try JSONParser.parse("1.5")) == nil)
     }
 
     @Test("string ids are decoded, and their range covers the quoted token")

@@ -47,10 +47,16 @@ extension DirectoryWatcherTests {
 
         @Test("editor and ConfigMap names are recognised, ordinary names are not")
         func names() {
-            for name in ["4913", "5036", "x.toml~", ".x.toml.swp", ".x.toml.swo", ".x.swx", ".#x.toml", "#x.toml#"] {
+            for name in [
+                "4913", "5036", "x.toml~", ".x.toml.swp", ".x.toml.swo", ".x.swx", ".#x.toml", "#x.toml#", "x.toml.tmp", "x.toml.tmp.4242",
+                "curate.mjs.tmp-a1B2", "sedAb12Cd", ".goutputstream-QX12PZ", "x.toml___jb_tmp___", "x.toml___jb_old___", "x.mjs.part",
+            ] {
                 #expect(EditorFiles.isTemporary(name), "\(name)")
             }
-            for name in ["x.toml", "4914", "index.js", ".env", "#notes", "swp", "package.json", "1"] {
+            for name in [
+                "x.toml", "4914", "index.js", ".env", "#notes", "swp", "package.json", "1", "tmp.toml", ".tmp", "x.tmp.toml", "sed.toml",
+                "sedimentary", "x.toml.tmp.1.mjs",
+            ] {
                 #expect(!EditorFiles.isTemporary(name), "\(name)")
             }
             #expect(EditorFiles.isAtomicWriterEntry("..data"))

@@ -14,6 +14,21 @@ extension DirectoryWatcherTests {
             return harness.path("root/x.toml")
         }
 
+        @Test("a temp-then-rename save, however slow, and sed -i each trigger exactly one change set")
+        func tempThenRename() throws {
+            try withHarness { harness in
+                let file = try prepared(harness)
+                let set = harness.expectExactlyOneChange {
+                    harness.write("root/x.toml.tmp.4242", "name = \"new\"\n")
+                    usleep(700_000)
+                    rename(harness.path("root/x.toml.tmp.4242"), file)
+                }
+                #expect(set == ChangeSet(modified: [file]))
+                let edited = harness.expectExactlyOneChange { harness.sh("sed -i 's/new/newer/' root/x.toml") }
+                #expect(edited == ChangeSet(modified: [file]))
+            }
+        }
+
         @Test("a vim save with backupcopy=no (rename to backup, write anew) triggers exactly one change set")
         func vimRenamingSave() throws {
             try withHarness { harness in
