@@ -49,7 +49,7 @@ public final class StdioFrontend {
         }
         self.session = session
         channel.onMessage = { [core] message in core.receive(message, from: session) }
-        channel.onOversizedMessage = { [core] size in core.receiveOversized(byteCount: size, from: session) }
+        channel.onOversizedMessage = { [core] size, head in core.receiveOversized(byteCount: size, head: head, from: session) }
         channel.onInputClosed = { [weak self] end in
             if case .failed = end { log.warning("reading stdin failed: \(end)") }
             self?.onEnd(.inputClosed)

@@ -124,7 +124,7 @@ public final class UnixSocketFrontend {
         let connection = Connection(channel: channel, session: session)
         connections[ObjectIdentifier(connection)] = connection
         channel.onMessage = { [core] message in core.receive(message, from: session) }
-        channel.onOversizedMessage = { [core] size in core.receiveOversized(byteCount: size, from: session) }
+        channel.onOversizedMessage = { [core] size, head in core.receiveOversized(byteCount: size, head: head, from: session) }
         channel.onInputClosed = { [weak self, weak connection] _ in
             guard let self, let connection else { return }
             self.finishWhenAnswered(connection)

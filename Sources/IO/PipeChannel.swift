@@ -28,7 +28,8 @@ public final class PipeChannel {
 
     public let name: String
     public var onMessage: ([UInt8]) -> Void = { _ in }
-    public var onOversizedMessage: (Int) -> Void = { _ in }
+    /// A line over the limit, dropped: its length and its first bytes (`LineFramer.headByteCount`).
+    public var onOversizedMessage: (Int, [UInt8]) -> Void = { _, _ in }
     public var onInputClosed: (InputEnd) -> Void = { _ in }
     public var onOutputFailed: (Int32) -> Void = { _ in }
 
@@ -180,7 +181,7 @@ public final class PipeChannel {
         while input != nil, let frame = framer.next() {
             switch frame {
             case .message(let bytes): onMessage(bytes)
-            case .oversized(let byteCount): onOversizedMessage(byteCount)
+            case .oversized(let byteCount, let head): onOversizedMessage(byteCount, head)
             }
         }
     }
@@ -190,7 +191,7 @@ public final class PipeChannel {
         if let frame = framer.finish() {
             switch frame {
             case .message(let bytes): onMessage(bytes)
-            case .oversized(let byteCount): onOversizedMessage(byteCount)
+            case .oversized(let byteCount, let head): onOversizedMessage(byteCount, head)
             }
         }
         closeInput()

@@ -288,3 +288,110 @@ private struct Members {
         return envelope
     }
 }
+
+extension JSONRPCEnvelope {
+    /// The top-level `id` of a message that cannot be scanned whole (cut short, nested too
+    /// deeply, over a limit), so that its request can still be answered; nil when the bytes
+    /// do not get that far. Only the members before `id` need to be intact.
+    public static func id(inPrefix bytes: some Collection<UInt8>) -> JSONRPCID? {
+        var cursor = PrefixCursor(Array(bytes))
+        return cursor.topLevelID()
+    }
+}
+
+/// A forgiving walk over the start of a JSON object: strings, nesting and scalars are skipped
+/// by their delimiters alone, without validation.
+private struct PrefixCursor {
+    let bytes: [UInt8]
+    var index = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func topLevelID() -> JSONRPCID? {
+        skipSpace()
+        guard take(UInt8(ascii: "{")) else { return nil }
+        while true {
+            skipSpace()
+            guard let key = string() else { return nil }
+            skipSpace()
+            guard take(UInt8(ascii: ":")) else { return nil }
+            skipSpace()
+            if key.elementsEqual(Array(#""id""#.utf8)) { return idValue() }
+            guard skipValue() else { return nil }
+            skipSpace()
+            guard take(UInt8(ascii: ",")) else { return nil }
+        }
+    }
+
+    private mutating func idValue() -> JSONRPCID? {
+        guard index < bytes.count else { return nil }
+        if bytes[index] == UInt8(ascii: "\"") {
+            guard let token = string(), let value = try? JSONParser.parse(token) else { return nil }
+            return value.stringValue.map(JSONRPCID.string)
+        }
+        let start = index
+        while index < bytes.count, bytes[index] == UInt8(ascii: "-") || (bytes[index] >= 0x30 && bytes[index] <= 0x39) { index += 1 }
+        // The number must visibly end here, not at the cut.
+        guard index < bytes.count, [UInt8(ascii: ","), UInt8(ascii: "}"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]),
+            let value = try? JSONParser.parse(Array(bytes[start..<index]))
+        else { return nil }
+        return JSONRPCID(jsonValue: value)
+    }
+
+    private mutating func skipSpace() {
+        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+    }
+
+    private mutating func take(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// A whole string token, quotes included.
+    private mutating func string() -> ArraySlice<UInt8>? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        var cursor = index + 1
+        while cursor < bytes.count {
+            switch bytes[cursor] {
+            case UInt8(ascii: "\\"): cursor += 2
+            case UInt8(ascii: "\""):
+                defer { index = cursor + 1 }
+                return bytes[index...cursor]
+            default: cursor += 1
+            }
+        }
+        return nil
+    }
+
+    /// Skips one value of any depth; false when the bytes end first.
+    private mutating func skipValue() -> Bool {
+        guard index < bytes.count else { return false }
+        switch bytes[index] {
+        case UInt8(ascii: "\""): return string() != nil
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var depth = 0
+            while index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "\""):
+                    guard string() != nil else { return false }
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 {
+                        index += 1
+                        return true
+                    }
+                default: break
+                }
+                index += 1
+            }
+            return false
+        default:
+            while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            return index < bytes.count
+        }
+    }
+}
+

@@ -19,8 +19,9 @@ public struct LineFramer: Sendable {
     public enum Frame: Sendable, Equatable {
         /// A complete line without its line terminator.
         case message([UInt8])
-        /// A line that exceeded the limit, with its length (without the newline).
-        case oversized(byteCount: Int)
+        /// A line that exceeded the limit, with its length (without the newline) and its first
+        /// bytes (up to `headByteCount`), enough to find a request's id in.
+        case oversized(byteCount: Int, head: [UInt8])
     }
 
     /// The longest line delivered as a message.
@@ -30,6 +31,10 @@ public struct LineFramer: Sendable {
     private var partial: [UInt8] = []
     /// Bytes of the oversized line being dropped, while dropping one.
     private var droppedByteCount: Int?
+    /// The start of the line being dropped.
+    private var droppedHead: [UInt8] = []
+    /// How much of an oversized line is kept.
+    public static let headByteCount = 1024
     private var ready: [Frame] = []
     private var readyHead = 0
     private var readyByteCount = 0
@@ -71,7 +76,7 @@ public struct LineFramer: Sendable {
         guard readyHead < ready.count else { return nil }
         let frame = ready[readyHead]
         // Release the message's storage now rather than at the next compaction.
-        ready[readyHead] = .oversized(byteCount: 0)
+        ready[readyHead] = .oversized(byteCount: 0, head: [])
         readyHead += 1
         if case .message(let bytes) = frame { readyByteCount -= bytes.count }
         if readyHead == ready.count {
@@ -90,17 +95,20 @@ public struct LineFramer: Sendable {
         defer {
             partial = []
             droppedByteCount = nil
+            droppedHead = []
         }
-        if let droppedByteCount { return .oversized(byteCount: droppedByteCount) }
+        if let droppedByteCount { return .oversized(byteCount: droppedByteCount, head: droppedHead) }
         return partial.withUnsafeBytes { Self.frame(forLine: $0) }
     }
 
     private mutating func continueLine(with segment: UnsafeRawBufferPointer) {
         if let dropped = droppedByteCount {
             droppedByteCount = dropped + segment.count
+            keepHead(segment)
         } else if partial.count + segment.count > maxMessageBytes + 1 {
             // One byte of slack: it may be the '\r' of a line that is exactly at the limit.
             droppedByteCount = partial.count + segment.count
+            droppedHead = Array((partial + segment.prefix(Self.headByteCount)).prefix(Self.headByteCount))
             partial = []
         } else {
             partial.append(contentsOf: segment)
@@ -110,7 +118,9 @@ public struct LineFramer: Sendable {
     private mutating func finishLine(with segment: UnsafeRawBufferPointer) {
         if let dropped = droppedByteCount {
             droppedByteCount = nil
-            enqueue(.oversized(byteCount: dropped + segment.count))
+            keepHead(segment)
+            enqueue(.oversized(byteCount: dropped + segment.count, head: droppedHead))
+            droppedHead = []
             return
         }
         let frame: Frame?
@@ -124,6 +134,10 @@ public struct LineFramer: Sendable {
         if let frame { enqueue(frame) }
     }
 
+    private mutating func keepHead(_ segment: UnsafeRawBufferPointer) {
+        if droppedHead.count < Self.headByteCount { droppedHead += segment.prefix(Self.headByteCount - droppedHead.count) }
+    }
+
     private mutating func enqueue(_ frame: Frame) {
         if case .message(let bytes) = frame { readyByteCount += bytes.count }
         ready.append(frame)
@@ -133,7 +147,7 @@ public struct LineFramer: Sendable {
     private static func frame(forLine line: UnsafeRawBufferPointer, limit: Int = .max) -> Frame? {
         var count = line.count
         if count > 0, line[count - 1] == UInt8(ascii: "\r") { count -= 1 }
-        guard count <= limit else { return .oversized(byteCount: line.count) }
+        guard count <= limit else { return .oversized(byteCount: line.count, head: Array(line.prefix(headByteCount))) }
         let content = UnsafeRawBufferPointer(rebasing: line[..<count])
         guard content.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return nil }
         return .message([UInt8](content))

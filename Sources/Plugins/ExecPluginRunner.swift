@@ -48,7 +48,7 @@ final class ExecPluginRunner {
         stdout.onMessage = { [log] line in
             if call.firstLine == nil { call.firstLine = line } else { log.info(printableLine(line), ["stream": "stdout"]) }
         }
-        stdout.onOversizedMessage = { size in call.finish(.failure(fail(.invalidOutput(reason: "a \(size)-byte line, over the message limit")))) }
+        stdout.onOversizedMessage = { size, _ in call.finish(.failure(fail(.invalidOutput(reason: "a \(size)-byte line, over the message limit")))) }
         stdout.onInputClosed = { _ in
             call.stdoutClosed = true
             call.settleIfDone()

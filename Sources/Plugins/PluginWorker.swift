@@ -79,7 +79,7 @@ final class PluginWorker {
 
     func start() {
         channel.onMessage = { [weak self] line in self?.receive(line) }
-        channel.onOversizedMessage = { [weak self] size in
+        channel.onOversizedMessage = { [weak self] size, _ in
             self?.log.error("sent a \(size)-byte message, over limits.max_message_bytes; replacing the worker")
             self?.kill()
         }

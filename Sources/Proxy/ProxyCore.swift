@@ -203,12 +203,13 @@ public final class ProxyCore {
     }
 
     /// A client sent a line longer than `limits.max_message_bytes`; it was discarded unread.
-    public func receiveOversized(byteCount: Int, from session: ClientSession) {
+    /// A client message over the limit: answered with its id when its first bytes show one.
+    public func receiveOversized(byteCount: Int, head: [UInt8] = [], from session: ClientSession) {
         counters.invalidRequests += 1
         log.warning("client \(session.label) sent a message of \(byteCount) bytes, over limits.max_message_bytes")
         session.send(
             JSONRPCMessage.error(
-                idText: nil, code: JSONRPCErrorCode.invalidRequest,
+                idText: JSONRPCEnvelope.id(inPrefix: head)?.jsonBytes, code: JSONRPCErrorCode.invalidRequest,
                 message: "Message of \(byteCount) bytes exceeds the limit of \(config.limits.maxMessageBytes) bytes (limits.max_message_bytes)",
                 data: nil))
     }

@@ -16,6 +16,8 @@ public enum ProxyFailure: Error, Equatable, CustomStringConvertible {
     case upstreamUnavailable(server: String, method: String, reason: String)
     case upstreamExited(server: String, method: String, status: String)
     case upstreamNotReading(server: String, method: String, queuedBytes: Int)
+    /// The upstream answered, but plugboard could not accept the answer.
+    case upstreamAnswerRefused(server: String, method: String, reason: String)
     case timedOut(server: String, method: String, seconds: Double)
     case tooManyInFlight(server: String, limit: Int)
     case shuttingDown(method: String)
@@ -29,7 +31,7 @@ public enum ProxyFailure: Error, Equatable, CustomStringConvertible {
         case .methodNotFound: JSONRPCErrorCode.methodNotFound
         case .notInitialized: JSONRPCErrorCode.invalidRequest
         case .timedOut: JSONRPCErrorCode.requestTimeout
-        case .upstreamUnavailable, .upstreamExited, .upstreamNotReading, .tooManyInFlight, .shuttingDown, .plugin:
+        case .upstreamUnavailable, .upstreamExited, .upstreamNotReading, .upstreamAnswerRefused, .tooManyInFlight, .shuttingDown, .plugin:
             JSONRPCErrorCode.internalError
         case .blockedByPlugin: Self.blockedByPluginCode
         }
@@ -49,6 +51,8 @@ public enum ProxyFailure: Error, Equatable, CustomStringConvertible {
             "Upstream server '\(server)' \(status) before answering \(method)"
         case .upstreamNotReading(let server, let method, let queued):
             "Upstream server '\(server)' is not reading its input (\(queued) bytes queued); \(method) was not sent"
+        case .upstreamAnswerRefused(let server, let method, let reason):
+            "Upstream server '\(server)' answered \(method), but plugboard could not accept the answer: \(reason)"
         case .timedOut(let server, let method, let seconds):
             "Request timed out: upstream server '\(server)' did not answer \(method) within \(Self.format(seconds))"
         case .tooManyInFlight(let server, let limit):
@@ -63,7 +67,7 @@ public enum ProxyFailure: Error, Equatable, CustomStringConvertible {
     var data: JSONValue? {
         switch self {
         case .upstreamUnavailable(let server, let method, _), .upstreamExited(let server, let method, _),
-            .upstreamNotReading(let server, let method, _), .timedOut(let server, let method, _):
+            .upstreamNotReading(let server, let method, _), .upstreamAnswerRefused(let server, let method, _), .timedOut(let server, let method, _):
             ["server": .string(server), "method": .string(method)]
         case .tooManyInFlight(let server, _): ["server": .string(server)]
         case .plugin(let failure):

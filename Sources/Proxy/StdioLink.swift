@@ -10,7 +10,12 @@ final class StdioLink: UpstreamLink {
     var onMessage: ([UInt8], Int64?) -> Void = { _, _ in }
     var onClosed: (String) -> Void = { _ in }
     /// A line over `limits.max_message_bytes` was discarded.
-    var onOversizedMessage: () -> Void = {}
+    /// A message over `limits.max_message_bytes` was dropped; its first bytes, to answer its request by.
+    /// plugboard is ending the process: its stdout closing is expected.
+    private var closing = false
+    /// The process closed its stdout while running and was stopped for it.
+    private var abandonedStdout = false
+    var onOversizedMessage: (_ byteCount: Int, _ head: [UInt8]) -> Void = { _, _ in }
     private let command: String
     private let arguments: [String]
     private let environment: [String: String]
@@ -58,14 +63,14 @@ final class StdioLink: UpstreamLink {
             PipeChannel(name: "\(command) stderr", loop: loop, input: $0.rawValue, output: nil, maxMessageBytes: 64 * 1024, maxQueuedBytes: 0)
         }
         channel.onMessage = { [weak self] message in self?.onMessage(message, nil) }
-        channel.onOversizedMessage = { [weak self, log, limits] size in
-            self?.onOversizedMessage()
+        channel.onOversizedMessage = { [weak self, log, limits] size, head in
             log.error("sent a message of \(size) bytes, over limits.max_message_bytes (\(limits.maxMessageBytes)); it was discarded")
+            self?.onOversizedMessage(size, head)
         }
-        channel.onInputClosed = { [log] end in log.debug("stdout closed: \(end)") }
+        channel.onInputClosed = { [weak self] end in self?.stdoutClosed(end) }
         channel.onOutputFailed = { [log] code in log.warning("stdin closed: \(String(cString: strerror(code)))") }
         stderr?.onMessage = { [log] line in log.info(printableLine(line), ["stream": "stderr"]) }
-        stderr?.onOversizedMessage = { [log] size in log.warning("stderr line of \(size) bytes skipped (over 64 KiB)") }
+        stderr?.onOversizedMessage = { [log] size, _ in log.warning("stderr line of \(size) bytes skipped (over 64 KiB)") }
         channel.start()
         stderr?.start()
         self.process = process
@@ -78,10 +83,23 @@ final class StdioLink: UpstreamLink {
         log.info("started", ["pid": "\(process.pid)", "command": command])
     }
 
+    /// A server whose stdout is closed can never answer again, whether or not it still runs:
+    /// it is stopped (and then restarted), never left to time every call out.
+    private func stdoutClosed(_ end: PipeChannel.InputEnd) {
+        log.debug("stdout closed: \(end)")
+        // A process that is exiting closes its stdout just before it is reaped: give it that moment.
+        loop.schedule(afterNanoseconds: 500_000_000) { [weak self] in
+            guard let self, !closing, let process, process.exitStatus == nil else { return }
+            log.error("closed its stdout but is still running; stopping it so that it can be restarted", ["pid": "\(process.pid)"])
+            abandonedStdout = true
+            abort()
+        }
+    }
+
     private func exited(_ status: ExitStatus) {
         channel?.close()
         stderr?.close()
-        onClosed(status.description)
+        onClosed(abandonedStdout ? "closed its stdout while running (then \(status))" : status.description)
     }
 
     func send(_ message: [UInt8]) -> PipeChannel.SendOutcome {
@@ -90,6 +108,7 @@ final class StdioLink: UpstreamLink {
 
     /// EOF on its stdin, then SIGTERM after 2 s, then SIGKILL after 5 s.
     func close() {
+        closing = true
         guard let process, let channel else { return }
         channel.closeOutputAfterFlush()
         let pid = process.pid

@@ -212,7 +212,10 @@ final class UpstreamConnection {
             let stdio = StdioLink(
                 command: command, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
                 limits: limits, loop: loop, log: log)
-            stdio.onOversizedMessage = { [weak self] in self?.counters.malformedMessages += 1 }
+            stdio.onOversizedMessage = { [weak self, limits] size, head in
+                self?.refuseAnswer(
+                    head, because: "its answer was \(size) bytes, over limits.max_message_bytes (\(limits.maxMessageBytes))")
+            }
             link = stdio
         case .streamableHTTP(let url):
             link = StreamableHTTPLink(url: url, options: config.remote, authorization: authorization, limits: limits, loop: loop, log: log)
@@ -557,8 +560,8 @@ final class UpstreamConnection {
         do {
             envelope = try JSONRPCEnvelope.scan(message)
         } catch {
-            counters.malformedMessages += 1
             log.error("sent an invalid JSON-RPC message (\(error)); discarded: \(Self.preview(message))")
+            refuseAnswer(message, because: "its answer was not valid JSON-RPC (\(error))")
             return
         }
         switch envelope.kind {
@@ -578,6 +581,15 @@ final class UpstreamConnection {
         case .request, .notification:
             onServerMessage(self, message, envelope, relatedRequest)
         }
+    }
+
+    /// A message plugboard had to discard: if it answers a pending request, that request fails
+    /// now with the true cause instead of waiting for its timeout.
+    private func refuseAnswer(_ bytes: [UInt8], because reason: String) {
+        counters.malformedMessages += 1
+        guard case .number(let id)? = JSONRPCEnvelope.id(inPrefix: bytes), let request = pending.removeValue(forKey: id) else { return }
+        request.onReply(.failed(.upstreamAnswerRefused(server: name, method: request.method, reason: reason)))
+        drainedIfStopping()
     }
 
     static func preview(_ message: [UInt8]) -> String {

@@ -147,11 +147,12 @@ struct FaultInjectionTests {
         try rig.expectSound()
     }
 
-    @Test("an upstream writing a 20 MiB line: discarded, its call times out, the process stays bounded")
+    @Test("an upstream writing a 20 MiB line: discarded, its call answered with the cause, the process stays bounded")
     func twentyMebibyteLine() throws {
         let rig = try Rig(misbehaving: true)
         let answer = try rig.call("bad__huge", ["mib": 20])
-        #expect(answer["error"]?["code"] == -32001)
+        #expect(answer["error"]?["code"] == -32603)
+        #expect(answer["error"]?["message"]?.stringValue?.contains("max_message_bytes") == true)
         let status = try String(contentsOfFile: "/proc/\(rig.plugboard.pid)/status", encoding: .utf8)
         let rssKiB = Int(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst().first ?? "") ?? 0
         #expect(rssKiB < 200 * 1024, "RSS \(rssKiB) KiB after a 20 MiB line")

@@ -111,14 +111,47 @@ struct UpstreamFaultTests {
         #expect(try plugboard.request("ping")["result"] != nil)
     }
 
-    @Test("a line over max_message_bytes from an upstream is discarded and its call times out instead of hanging")
+    @Test("an answer over max_message_bytes is discarded and its call fails at once saying why, not as a timeout")
     func oversizedLineIsDiscarded() throws {
         let plugboard = try Self.plugboard(limits: "max_message_bytes = 1048576")
         try plugboard.initialize()
+        let started = Date()
         let result = try plugboard.request("tools/call", ["name": "huge", "arguments": [:]])
-        #expect(result["error"]?["code"] == -32001)
+        #expect(Date().timeIntervalSince(started) < 0.9)
+        #expect(result["error"]?["code"] == -32603)
+        let message = result["error"]?["message"]?.stringValue ?? ""
+        #expect(message.contains("3145") && message.contains("limits.max_message_bytes"), "\(message)")
         let echoed = try plugboard.request("tools/call", ["name": "echo", "arguments": [:]])
         #expect(echoed.firstText == "{}")
+    }
+
+    @Test("an answer nested too deeply fails its call at once with the parser's reason")
+    func tooDeepAnswer() throws {
+        let plugboard = try Self.plugboard()
+        try plugboard.initialize()
+        let started = Date()
+        let result = try plugboard.request("tools/call", ["name": "deep", "arguments": [:]])
+        #expect(Date().timeIntervalSince(started) < 0.9)
+        #expect(result["error"]?["code"] == -32603)
+        #expect(result["error"]?["message"]?.stringValue?.contains("not valid JSON-RPC") == true)
+        #expect(try plugboard.request("ping")["result"] != nil)
+    }
+
+    @Test("a server that closes its stdout but keeps running is stopped and restarted; its call fails at once")
+    func closedStdoutIsRestarted() throws {
+        let plugboard = try Self.plugboard()
+        try plugboard.initialize()
+        let started = Date()
+        let result = try plugboard.request("tools/call", ["name": "mute", "arguments": [:]])
+        #expect(Date().timeIntervalSince(started) < 0.95)
+        #expect(result["error"]?["message"]?.stringValue?.contains("closed its stdout") == true, "\(result)")
+        var echoed: JSONValue = .null
+        for _ in 0..<50 {
+            echoed = try plugboard.request("tools/call", ["name": "echo", "arguments": ["back": true]])
+            if echoed["error"] == nil { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(echoed.firstText == #"{"back":true}"#)
     }
 
     @Test("an upstream that stops reading gets a bounded backlog; every call still gets an answer")

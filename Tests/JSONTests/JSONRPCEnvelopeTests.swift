@@ -62,6 +62,17 @@ struct JSONRPCEnvelopeTests {
         #expect(JSONRPCID(jsonValue: try JSONParser.parse("1.5")) == nil)
     }
 
+    @Test("the id of a message cut short or nested too deeply is found when the members before it are intact")
+    func idInPrefix() {
+        func id(_ text: String) -> JSONRPCID? { JSONRPCEnvelope.id(inPrefix: Array(text.utf8)) }
+        #expect(id(#"{"jsonrpc":"2.0","id":42,"result":{"content":[{"text":"xxxx"#) == .number(42))
+        #expect(id(#"{ "jsonrpc" : "2.0", "result" : {"a":[1,{"b":"}]\"{"}]}, "id" : "req-\"7\"", "x"#) == .string(#"req-"7""#))
+        #expect(id(#"{"jsonrpc":"2.0","result":"#+String(repeating: "[", count: 3000)+String(repeating: "]", count: 3000)+#","id":-5}"#) == .number(-5))
+        #expect(id(#"{"jsonrpc":"2.0","id":4"#) == nil, "a number cut short is not trusted")
+        #expect(id(#"{"jsonrpc":"2.0","result":{"id":3},"#) == nil, "only a top-level id counts")
+        #expect(id(#"[{"id":1}]"#) == nil && id("") == nil && id(#"{"id":1.5,"#) == nil)
+    }
+
     @Test("string ids are decoded, and their range covers the quoted token")
     func stringID() throws {
         let message = Array(#"{"jsonrpc":"2.0","id":"a\"b\u00e9","method":"ping"}"#.utf8)

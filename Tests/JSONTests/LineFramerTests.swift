@@ -45,9 +45,19 @@ struct LineFramerTests {
                 maxBuffered = max(maxBuffered, framer.bufferedByteCount)
                 while let frame = framer.next() { out.append(frame) }
             }
-            #expect(out == [message("ok"), .oversized(byteCount: 25), message("after")], "chunk size \(chunkSize)")
+            #expect(out == [message("ok"), .oversized(byteCount: 25, head: Array(String(repeating: "x", count: 25).utf8)), message("after")], "chunk size \(chunkSize)")
             if chunkSize < 10 { #expect(maxBuffered <= 11 + chunkSize) }
             #expect(framer.bufferedByteCount == 0)
+        }
+    }
+
+    @Test("an oversized line keeps its first kilobyte, where a message's id is")
+    func oversizedHead() {
+        let line = #"{"jsonrpc":"2.0","id":7,"result":""# + String(repeating: "r", count: 5000) + #""}"#
+        for chunkSize in [1, 100, 10_000] {
+            let stream = Array((line + "\n").utf8)
+            let chunks = stride(from: 0, to: stream.count, by: chunkSize).map { Array(stream[$0..<min($0 + chunkSize, stream.count)]) }
+            #expect(frames(chunks, maxMessageBytes: 2000) == [.oversized(byteCount: line.utf8.count, head: Array(line.utf8.prefix(1024)))])
         }
     }
 
@@ -56,14 +66,14 @@ struct LineFramerTests {
         let line = String(repeating: "y", count: 10)
         #expect(frames([Array("\(line)\r\n".utf8)], maxMessageBytes: 10) == [message(line)])
         #expect(frames(Array("\(line)\r\n".utf8).map { [$0] }, maxMessageBytes: 10) == [message(line)])
-        #expect(frames([Array("\(line)z\n".utf8)], maxMessageBytes: 10) == [.oversized(byteCount: 11)])
+        #expect(frames([Array("\(line)z\n".utf8)], maxMessageBytes: 10) == [.oversized(byteCount: 11, head: Array("\(line)z".utf8))])
     }
 
     @Test("finish returns an unterminated last line, and an unfinished oversized line as oversized")
     func finish() {
         #expect(frames([Array("a\nb".utf8)]) == [message("a"), message("b")])
         #expect(frames([Array("a\n   ".utf8)]) == [message("a")])
-        #expect(frames([Array("a\n0123456789abc".utf8)], maxMessageBytes: 5) == [message("a"), .oversized(byteCount: 13)])
+        #expect(frames([Array("a\n0123456789abc".utf8)], maxMessageBytes: 5) == [message("a"), .oversized(byteCount: 13, head: Array("0123456789abc".utf8))])
     }
 
     @Test("many small lines in one chunk are delivered in order and the buffer drains")

@@ -1,12 +1,13 @@
 // An MCP server over stdio that breaks the rules on request, for fault tests.
 // Tools: garbage (invalid lines and a stray response before the real answer),
 // stall (never answers), huge (a line of `mib` MiB, 3 by default, then nothing),
-// deaf (stops reading stdin, then answers nothing more).
-import { appendFileSync } from "node:fs";
+// deaf (stops reading stdin, then answers nothing more), deep (an answer nested 5000 deep),
+// mute (closes its stdout and keeps running).
+import { appendFileSync, closeSync } from "node:fs";
 import readline from "node:readline";
 
 const write = (message) => process.stdout.write(JSON.stringify(message) + "\n");
-const tools = ["garbage", "stall", "huge", "deaf", "echo"].map((name) => ({
+const tools = ["garbage", "stall", "huge", "deaf", "deep", "mute", "echo"].map((name) => ({
   name,
   description: `misbehaves: ${name}`,
   inputSchema: { type: "object" },
@@ -52,6 +53,14 @@ lines.on("line", (line) => {
         lines.close();
         process.stdin.pause();
         return answer({ content: [{ type: "text", text: "not listening any more" }] });
+      }
+      if (name === "deep") {
+        process.stdout.write('{"jsonrpc":"2.0","id":' + message.id + ',"result":{"nested":' + "[".repeat(5000) + "]".repeat(5000) + "}}\n");
+        return;
+      }
+      if (name === "mute") {
+        closeSync(1);
+        return;
       }
       if (name === "stall") return;
       return answer({ content: [{ type: "text", text: JSON.stringify(message.params.arguments ?? {}) }] });
