@@ -461,6 +461,8 @@ extension ProxyCore {
                 log.debug("client cancelled \(requestID.serializedString), which is not in flight")
                 return
             }
+            // The spec has a cancelled request go unanswered: it is settled here, not left open.
+            if session.abandon(idText) { counters.cancelledRequests += 1 }
             if let upstream = request.upstream, let upstreamID = request.upstreamID {
                 heldCalls.release(HeldCalls.Key(server: upstream.name, upstreamID: upstreamID))
                 upstream.cancel(upstreamID, reason: params["reason"]?.stringValue)

@@ -97,6 +97,8 @@ public final class ProxyCore {
         var failedRequests = 0
         /// Requests whose client left before they were answered (cancelled upstream).
         var abandonedRequests = 0
+        /// Requests the client cancelled (`notifications/cancelled`): by the spec, never answered.
+        var cancelledRequests = 0
         /// Requests refused because their id was already in flight.
         var duplicateIDs = 0
         /// Retries whose `requestState` was forged, expired, replayed or meant for another request.
@@ -330,7 +332,7 @@ extension ProxyCore {
 
 extension ProxyCore {
     /// Where every client request went: `received` equals `answeredOK + answeredError +
-    /// unanswered + abandoned + duplicateIDs` at every moment, so nothing is lost unnoticed.
+    /// unanswered + abandoned + cancelled + duplicateIDs` at every moment, so nothing is lost unnoticed.
     var requestAccounting: JSONObject {
         var ok = 0
         var failed = 0
@@ -343,6 +345,7 @@ extension ProxyCore {
             "answeredError": .number(JSONNumber(failed)),
             "unanswered": .number(JSONNumber(sessions.reduce(0) { $0 + $1.unansweredCount })),
             "abandoned": .number(JSONNumber(counters.abandonedRequests)),
+            "cancelled": .number(JSONNumber(counters.cancelledRequests)),
             "duplicateIDs": .number(JSONNumber(counters.duplicateIDs)),
         ]
     }

@@ -89,7 +89,7 @@ struct FaultInjectionTests {
             func count(_ key: String) -> Int64 { accounting[key]?.int64Value ?? -1 }
             #expect(count("unanswered") == 0, "\(accounting.serializedString)", sourceLocation: sourceLocation)
             #expect(
-                count("received") == count("answeredOK") + count("answeredError") + count("abandoned") + count("duplicateIDs"),
+                count("received") == count("answeredOK") + count("answeredError") + count("abandoned") + count("cancelled") + count("duplicateIDs"),
                 "every request is accounted for: \(accounting.serializedString)", sourceLocation: sourceLocation)
         }
     }
@@ -157,6 +157,17 @@ struct FaultInjectionTests {
         let rssKiB = Int(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst().first ?? "") ?? 0
         #expect(rssKiB < 200 * 1024, "RSS \(rssKiB) KiB after a 20 MiB line")
         try rig.expectSound(tool: "demo__echo")
+    }
+
+    @Test("a call the client cancels is settled as cancelled, never left unanswered, and the upstream hears of it")
+    func clientCancels() throws {
+        let rig = try Rig(misbehaving: true)
+        let id = try rig.start("bad__stall", .object([:]))
+        usleep(200_000)
+        try rig.plugboard.send(["jsonrpc": "2.0", "method": "notifications/cancelled", "params": ["requestId": id, "reason": "changed my mind"]])
+        try rig.expectSound(tool: "demo__echo")
+        let accounting = try #require(try rig.plugboard.status(statusFile: rig.statusFile)["proxy"]?["accounting"])
+        #expect(accounting["cancelled"] == 1, "\(accounting.serializedString)")
     }
 
     @Test("invalid UTF-8 and a response with an id nobody asked for are dropped; the call still completes")
