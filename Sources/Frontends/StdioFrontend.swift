@@ -12,10 +12,13 @@ public final class StdioFrontend {
         case inputClosed
         /// Our stdout is gone: nobody is left to answer.
         case outputFailed(errno: Int32)
+        /// The client stopped reading stdout with `queuedBytes` waiting: its session was ended.
+        case clientNotReading(queuedBytes: Int)
         public var description: String {
             switch self {
             case .inputClosed: "stdin closed"
             case .outputFailed(let code): "stdout failed: \(String(cString: strerror(code)))"
+            case .clientNotReading(let queued): "the client stopped reading stdout (\(queued) bytes waiting)"
             }
         }
     }
@@ -24,6 +27,7 @@ public final class StdioFrontend {
     private let loop: EventLoop
     private let log: Logger
     private let channel: PipeChannel
+    private let maxQueuedBytes: Int
     private var session: ClientSession?
     /// Called once when the client goes away, either way.
     public var onEnd: (Ending) -> Void = { _ in }
@@ -32,6 +36,7 @@ public final class StdioFrontend {
         self.core = core
         self.loop = loop
         self.log = log.tagged("stdio")
+        self.maxQueuedBytes = maxQueuedBytes
         self.channel = PipeChannel(
             name: "stdio", loop: loop, input: STDIN_FILENO, output: STDOUT_FILENO,
             maxMessageBytes: maxMessageBytes, maxQueuedBytes: maxQueuedBytes)
@@ -39,18 +44,16 @@ public final class StdioFrontend {
 
     public func start() {
         let channel = self.channel
-        let log = self.log
-        let session = core.openSession(label: "stdio") { message in
-            switch channel.send(message) {
-            case .written, .queued, .closed: break
-            case .peerNotReading(let queued):
-                log.error("the client is not reading stdout (\(queued) bytes queued); a message of \(message.count) bytes was not delivered")
-            }
+        // A client slow to read stops being read from; one that stops reading altogether is ended.
+        channel.pauseInputAbove = maxQueuedBytes / 2
+        let session = core.openSession(label: "stdio") { [weak self] message in
+            guard case .peerNotReading(let queued) = channel.send(message) else { return }
+            self?.endUnread(queued: queued)
         }
         self.session = session
         channel.onMessage = { [core] message in core.receive(message, from: session) }
         channel.onOversizedMessage = { [core] size, head in core.receiveOversized(byteCount: size, head: head, from: session) }
-        channel.onInputClosed = { [weak self] end in
+        channel.onInputClosed = { [weak self, log] end in
             if case .failed = end { log.warning("reading stdin failed: \(end)") }
             self?.onEnd(.inputClosed)
         }
@@ -59,6 +62,18 @@ public final class StdioFrontend {
             self?.onEnd(.outputFailed(errno: code))
         }
         channel.start()
+    }
+
+    /// Ends the session of a client that reads nothing while `max_queued_bytes` wait for it:
+    /// its calls are cancelled upstream and counted as abandoned, and stdout is closed, so the
+    /// client sees the end instead of answers that silently never come.
+    private func endUnread(queued: Int) {
+        guard let session, session.phase != .closed else { return }
+        log.error(
+            "the client has not read \(queued) bytes of stdout (limits.max_queued_bytes); ending its session: \(session.pendingRequestCount) call(s) in flight are cancelled upstream and counted as abandoned")
+        core.closeSession(session, reason: "it stopped reading stdout")
+        channel.close()
+        onEnd(.clientNotReading(queuedBytes: queued))
     }
 
     /// Bytes written by the proxy that the client has not read yet.

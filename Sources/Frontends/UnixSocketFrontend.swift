@@ -115,13 +115,18 @@ public final class UnixSocketFrontend {
         let channel = PipeChannel(
             name: label, loop: loop, input: descriptor, output: dup(descriptor),
             maxMessageBytes: maxMessageBytes, maxQueuedBytes: maxQueuedBytes)
-        let log = self.log
+        channel.pauseInputAbove = maxQueuedBytes / 2
+        var ended: (Int) -> Void = { _ in }
         let session = core.openSession(label: label) { message in
-            if case .peerNotReading(let queued) = channel.send(message) {
-                log.error("client \(label) is not reading (\(queued) bytes queued); a message of \(message.count) bytes was not delivered")
-            }
+            if case .peerNotReading(let queued) = channel.send(message) { ended(queued) }
         }
         let connection = Connection(channel: channel, session: session)
+        ended = { [weak self, weak connection] queued in
+            guard let self, let connection else { return }
+            log.error(
+                "client \(label) has not read \(queued) bytes (limits.max_queued_bytes); ending its session: \(session.pendingRequestCount) call(s) in flight are cancelled upstream and counted as abandoned")
+            drop(connection, reason: "it stopped reading", discardingOutput: true)
+        }
         connections[ObjectIdentifier(connection)] = connection
         channel.onMessage = { [core] message in core.receive(message, from: session) }
         channel.onOversizedMessage = { [core] size, head in core.receiveOversized(byteCount: size, head: head, from: session) }
@@ -150,11 +155,11 @@ public final class UnixSocketFrontend {
         }
     }
 
-    private func drop(_ connection: Connection, reason: String) {
+    private func drop(_ connection: Connection, reason: String, discardingOutput: Bool = false) {
         guard connections.removeValue(forKey: ObjectIdentifier(connection)) != nil else { return }
         core.closeSession(connection.session, reason: reason)
         connection.channel.closeInput()
-        connection.channel.closeOutputAfterFlush()
+        if discardingOutput { connection.channel.close() } else { connection.channel.closeOutputAfterFlush() }
         log.debug("client \(connection.session.label) disconnected (\(reason))")
     }
 

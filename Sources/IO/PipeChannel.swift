@@ -32,6 +32,11 @@ public final class PipeChannel {
     public var onOversizedMessage: (Int, [UInt8]) -> Void = { _, _ in }
     public var onInputClosed: (InputEnd) -> Void = { _ in }
     public var onOutputFailed: (Int32) -> Void = { _ in }
+    /// Backpressure: while more than this many bytes wait for the peer, its input is not read
+    /// (a client that does not read its answers sends no new requests); reading resumes below
+    /// half of it. Nil: input is always read.
+    public var pauseInputAbove: Int?
+    private var inputPaused = false
 
     private let loop: EventLoop
     private var input: Int32?
@@ -100,7 +105,22 @@ public final class PipeChannel {
         if batch.count == 1 {
             loop.runBeforeNextWait { [weak self] in self?.flushBatch() }
         }
+        applyBackpressure()
         return .queued
+    }
+
+    /// Stops or resumes reading input as `pauseInputAbove` says for the bytes now queued.
+    private func applyBackpressure() {
+        guard let limit = pauseInputAbove, let input, inputIsPollable else { return }
+        if !inputPaused && queuedBytes > limit {
+            inputPaused = true
+            loop.unregister(input)
+        } else if inputPaused && queuedBytes < limit / 2 {
+            inputPaused = false
+            inputIsPollable = loop.register(input, interest: .read) { [weak self] _ in self?.readAvailable() }
+            // What arrived meanwhile is read now, not at the next byte.
+            loop.runBeforeNextWait { [weak self] in self?.readAvailable() }
+        }
     }
 
     /// Bytes handed to `send` that the peer has not read yet.
@@ -121,7 +141,8 @@ public final class PipeChannel {
 
     public func closeInput() {
         guard let input else { return }
-        if inputIsPollable { loop.unregister(input) }
+        if inputIsPollable && !inputPaused { loop.unregister(input) }
+        inputPaused = false
         closeRestoringFlags(input)
         self.input = nil
     }
@@ -144,7 +165,7 @@ public final class PipeChannel {
     private func readAvailable() {
         // Bounded per wake-up so one chatty peer cannot starve the others.
         for _ in 0..<16 {
-            guard let input else { return }
+            guard let input, !inputPaused else { return }
             let count = read(input, readBuffer.baseAddress, readBuffer.count)
             if count > 0 {
                 framer.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
@@ -293,6 +314,7 @@ public final class PipeChannel {
     }
 
     private func flushQueue() {
+        defer { applyBackpressure() }
         while let output, let head = queue.first {
             let written = head.withUnsafeBytes { bytes in
                 Glibc.write(output, bytes.baseAddress! + queueHeadOffset, bytes.count - queueHeadOffset)

@@ -137,11 +137,13 @@ public final class ClientSession {
     /// whose layout tells.
     func answer(_ idText: [UInt8], _ message: [UInt8], isError: Bool? = nil) {
         inFlight[idText] = nil
+        send(message)
+        // Counted as answered only once handed over: a frontend that ends the session instead
+        // (a client that stopped reading) has counted it as abandoned.
         if let start = started.removeValue(forKey: idText) {
             let failed = isError ?? Self.isBuiltError(message, idText: idText)
             metrics.record(method: start.method, outcome: failed ? .error : .ok, seconds: Double(EventLoop.now() - start.at) / 1e9)
         }
-        send(message)
     }
 
     /// Whether `message` reads `{"jsonrpc":"2.0","id":<idText>,"error"`, as `JSONRPCMessage.error` writes it.

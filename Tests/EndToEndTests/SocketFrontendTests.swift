@@ -124,3 +124,36 @@ struct SocketFrontendTests {
         _ = plugboard
     }
 }
+
+extension SocketFrontendTests {
+    @Test("a client that stops reading is slowed, then ended visibly: its calls abandoned, never counted as answered; others go on")
+    func clientThatStopsReading() throws {
+        let config = try TemporaryConfig.demo(extra: "max_queued_bytes = 4194304")
+        let socketPath = config.directory + "/plugboard.sock"
+        let statusFile = config.directory + "/status.json"
+        let plugboard = try PlugboardUnderTest(config: config, extraArguments: ["--listen", socketPath, "--no-watch", "--status-file", statusFile])
+        var first: SocketClient?
+        for _ in 0..<100 where first == nil {
+            first = try? SocketClient(path: socketPath)
+            if first == nil { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        let deaf = try #require(first)
+        _ = try deaf.initialize("deaf")
+        for id in 10..<58 {
+            deaf.send(["jsonrpc": "2.0", "id": .number(JSONNumber(id)), "method": "tools/call", "params": ["name": "payload", "arguments": ["bytes": 1_000_000]]])
+        }
+        let other = try SocketClient(path: socketPath)
+        _ = try other.initialize("other")
+        var accounting: JSONValue = .null
+        let settled = plugboard.eventually(20) {
+            accounting = (try? plugboard.status(statusFile: statusFile))?["proxy"]?["accounting"] ?? .null
+            return accounting["abandoned"]?.int64Value ?? 0 > 0 && accounting["unanswered"] == 0
+        }
+        #expect(settled, "\(accounting.serializedString)")
+        func count(_ key: String) -> Int64 { accounting[key]?.int64Value ?? -1 }
+        #expect(count("received") == count("answeredOK") + count("answeredError") + count("abandoned") + count("cancelled") + count("duplicateIDs"))
+        #expect(count("answeredOK") < 48 + 2, "answers the client never read are not counted as answered")
+        let pong = try other.request(2, "ping", [:])
+        #expect(pong["result"] != nil)
+    }
+}
