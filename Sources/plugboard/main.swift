@@ -242,6 +242,14 @@ case .check:
     let config = loadConfig(configDirectory)
     let names = config.servers.map(\.name).joined(separator: ", ")
     Output.standardOutput("\(configDirectory): OK (\(config.servers.count) server(s): \(names))\n")
+    for server in config.servers where server.enabled {
+        guard case .stdio(let command, _, let environment, _) = server.transport else { continue }
+        let path = environment["PATH"] ?? getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
+        if !isExecutable(command, searching: path) {
+            Output.standardError(
+                "warning: server '\(server.name)': command '\(command)' is \(command.contains("/") ? "not an executable file" : "not found on PATH (\(path))"); calls to it will fail until it is installed\n")
+        }
+    }
 case .run:
     let config = loadConfig(configDirectory)
     let files = RuntimeFiles(configDirectory: config.directory)
@@ -319,6 +327,12 @@ enum PlugboardInvocationDefaults {
         if copy.logLevel == nil { copy.logLevel = .warning }
         return copy
     }
+}
+
+/// Whether `command` names an executable file: the path itself when it has a `/`, else a file on `path`.
+func isExecutable(_ command: String, searching path: String) -> Bool {
+    if command.contains("/") { return access(command, X_OK) == 0 }
+    return path.split(separator: ":").contains { directory in access("\(directory.isEmpty ? "." : directory)/\(command)", X_OK) == 0 }
 }
 
 func currentDirectory() -> String {

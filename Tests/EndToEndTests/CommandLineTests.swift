@@ -58,6 +58,16 @@ struct CommandLineTests {
         #expect(result.stderr.contains("did you mean \"command\""), "\(result.stderr)")
     }
 
+    @Test("check warns, without failing, about a server whose command is not installed")
+    func checkWarnsOfMissingCommands() throws {
+        let config = try TemporaryConfig("[servers.nx]\ncommand = \"plugboard-no-such-command\"\n[servers.node]\ncommand = \"node\"\n")
+        defer { config.remove() }
+        let result = try Self.run(["check", "--config", config.directory])
+        #expect(result.status == .exited(0))
+        #expect(result.stderr.contains("server 'nx': command 'plugboard-no-such-command' is not found on PATH"), "\(result.stderr)")
+        #expect(!result.stderr.contains("server 'node'"))
+    }
+
     @Test("SIGTERM lets the call in flight finish, stops the upstream and exits 0; SIGUSR1 logs a status dump first")
     func signals() throws {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("plugboard-signals-\(UUID().uuidString).log").path
