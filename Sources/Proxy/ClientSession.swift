@@ -137,7 +137,13 @@ public final class ClientSession {
     /// whose layout tells.
     func answer(_ idText: [UInt8], _ message: [UInt8], isError: Bool? = nil) {
         inFlight[idText] = nil
-        send(message)
+        if let batch = batches.removeValue(forKey: idText) {
+            batch.answers.append(message)
+            batch.waiting -= 1
+            if batch.waiting == 0 { send(batch.combined) }
+        } else {
+            send(message)
+        }
         // Counted as answered only once handed over: a frontend that ends the session instead
         // (a client that stopped reading) has counted it as abandoned.
         if let start = started.removeValue(forKey: idText) {
@@ -154,6 +160,31 @@ public final class ClientSession {
     }
     private static let builtPrefix = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
     private static let errorKey = Array(#","error""#.utf8)
+
+    /// A JSON-RPC batch (2025-03-26) whose answers go back together, as one array.
+    final class BatchReply {
+        var answers: [[UInt8]]
+        var waiting: Int
+        init(answers: [[UInt8]], waiting: Int) {
+            self.answers = answers
+            self.waiting = waiting
+        }
+        var combined: [UInt8] { [UInt8(ascii: "[")] + Array(answers.joined(separator: [UInt8(ascii: ",")])) + [UInt8(ascii: "]")] }
+    }
+
+    /// The open batch each awaited request id belongs to.
+    private var batches: [[UInt8]: BatchReply] = [:]
+
+    /// Collects the answers to `requestIDs` into one array, after `answered` (errors for the
+    /// batch's unusable members); sends `answered` at once when no request is awaited.
+    func beginBatch(requestIDs: [[UInt8]], answered: [[UInt8]]) {
+        let batch = BatchReply(answers: answered, waiting: requestIDs.count)
+        guard !requestIDs.isEmpty else {
+            if !answered.isEmpty { send(batch.combined) }
+            return
+        }
+        for id in requestIDs { batches[id] = batch }
+    }
 
     /// Messages that arrived while `initialize` was being answered, replayed after it.
     var deferred: [([UInt8], JSONRPCEnvelope)] = []

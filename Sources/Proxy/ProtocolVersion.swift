@@ -7,6 +7,8 @@ public enum ProtocolVersion {
     public static let supported = modern + legacy
     public static let latestModern = modern[0]
     public static let latestLegacy = legacy[0]
+    /// The one revision whose servers must accept JSON-RPC batches (later ones removed them).
+    public static let batching = "2025-03-26"
 
     public static func isModern(_ version: String) -> Bool { modern.contains(version) }
 

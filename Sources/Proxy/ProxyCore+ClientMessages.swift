@@ -10,6 +10,7 @@ import JSONRPC
 extension ProxyCore {
     /// One message from a client, exactly as framed.
     public func receive(_ message: [UInt8], from session: ClientSession) {
+        if session.negotiatedVersion == ProtocolVersion.batching, Self.isBatch(message) { return receiveBatch(message, from: session) }
         let envelope: JSONRPCEnvelope
         do {
             envelope = try JSONRPCEnvelope.scan(message)
@@ -41,6 +42,59 @@ extension ProxyCore {
         }
         dispatch(message, envelope: envelope, from: session)
     }
+
+    private static func isBatch(_ message: [UInt8]) -> Bool {
+        message.first { $0 != 0x20 && $0 != 0x09 } == UInt8(ascii: "[")
+    }
+
+    /// A JSON-RPC batch, which 2025-03-26 (alone) requires servers to accept: each member is
+    /// handled as if it had come alone, and the answers to its requests return as one array.
+    private func receiveBatch(_ message: [UInt8], from session: ClientSession) {
+        let parsed: JSONValue
+        do { parsed = try JSONParser.parse(message) } catch { return rejectUnreadable(message, error: .parseError(error), from: session) }
+        guard let members = parsed.arrayValue else { return }
+        guard !members.isEmpty, members.count <= Self.maxBatchMembers else {
+            counters.invalidRequests += 1
+            let reason = members.isEmpty ? "an empty batch" : "a batch of \(members.count) members (at most \(Self.maxBatchMembers))"
+            return session.send(JSONRPCMessage.error(idText: nil, code: JSONRPCErrorCode.invalidRequest, message: "Invalid Request: \(reason)", data: nil))
+        }
+        var forwarded: [[UInt8]] = []
+        var requestIDs: [[UInt8]] = []
+        var refusals: [[UInt8]] = []
+        for member in members {
+            let bytes = member.serialized()
+            func refuse(_ reason: String, id: [UInt8]?) {
+                counters.invalidRequests += 1
+                refusals.append(JSONRPCMessage.error(idText: id, code: JSONRPCErrorCode.invalidRequest, message: "Invalid Request: \(reason)", data: nil))
+            }
+            do {
+                let envelope = try JSONRPCEnvelope.scan(bytes)
+                if envelope.kind == .request {
+                    let idText = Array(bytes[envelope.idRange!])
+                    if envelope.method == MCPMethod.initialize {
+                        refuse("initialize must not be part of a JSON-RPC batch", id: idText)
+                        continue
+                    }
+                    if requestIDs.contains(idText) || session.inFlight[idText] != nil {
+                        refuse("id \(String(decoding: idText, as: UTF8.self)) is already in use", id: idText)
+                        continue
+                    }
+                    requestIDs.append(idText)
+                }
+                forwarded.append(bytes)
+            } catch {
+                switch error {
+                case .parseError(let detail): refuse("\(detail)", id: nil)
+                case .invalidRequest(let reason, let id): refuse(reason, id: id?.jsonBytes)
+                }
+            }
+        }
+        log.debug("client \(session.label) sent a batch of \(members.count)")
+        session.beginBatch(requestIDs: requestIDs, answered: refusals)
+        for bytes in forwarded { receive(bytes, from: session) }
+    }
+
+    static let maxBatchMembers = 1000
 
     /// What may pass while `initialize` is being answered; the rest waits for the answer.
     private static func isHandshake(_ method: String?) -> Bool {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pytest
 
 from conftest import demo
@@ -85,3 +86,33 @@ def test_progress_token_round_trip(raw_sut):
     assert [m.get("method") for m in msgs] == ["notifications/progress", "notifications/progress", None]
     assert all(m["params"]["progressToken"] == "tok-1" for m in msgs[:2])
     assert msgs[2]["id"] == 3
+
+
+def test_batches_in_2025_03_26_sessions_only(raw_sut):
+    """2025-03-26 requires servers to accept JSON-RPC batches: members are handled as if sent
+    alone and the answers come back as one array; later revisions removed batches."""
+    p = raw_sut(demo())
+    assert p.initialize("2025-03-26")["result"]["protocolVersion"] == "2025-03-26"
+    p.send_line(json.dumps([
+        {"jsonrpc": "2.0", "id": 21, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "in a batch"}}},
+        {"jsonrpc": "2.0", "method": "notifications/roots/list_changed"},
+        {"jsonrpc": "2.0", "id": "p", "method": "ping"},
+        {"jsonrpc": "2.0", "id": 22, "method": "initialize", "params": {}},
+        {"not": "json-rpc"},
+    ]))
+    answers = p.recv()
+    assert isinstance(answers, list), answers
+    by_id = {json.dumps(a.get("id")): a for a in answers}
+    assert set(by_id) == {"21", '"p"', "22", "null"}, answers
+    assert by_id["21"]["result"]["content"][0]["text"] == "in a batch"
+    assert by_id['"p"']["result"] == {}
+    assert by_id["22"]["error"]["code"] == -32600 and "batch" in by_id["22"]["error"]["message"]
+    assert by_id["null"]["error"]["code"] == -32600
+    p.send_line("[]")
+    assert p.recv()["error"]["code"] == -32600
+
+    q = raw_sut(demo())
+    q.initialize("2025-06-18")
+    q.send_line(json.dumps([{"jsonrpc": "2.0", "id": 5, "method": "ping"}]))
+    refused = q.recv()
+    assert refused["error"]["code"] == -32600 and "batch" in refused["error"]["message"]
