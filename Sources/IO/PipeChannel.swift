@@ -268,18 +268,10 @@ public final class PipeChannel {
     /// One `writev` of `messages` with their newlines: bytes written, 0 when the pipe is full,
     /// nil when the output failed (already reported).
     private func writeVector(_ descriptor: Int32, _ messages: ArraySlice<[UInt8]>) -> Int? {
-        var vectors: [iovec] = []
-        vectors.reserveCapacity(messages.count * 2)
-        let newline = Self.newlineByte
-        for message in messages {
-            // The arrays outlive the call (held by `messages`), so their storage stays put.
-            message.withUnsafeBytes { body in
-                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count))
-            }
-            vectors.append(iovec(iov_base: newline, iov_len: 1))
-        }
         while true {
-            let written = writev(descriptor, vectors, Int32(vectors.count))
+            let written = GatheredWrite.withVectors(messages, separator: Self.newlineByte) { vectors in
+                writev(descriptor, vectors.baseAddress, Int32(vectors.count))
+            }
             if written >= 0 { return written }
             switch errno {
             case EINTR: continue

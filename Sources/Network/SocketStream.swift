@@ -277,17 +277,9 @@ final class SocketStream {
     }
 
     private func writeVector() -> Int {
-        let batch = queue.prefix(64)
-        var vectors: [iovec] = []
-        vectors.reserveCapacity(batch.count)
-        for (index, chunk) in batch.enumerated() {
-            chunk.withUnsafeBytes { bytes in
-                let skip = index == 0 ? headOffset : 0
-                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + skip), iov_len: bytes.count - skip))
-            }
+        GatheredWrite.withVectors(queue.prefix(64), firstOffset: headOffset) { vectors in
+            writev(descriptor, vectors.baseAddress, Int32(vectors.count))
         }
-        // The arrays outlive the call (held by `queue`), so their storage stays put.
-        return withExtendedLifetime(batch) { writev(descriptor, vectors, Int32(vectors.count)) }
     }
 
     private func consume(_ written: Int) {
