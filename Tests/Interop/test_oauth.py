@@ -244,6 +244,19 @@ async def call(session, tool: str, **arguments: Any) -> str:
     return text_of(await session.call_tool(tool, arguments))
 
 
+async def call_after_login(session, tool: str, within: float = 10, **arguments: Any) -> str:
+    """The call's text once the running instance has read the token file a login just wrote
+    (it checks every second); until then the call fails as before."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await call(session, tool, **arguments)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await anyio.sleep(0.3)
+
+
 async def call_error(session, tool: str, **arguments: Any) -> str:
     try:
         result = await session.call_tool(tool, arguments)
@@ -330,15 +343,7 @@ def test_a_revoked_grant_fails_fast_until_the_next_login_and_other_servers_keep_
 
             # A new login takes effect in the running instance.
             assert setup.login().returncode == 0
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    assert await call(session, "notes__echo", text="back") == "back"
-                    break
-                except Exception:  # the old error, until the instance has read the new token file
-                    if time.monotonic() > deadline:
-                        raise
-                    await anyio.sleep(0.3)
+            assert await call_after_login(session, "notes__echo", text="back") == "back"
 
     run(body, deadline=60)
     assert "invalid_grant" in sut.stderr_text()
@@ -356,15 +361,7 @@ def test_insufficient_scope_asks_for_a_login_with_the_union_of_scopes(setup: Set
             assert "notes:write" in message and "plugboard auth login notes" in message, message
             assert "notes:write" in setup.command("auth", "status").stdout
             assert setup.login().returncode == 0
-            deadline = time.monotonic() + 5
-            while True:
-                try:
-                    assert await call(session, "write_note", text="x") == "wrote x"
-                    break
-                except Exception:  # the old error, until the instance has read the new token file
-                    if time.monotonic() > deadline:
-                        raise
-                    await anyio.sleep(0.3)
+            assert await call_after_login(session, "write_note", text="x") == "wrote x"
             assert await call(session, "echo", text="read still works") == "read still works"
 
     run(body, deadline=60)
