@@ -6,7 +6,7 @@
 // It only selects and trims; it never writes text of its own apart from that note.
 // See docs/curate.md.
 
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { bm25, expandQuery, identifiers, termFrequencies, terms } from './lib/bm25.mjs';
 import { htmlToMarkdown, looksLikeHtml } from './lib/html.mjs';
 import { buildSections, parseBlocks } from './lib/markdown.mjs';
@@ -552,23 +552,47 @@ function noteFor({ kept, total, keptTokens, originalTokens, omitted, trimmed, fi
   return note;
 }
 
-/** Pipes `text` to an external summarizer; returns its output, or an error message. */
+/**
+ * Pipes `text` to an external summarizer; resolves to its output, or an error message.
+ * Asynchronous, so that the worker keeps answering its heartbeat while the command runs: a
+ * slow summarizer ends in the documented soft error, not in a worker killed as hung.
+ */
 export function runSummarizer(command, text, timeoutMs) {
-  const r = spawnSync(command, {
-    shell: true,
-    input: text,
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    maxBuffer: 16 * 1024 * 1024,
-    stdio: ['pipe', 'pipe', 'pipe'],
+  return new Promise((resolve) => {
+    const fail = (why) => ({ error: `summarizer "${command}" ${why}` });
+    // Its own process group, so that a timeout ends the shell and whatever it started.
+    const child = spawn(command, { shell: true, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    let err = '';
+    let settled = false;
+    const finish = (result) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const stop = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ } };
+    const timer = setTimeout(() => { stop(); finish(fail(`failed: timed out after ${timeoutMs} ms`)); }, timeoutMs);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.length > MAX_SUMMARY_CHARS) { stop(); finish(fail(`failed: printed more than ${MAX_SUMMARY_CHARS} characters`)); }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => { if (err.length < 4096) err += chunk; });
+    child.on('error', (error) => finish(fail(`failed: ${error.message}`)));
+    // EPIPE only means the command exited without reading all of its input; its status says the rest.
+    child.stdin.on('error', () => {});
+    child.on('close', (status, signal) => {
+      if (status !== 0) return finish(fail(`exited with ${status ?? signal}${err ? `: ${err.trim().slice(0, 200)}` : ''}`));
+      const text = out.trim();
+      finish(text ? { text } : fail('printed nothing'));
+    });
+    child.stdin.end(text);
   });
-  // EPIPE only means the command exited without reading all of its input; its status says the rest.
-  if (r.error && !(r.error.code === 'EPIPE' && r.status !== null)) return { error: `summarizer "${command}" failed: ${r.error.code === 'ETIMEDOUT' ? `timed out after ${timeoutMs} ms` : r.error.message}` };
-  if (r.status !== 0) return { error: `summarizer "${command}" exited with ${r.status ?? r.signal}${r.stderr ? `: ${r.stderr.trim().slice(0, 200)}` : ''}` };
-  const out = (r.stdout || '').trim();
-  if (!out) return { error: `summarizer "${command}" printed nothing` };
-  return { text: out };
 }
+
+const MAX_SUMMARY_CHARS = 16 * 1024 * 1024;
 
 function queryFrom(input) {
   if (typeof input.metadata?.userQuery === 'string' && input.metadata.userQuery.trim()) return input.metadata.userQuery.trim();
@@ -613,15 +637,18 @@ export default {
     const command = config.summarizer === false ? null
       : typeof config.summarizer === 'string' && config.summarizer.trim() ? config.summarizer
       : process.env.PLUGBOARD_CURATE_SUMMARIZER || null;
-    if (command) {
-      const timeout = positiveNumber(config.summarizer_timeout_ms) ?? DEFAULT_SUMMARIZER_TIMEOUT_MS;
-      const s = runSummarizer(command, text, timeout);
+    const finish = () => {
+      if (estimateTokens(text) >= r.originalTokens) return null;
+      metadata.keptTokens = keptTokens;
+      metadata.reduction = Math.round((1 - keptTokens / Math.max(1, r.originalTokens)) * 1000) / 1000;
+      return { text, metadata };
+    };
+    if (!command) return finish();
+    const timeout = positiveNumber(config.summarizer_timeout_ms) ?? DEFAULT_SUMMARIZER_TIMEOUT_MS;
+    return runSummarizer(command, text, timeout).then((s) => {
       if (s.text) { text = s.text; keptTokens = estimateTokens(text); metadata.summarized = true; }
       else metadata.summarizerError = s.error;
-    }
-    if (estimateTokens(text) >= r.originalTokens) return null;
-    metadata.keptTokens = keptTokens;
-    metadata.reduction = Math.round((1 - keptTokens / Math.max(1, r.originalTokens)) * 1000) / 1000;
-    return { text, metadata };
+      return finish();
+    });
   },
 };

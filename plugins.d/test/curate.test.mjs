@@ -396,28 +396,44 @@ describe('token estimate', () => {
 
 describe('summarizer hook', () => {
   const source = read(join(DOCS, 'quiver.md'));
-  test('its output replaces the text when it succeeds', () => {
-    const out = run('summarizer', source, { query: 'options', config: { summarizer: 'head -c 120' }, record: false });
+  const summarized = (config) => plugin.response({
+    toolName: 'get-library-docs', rawContent: source, maxTokens: null, arguments: {}, config,
+    metadata: { requestId: 1, timestamp: '2026-11-01T00:00:00Z', serverName: 'docs', phase: 'response', userQuery: 'options' },
+  });
+  test('its output replaces the text when it succeeds', async () => {
+    const out = await summarized({ summarizer: 'head -c 120' });
     assert.equal(out.metadata.summarized, true);
     assert.ok(out.text.length <= 120);
   });
-  test('the environment variable names it', () => {
+  test('the environment variable names it', async () => {
     process.env.PLUGBOARD_CURATE_SUMMARIZER = 'head -c 50';
     try {
-      const out = run('summarizer env', source, { query: 'options', record: false });
+      const out = await summarized({});
       assert.ok(out.text.length <= 50);
     } finally {
       delete process.env.PLUGBOARD_CURATE_SUMMARIZER;
     }
   });
-  test('a failing or slow summarizer leaves the deterministic result, reported softly', () => {
+  test('a failing or slow summarizer leaves the deterministic result, reported softly', async () => {
     const plain = run('plain', source, { query: 'options', record: false });
-    const failed = run('summarizer fails', source, { query: 'options', config: { summarizer: 'exit 3' }, record: false });
+    const failed = await summarized({ summarizer: 'exit 3' });
     assert.equal(failed.text, plain.text);
     assert.match(failed.metadata.summarizerError, /exited with 3/);
-    const slow = run('summarizer slow', source, { query: 'options', config: { summarizer: 'sleep 5', summarizer_timeout_ms: 200 }, record: false });
+    const started = performance.now();
+    const slow = await summarized({ summarizer: 'sleep 5', summarizer_timeout_ms: 200 });
+    assert.ok(performance.now() - started < 2000, 'the slow command is stopped at its timeout');
     assert.equal(slow.text, plain.text);
     assert.match(slow.metadata.summarizerError, /timed out/);
+  });
+  test('the worker is not blocked while the summarizer runs: timers fire meanwhile', async () => {
+    let ticks = 0;
+    const ticker = setInterval(() => { ticks += 1; }, 20);
+    try {
+      await summarized({ summarizer: 'sleep 0.3; head -c 80' });
+    } finally {
+      clearInterval(ticker);
+    }
+    assert.ok(ticks >= 5, `only ${ticks} timer ticks during a 300 ms summarizer`);
   });
 });
 
