@@ -7,6 +7,9 @@ public enum JSONRPCErrorCode {
     public static let internalError = -32603
     /// A request timed out (MCP SDK convention).
     public static let requestTimeout = -32001
+    /// The HTTP session named by `Mcp-Session-Id` is unknown (with 404). The SDKs' own value,
+    /// the same number as `requestTimeout`: the HTTP status tells them apart.
+    public static let sessionNotFound = -32001
     /// A named resource does not exist (MCP 2025-11-25 and earlier; modern revisions use `invalidParams`).
     public static let resourceNotFound = -32002
     /// MCP 2026-07-28: HTTP headers disagree with the body, or a required one is missing.

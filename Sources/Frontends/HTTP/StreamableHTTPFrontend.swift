@@ -283,7 +283,7 @@ public final class StreamableHTTPFrontend {
             return nil
         }
         guard let session = sessions[id] else {
-            fail(exchange, status: 404, "session not found (it ended or expired); initialize a new one", code: -32001)
+            fail(exchange, status: 404, "session not found (it ended or expired); initialize a new one", code: JSONRPCErrorCode.sessionNotFound)
             return nil
         }
         return session
@@ -419,7 +419,7 @@ public final class StreamableHTTPFrontend {
         sessions[session.id] = nil
         core.closeSession(session.client, reason: reason)
         for answer in session.pending.values {
-            answer.exchange.map { fail($0, status: 404, "the session ended", code: -32001) }
+            answer.exchange.map { fail($0, status: 404, "the session ended", code: JSONRPCErrorCode.sessionNotFound) }
         }
         session.pending = [:]
         for stream in session.allStreams { stream.finishExchange() }
