@@ -1,4 +1,22 @@
+import Config
 import Glibc
+
+/// The fingerprint of every pool-mode plugin a configuration uses. Computing it reads and
+/// hashes files (a `node_modules/` may hold thousands), so reloads do it off the event loop.
+public struct PluginFingerprints: Sendable {
+    let byPlugin: [String: String]
+
+    public static func compute(for config: PlugboardConfig) -> PluginFingerprints {
+        let plugins = Set(config.servers.filter(\.enabled).flatMap { $0.plugins.request + $0.plugins.response }.filter { $0.mode == .pool }.map(\.plugin))
+        guard !plugins.isEmpty else { return PluginFingerprints(byPlugin: [:]) }
+        let shared = PluginFingerprint.sharedFiles(in: config.pluginsDirectory)
+        var byPlugin: [String: String] = [:]
+        for plugin in plugins {
+            byPlugin[plugin] = PluginFingerprint.file(PluginRegistry.path(of: plugin, in: config.pluginsDirectory)) + "+" + shared
+        }
+        return PluginFingerprints(byPlugin: byPlugin)
+    }
+}
 
 /// Content hashes that tell whether a plugin changed: its own file, and everything in the
 /// plugins directory's subfolders (shared `lib/`, a `node_modules/`), which any plugin may import.

@@ -19,7 +19,10 @@ public final class PluginRegistry {
 
     /// Prepares a pool for every plugin a pool-mode chain entry names, and a runner for exec ones.
     /// With `previous`, a pool whose plugin files and settings are unchanged is taken over as it is.
-    public init(config: PlugboardConfig, loop: EventLoop, log: Logger, previous: PluginRegistry? = nil) throws(HostScriptError) {
+    /// `fingerprints` computed off the loop are used if given; otherwise they are computed here.
+    public init(
+        config: PlugboardConfig, loop: EventLoop, log: Logger, previous: PluginRegistry? = nil, fingerprints: PluginFingerprints? = nil
+    ) throws(HostScriptError) {
         self.loop = loop
         self.log = log
         let entries = config.servers.filter(\.enabled).flatMap { $0.plugins.request + $0.plugins.response }
@@ -34,12 +37,13 @@ public final class PluginRegistry {
             ?? ExecutionBudget(limit: config.plugins.maxConcurrentCalls)
         self.budget = budget
         let hostScript = entries.contains { $0.mode == .pool } ? try PluginHostScript.materialize() : ""
-        let sharedFingerprint = PluginFingerprint.sharedFiles(in: config.pluginsDirectory)
+        let fingerprints = fingerprints ?? .compute(for: config)
         for entry in entries {
             let plugin = PluginDescriptor(name: entry.plugin, path: Self.path(of: entry.plugin, in: config.pluginsDirectory))
             switch entry.mode {
             case .pool where pools[entry.plugin] == nil:
-                let fingerprint = PluginFingerprint.file(plugin.path) + "+" + sharedFingerprint
+                // Computed from the same configuration, so every pool plugin has one; "" never matches.
+                let fingerprint = fingerprints.byPlugin[entry.plugin] ?? ""
                 if let old = previous?.pools[entry.plugin], old.fingerprint == fingerprint, old.plugin == plugin,
                     previous?.settings == settings, old.readiness != .starting
                 {

@@ -179,15 +179,35 @@ public final class Supervisor {
         reloadCount += 1
         log.info("reloading (\(reason))")
         notifier?.reloading(status: "reloading: \(reason)")
+        // Reading the configuration and hashing the plugins' files is disk work: off the loop.
+        let directory = config.directory
+        let me = LoopBound(SupervisorReference(self), loop: loop)
+        BackgroundThread.run {
+            let loaded: Result<(PlugboardConfig, PluginFingerprints), ConfigErrors>
+            do throws(ConfigErrors) {
+                let newConfig = try ConfigLoader.load(directory: directory)
+                loaded = .success((newConfig, PluginFingerprints.compute(for: newConfig)))
+            } catch {
+                loaded = .failure(error)
+            }
+            me.loop.execute { me.value.supervisor?.continueReload(reason: reason, loaded) }
+        }
+    }
+
+    private func continueReload(reason: String, _ loaded: Result<(PlugboardConfig, PluginFingerprints), ConfigErrors>) {
+        guard phase == .serving else {
+            reloadState = .idle
+            return log.info("reload (\(reason)) dropped: plugboard is shutting down")
+        }
         let newConfig: PlugboardConfig
-        do {
-            newConfig = try ConfigLoader.load(directory: config.directory)
-        } catch {
-            return finishReload(reason: reason, outcome: .rejected("invalid configuration:\n\(error)"))
+        let fingerprints: PluginFingerprints
+        switch loaded {
+        case .success(let value): (newConfig, fingerprints) = value
+        case .failure(let error): return finishReload(reason: reason, outcome: .rejected("invalid configuration:\n\(error)"))
         }
         let registry: PluginRegistry
         do {
-            registry = try PluginRegistry(config: newConfig, loop: loop, log: log, previous: plugins)
+            registry = try PluginRegistry(config: newConfig, loop: loop, log: log, previous: plugins, fingerprints: fingerprints)
         } catch {
             return finishReload(reason: reason, outcome: .rejected("\(error)"))
         }
@@ -348,4 +368,10 @@ enum AtomicFile {
         }
         return true
     }
+}
+
+/// A weak hold on the supervisor, to carry across threads inside a `LoopBound`.
+final class SupervisorReference {
+    weak var supervisor: Supervisor?
+    init(_ supervisor: Supervisor) { self.supervisor = supervisor }
 }
