@@ -23,6 +23,11 @@ public struct CredentialStore: Sendable {
             .max { $0.obtainedAt < $1.obtainedAt }
     }
 
+    /// `server`'s token files that cannot be read, each with why: a person should hear of them.
+    public func unreadable(server: String) -> [(path: String, problem: String)] {
+        files(of: server).compactMap { path in read(path).problem.map { (path, $0) } }
+    }
+
     /// Every stored credential of `server` for `resource`, whichever authorization server issued it.
     public func loadAll(server: String, resource: String) -> [StoredCredentials] {
         files(of: server).compactMap { read($0).credentials }.filter { ResourceIdentifier.same($0.resource, resource) }

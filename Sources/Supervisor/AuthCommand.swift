@@ -98,6 +98,7 @@ public enum AuthCommand {
                 continue
             }
             let store = CredentialStore(directory: settings.tokenDirectory)
+            for (path, problem) in store.unreadable(server: server.name) { printOut("\(server.name): cannot read \(path): \(problem)\n") }
             guard let c = store.load(server: server.name, resource: ResourceIdentifier.canonical(url)) else {
                 let how = settings.grant == .clientCredentials ? "plugboard obtains tokens itself (client credentials)" : "run `\(settings.loginCommand(server: server.name))` if it requires OAuth"
                 printOut("\(server.name): not authorized; \(how)\n")

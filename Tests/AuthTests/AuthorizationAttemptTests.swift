@@ -84,6 +84,12 @@ struct AuthorizationAttemptTests {
         #expect(store.load(server: "notes", resource: "https://MCP.example.com/mcp") == expected)
         #expect(store.load(server: "notes", resource: "https://mcp.example.com/other") == nil)
         #expect(store.load(server: "note", resource: "https://mcp.example.com/mcp") == nil)
+        #expect(store.unreadable(server: "notes").isEmpty)
+        let broken = store.path(server: "notes", issuer: "https://other.example.com")
+        #expect(FileManagerless.write("{not json", to: broken))
+        #expect(store.unreadable(server: "notes").map(\.path) == [broken])
+        #expect(store.load(server: "notes", resource: "https://mcp.example.com/mcp") == expected)
+        unlink(broken)
         try store.delete(server: "notes", issuer: "https://auth.example.com")
         #expect(store.loadAll(server: "notes", resource: "https://mcp.example.com/mcp").isEmpty)
     }
@@ -95,5 +101,14 @@ struct AuthorizationAttemptTests {
         ])
         #expect(DiscoveryLocations.authorizationServer(issuer: "https://auth.example.com/tenant1/").count == 3)
         #expect(ResourceIdentifier.canonical(HTTPURL("HTTPS://MCP.Example.com:443/")!) == "https://mcp.example.com")
+    }
+}
+
+enum FileManagerless {
+    static func write(_ text: String, to path: String) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return Array(text.utf8).withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) } == text.utf8.count
     }
 }
