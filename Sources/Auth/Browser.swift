@@ -1,4 +1,5 @@
 import Glibc
+import IO
 import Logging
 
 /// Opens a URL in the person's browser where there is a desktop session to show it in.
@@ -24,22 +25,10 @@ enum Browser {
             return
         }
         // xdg-open returns once the browser has the URL; reap it without waiting here.
-        Thread.detachReap(pid)
-    }
-}
-
-enum Thread {
-    static func detachReap(_ pid: pid_t) {
-        var thread = pthread_t()
-        let box = UnsafeMutablePointer<pid_t>.allocate(capacity: 1)
-        box.pointee = pid
-        pthread_create(&thread, nil, { argument in
-            let pid = argument!.assumingMemoryBound(to: pid_t.self)
+        let child = pid
+        BackgroundThread.run {
             var status: Int32 = 0
-            waitpid(pid.pointee, &status, 0)
-            pid.deallocate()
-            return nil
-        }, box)
-        pthread_detach(thread)
+            waitpid(child, &status, 0)
+        }
     }
 }

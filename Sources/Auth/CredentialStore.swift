@@ -1,5 +1,6 @@
 import Cryptography
 import Glibc
+import HTTP
 import JSON
 
 /// Token files: one per server and authorization server, `SERVER@HOST-HASH.json` in the token
@@ -158,10 +159,8 @@ public struct CredentialStoreError: Error, Sendable, CustomStringConvertible {
 enum HTTPURLHost {
     /// The host of a URL, for file names: letters, digits, dots and dashes only.
     static func of(_ url: String) -> String {
-        let afterScheme = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: true).dropFirst().first ?? "issuer"
-        let host = afterScheme.split(separator: ":").first.map(String.init) ?? "issuer"
-        let cleaned = String(host.lowercased().map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
-        return cleaned.isEmpty ? "issuer" : cleaned
+        let host = HTTPURL(url)?.host ?? "issuer"
+        return String(host.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
     }
 }
 

@@ -98,24 +98,14 @@ public struct Login: Sendable {
             attempt.matchesState(query) ? Result { () throws(OAuthError) in try attempt.code(fromRedirectQuery: query) } : nil
         }.get()
         let tokens = try await client.exchangeCode(code, attempt: attempt, client: registration, tokenEndpoint: target.server.tokenEndpoint)
-        let credentials = StoredCredentials(
-            server: server, resource: target.resource, issuer: target.server.issuer, tokenEndpoint: target.server.tokenEndpoint,
-            revocationEndpoint: target.server.revocationEndpoint, client: registration, accessToken: tokens.accessToken, obtainedAt: now()
-        ).renewed(by: tokens, requestedScopes: scopes, now: now())
+        let credentials = StoredCredentials.issued(
+            server: server, target: target, client: registration, grant: .authorizationCode, tokens: tokens, requestedScopes: scopes, now: now())
         do { try store.save(credentials) } catch { throw .unsupported("authorized, but the token file could not be written: \(error)") }
         return credentials
     }
 
     private func clientCredentials(_ target: AuthorizationTarget, scopes: [String]) async throws(OAuthError) -> StoredCredentials {
-        let registration = try await client.register(at: target.server, settings: settings, redirectURI: nil, serverName: server)
-        try client.requireGrant("client_credentials", at: target.server)
-        let tokens = try await client.clientCredentials(
-            client: registration, tokenEndpoint: target.server.tokenEndpoint, resource: target.resource, scopes: scopes)
-        let credentials = StoredCredentials(
-            server: server, resource: target.resource, issuer: target.server.issuer, tokenEndpoint: target.server.tokenEndpoint,
-            revocationEndpoint: target.server.revocationEndpoint, client: registration, grant: .clientCredentials,
-            accessToken: tokens.accessToken, obtainedAt: now()
-        ).renewed(by: tokens, requestedScopes: scopes, now: now())
+        let credentials = try await client.grantClientCredentials(at: target, settings: settings, serverName: server, scopes: scopes, now: now())
         do { try store.save(credentials) } catch { throw .unsupported("authorized, but the token file could not be written: \(error)") }
         return credentials
     }

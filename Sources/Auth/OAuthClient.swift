@@ -160,6 +160,18 @@ public struct OAuthClient: Sendable {
             client: credentials.client)
     }
 
+    /// The client-credentials grant from what discovery found: the configured client, checked
+    /// against the server's metadata, then credentials ready to store.
+    public func grantClientCredentials(
+        at target: AuthorizationTarget, settings: OAuthSettings, serverName: String, scopes: [String], now: Double
+    ) async throws(OAuthError) -> StoredCredentials {
+        let registration = try await register(at: target.server, settings: settings, redirectURI: nil, serverName: serverName)
+        try requireGrant("client_credentials", at: target.server)
+        let tokens = try await clientCredentials(
+            client: registration, tokenEndpoint: target.server.tokenEndpoint, resource: target.resource, scopes: scopes)
+        return .issued(server: serverName, target: target, client: registration, grant: .clientCredentials, tokens: tokens, requestedScopes: scopes, now: now)
+    }
+
     public func clientCredentials(client: ClientRegistration, tokenEndpoint: String, resource: String, scopes: [String]) async throws(OAuthError) -> TokenResponse {
         var fields = [("grant_type", "client_credentials"), ("resource", resource)]
         if !scopes.isEmpty { fields.append(("scope", scopes.joined(separator: " "))) }

@@ -69,6 +69,17 @@ public struct StoredCredentials: Sendable, Equatable {
         self.obtainedAt = obtainedAt
     }
 
+    /// Credentials just issued by `target`'s authorization server to `client`.
+    public static func issued(
+        server: String, target: AuthorizationTarget, client: ClientRegistration, grant: OAuthSettings.Grant, tokens: TokenResponse,
+        requestedScopes: [String], now: Double
+    ) -> StoredCredentials {
+        StoredCredentials(
+            server: server, resource: target.resource, issuer: target.server.issuer, tokenEndpoint: target.server.tokenEndpoint,
+            revocationEndpoint: target.server.revocationEndpoint, client: client, grant: grant, accessToken: tokens.accessToken, obtainedAt: now
+        ).renewed(by: tokens, requestedScopes: requestedScopes, now: now)
+    }
+
     /// The value of the `Authorization` header (RFC 6750 §2.1).
     public var authorizationHeader: String { "Bearer \(accessToken.revealed)" }
 

@@ -351,15 +351,7 @@ private struct Renewal: Sendable {
         var challenge = challenge
         if challenge == nil { challenge = try await client.probe(url).challenge }
         let target = try await client.discover(url, challenge: challenge, preferredIssuer: settings.issuer)
-        let registration = try await client.register(at: target.server, settings: settings, redirectURI: nil, serverName: server)
-        try client.requireGrant("client_credentials", at: target.server)
         let wanted = scopes.isEmpty ? (settings.scopes.isEmpty ? target.initialScopes : settings.scopes) : scopes
-        let response = try await client.clientCredentials(
-            client: registration, tokenEndpoint: target.server.tokenEndpoint, resource: target.resource, scopes: wanted)
-        let base = StoredCredentials(
-            server: server, resource: target.resource, issuer: target.server.issuer, tokenEndpoint: target.server.tokenEndpoint,
-            revocationEndpoint: target.server.revocationEndpoint, client: registration, grant: .clientCredentials,
-            accessToken: response.accessToken, obtainedAt: now)
-        return base.renewed(by: response, requestedScopes: wanted, now: now)
+        return try await client.grantClientCredentials(at: target, settings: settings, serverName: server, scopes: wanted, now: now)
     }
 }
