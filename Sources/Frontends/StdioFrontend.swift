@@ -23,12 +23,15 @@ public final class StdioFrontend {
         }
     }
 
-    private let core: ProxyCore
+    let core: ProxyCore
+    /// `beginDrain()` was called.
+    var isDraining = false
     private let loop: EventLoop
     private let log: Logger
     private let channel: PipeChannel
     private let maxQueuedBytes: Int
     private var session: ClientSession?
+    private var outputClosedWaiters: [() -> Void] = []
     /// Called once when the client goes away, either way.
     public var onEnd: (Ending) -> Void = { _ in }
 
@@ -61,6 +64,12 @@ public final class StdioFrontend {
             core.closeSession(session, reason: "stdout closed")
             self?.onEnd(.outputFailed(errno: code))
         }
+        channel.onOutputClosed = { [weak self] in
+            guard let self else { return }
+            let waiting = self.outputClosedWaiters
+            self.outputClosedWaiters = []
+            for waiter in waiting { waiter() }
+        }
         channel.start()
     }
 
@@ -83,4 +92,10 @@ public final class StdioFrontend {
     public func finish() {
         channel.closeOutputAfterFlush()
     }
+
+    func whenOutputClosed(_ completion: @escaping () -> Void) {
+        if channel.isOutputOpen { outputClosedWaiters.append(completion) } else { completion() }
+    }
+
+    func closeNow() { channel.close() }
 }

@@ -28,13 +28,19 @@ public final class UnixSocketFrontend {
     }
 
     private let path: String
-    private let core: ProxyCore
+    let core: ProxyCore
+    /// `beginDrain()` was called.
+    var isDraining = false
     private let loop: EventLoop
     private let log: Logger
     private let maxMessageBytes: Int
     private let maxQueuedBytes: Int
     private var listener: Int32 = -1
     private var connections: [ObjectIdentifier: Connection] = [:]
+    /// Channels of dropped connections still writing what their client is owed.
+    private var flushingChannels: [ObjectIdentifier: PipeChannel] = [:]
+    private var flushing: Int { flushingChannels.count }
+    private var flushedWaiters: [() -> Void] = []
     private var accepted = 0
 
     public init(path: String, core: ProxyCore, loop: EventLoop, maxMessageBytes: Int, maxQueuedBytes: Int, log: Logger) {
@@ -145,22 +151,30 @@ public final class UnixSocketFrontend {
     /// The client closed its side: answers it is still owed go out, then the connection closes.
     private func finishWhenAnswered(_ connection: Connection) {
         guard connections[ObjectIdentifier(connection)] != nil else { return }
-        if connection.session.pendingRequestCount == 0 {
-            drop(connection, reason: "the client closed the connection")
-        } else {
-            loop.schedule(afterNanoseconds: 10_000_000) { [weak self, weak connection] in
-                guard let self, let connection else { return }
-                self.finishWhenAnswered(connection)
-            }
+        connection.session.whenIdle { [weak self, weak connection] in
+            guard let self, let connection else { return }
+            self.drop(connection, reason: "the client closed the connection")
         }
     }
 
     private func drop(_ connection: Connection, reason: String, discardingOutput: Bool = false) {
         guard connections.removeValue(forKey: ObjectIdentifier(connection)) != nil else { return }
         core.closeSession(connection.session, reason: reason)
-        connection.channel.closeInput()
-        if discardingOutput { connection.channel.close() } else { connection.channel.closeOutputAfterFlush() }
+        let channel = connection.channel
+        channel.closeInput()
+        if channel.isOutputOpen {
+            flushingChannels[ObjectIdentifier(channel)] = channel
+            channel.onOutputClosed = { [weak self, unowned channel] in self?.outputClosed(channel) }
+        }
+        if discardingOutput { channel.close() } else { channel.closeOutputAfterFlush() }
         log.debug("client \(connection.session.label) disconnected (\(reason))")
+    }
+
+    private func outputClosed(_ channel: PipeChannel) {
+        guard flushingChannels.removeValue(forKey: ObjectIdentifier(channel)) != nil, flushingChannels.isEmpty else { return }
+        let waiting = flushedWaiters
+        flushedWaiters = []
+        for waiter in waiting { waiter() }
     }
 
     /// Stops accepting; existing clients keep their sessions until `finish()`.
@@ -176,6 +190,16 @@ public final class UnixSocketFrontend {
     public func finish() {
         stopListening()
         for connection in Array(connections.values) { drop(connection, reason: "plugboard is stopping") }
+    }
+
+    /// Runs `completion` once no connection has output left to write (at once if none has).
+    func whenOutputClosed(_ completion: @escaping () -> Void) {
+        if flushing == 0 { completion() } else { flushedWaiters.append(completion) }
+    }
+
+    /// Drops what is still queued for clients.
+    func closeNow() {
+        for channel in Array(flushingChannels.values) { channel.close() }
     }
 
     public var pendingOutputBytes: Int { connections.values.reduce(0) { $0 + $1.channel.queuedBytes } }

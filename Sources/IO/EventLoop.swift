@@ -36,8 +36,11 @@ public final class EventLoop: @unchecked Sendable {
     private var beforeWaitTasks: [() -> Void] = []
     private var state = State.idle
     private let loopThread = Locked<pthread_t?>(nil)
+    /// What timers and every loop-confined component read the time from.
+    public let clock: LoopClock
 
-    public init() {
+    public init(clock: LoopClock = .monotonic) {
+        self.clock = clock
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epollDescriptor >= 0, "epoll_create1 failed: errno \(errno)")
         wakeDescriptor = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
@@ -56,11 +59,20 @@ public final class EventLoop: @unchecked Sendable {
     /// How long the loop polls for more events after handling some, before it sleeps.
     static let spinNanoseconds: UInt64 = 50_000
 
-    /// Monotonic clock in nanoseconds.
-    public static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    /// Monotonic clock in nanoseconds, for what runs on no loop.
+    public static func now() -> UInt64 { LoopClock.monotonicNow() }
+
+    /// The loop's clock in nanoseconds: monotonic, or a test's manual one.
+    @inline(__always)
+    public func now() -> UInt64 { clock.now() }
+
+    /// A loop a test drives by hand on its own thread with `runPending()`, usually over a manual
+    /// clock: what would be asynchronous happens exactly when the test lets it.
+    public static func forTesting(clock: LoopClock = .manual()) -> EventLoop {
+        let loop = EventLoop(clock: clock)
+        loop.loopThread.withLock { $0 = pthread_self() }
+        loop.state = .running
+        return loop
     }
 
     public var inLoop: Bool {
@@ -117,7 +129,7 @@ public final class EventLoop: @unchecked Sendable {
     @discardableResult
     public func schedule(afterNanoseconds delay: UInt64, _ action: @escaping () -> Void) -> TimerID {
         assertInLoop()
-        return timers.add(deadline: Self.now() + delay, action: action)
+        return timers.add(deadline: clock.now() + delay, action: action)
     }
 
     public func cancelTimer(_ id: TimerID) {
@@ -138,7 +150,7 @@ public final class EventLoop: @unchecked Sendable {
             runDueTimers()
             runBeforeWaitTasks()
             guard state == .running else { break }
-            let timeout = timers.millisecondsUntilNextDeadline(now: Self.now())
+            let timeout = timers.millisecondsUntilNextDeadline(now: clock.now())
             var count = Int32(0)
             if didWork && timeout != 0 {
                 // Right after serving something, the answer to it often follows within tens of
@@ -158,21 +170,37 @@ public final class EventLoop: @unchecked Sendable {
                 precondition(errno == EINTR, "epoll_wait failed: errno \(errno)")
                 continue
             }
-            for index in 0..<Int(count) {
-                let event = events[index]
-                let descriptor = event.data.fd
-                if descriptor == wakeDescriptor {
-                    var counter: UInt64 = 0
-                    _ = read(wakeDescriptor, &counter, 8)
-                    continue
-                }
-                handlers[descriptor]?(Readiness(rawValue: event.events))
-            }
+            for index in 0..<Int(count) { dispatch(events[index]) }
         }
         runTasks()
         runBeforeWaitTasks()
         state = .stopped
         loopThread.withLock { $0 = nil }
+    }
+
+    /// Runs, on the calling thread of a `forTesting` loop, every task queued, timer due and
+    /// descriptor ready now, and what those cause in turn, until nothing is left to do.
+    public func runPending() {
+        assertInLoop()
+        var events = [epoll_event](repeating: epoll_event(), count: 64)
+        while true {
+            var didWork = runTasks()
+            didWork = runDueTimers() || didWork
+            didWork = runBeforeWaitTasks() || didWork
+            let count = events.withUnsafeMutableBufferPointer { epoll_wait(epollDescriptor, $0.baseAddress, Int32($0.count), 0) }
+            for index in 0..<Int(max(count, 0)) { dispatch(events[index]) }
+            if !didWork && count <= 0 { return }
+        }
+    }
+
+    private func dispatch(_ event: epoll_event) {
+        let descriptor = event.data.fd
+        if descriptor == wakeDescriptor {
+            var counter: UInt64 = 0
+            _ = read(wakeDescriptor, &counter, 8)
+            return
+        }
+        handlers[descriptor]?(Readiness(rawValue: event.events))
     }
 
     /// Runs `task` once, after this iteration's events, tasks and timers and before the loop
@@ -182,12 +210,15 @@ public final class EventLoop: @unchecked Sendable {
         beforeWaitTasks.append(task)
     }
 
-    private func runBeforeWaitTasks() {
+    @discardableResult
+    private func runBeforeWaitTasks() -> Bool {
+        let hadTasks = !beforeWaitTasks.isEmpty
         while !beforeWaitTasks.isEmpty {
             let batch = beforeWaitTasks
             beforeWaitTasks.removeAll(keepingCapacity: true)
             for task in batch { task() }
         }
+        return hadTasks
     }
 
     /// Makes `run()` return after the current iteration; safe from any thread.
@@ -195,21 +226,28 @@ public final class EventLoop: @unchecked Sendable {
         execute { [self] in state = .stopping }
     }
 
-    private func runTasks() {
+    @discardableResult
+    private func runTasks() -> Bool {
+        var ranAny = false
         while true {
             let batch = pendingTasks.withLock { tasks -> [@Sendable () -> Void] in
                 defer { tasks.removeAll(keepingCapacity: true) }
                 return tasks
             }
-            if batch.isEmpty { return }
+            if batch.isEmpty { return ranAny }
+            ranAny = true
             for task in batch { task() }
         }
     }
 
-    private func runDueTimers() {
-        let now = Self.now()
+    @discardableResult
+    private func runDueTimers() -> Bool {
+        let now = clock.now()
+        var ranAny = false
         while let action = timers.popDue(now: now) {
+            ranAny = true
             action()
         }
+        return ranAny
     }
 }

@@ -32,6 +32,9 @@ public final class PipeChannel {
     public var onOversizedMessage: (Int, [UInt8]) -> Void = { _, _ in }
     public var onInputClosed: (InputEnd) -> Void = { _ in }
     public var onOutputFailed: (Int32) -> Void = { _ in }
+    /// The output has been closed, whatever closed it: flushed after `closeOutputAfterFlush`,
+    /// `close()`, or a failed write.
+    public var onOutputClosed: () -> Void = {}
     /// Backpressure: while more than this many bytes wait for the peer, its input is not read
     /// (a client that does not read its answers sends no new requests); reading resumes below
     /// half of it. Nil: input is always read.
@@ -158,6 +161,7 @@ public final class PipeChannel {
         queueHeadOffset = 0
         batch.removeAll()
         batchBytes = 0
+        onOutputClosed()
     }
 
     // MARK: Reading

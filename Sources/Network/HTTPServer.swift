@@ -48,6 +48,7 @@ public final class HTTPServer {
     private var nextConnectionID = 0
     private var sweepTimer: EventLoop.TimerID?
     private var draining = false
+    private var drainCompletions: [() -> Void] = []
     public private(set) var counters = Counters()
     public private(set) var activeExchanges = 0
 
@@ -100,6 +101,18 @@ public final class HTTPServer {
     func connectionClosed(_ connection: HTTPServerConnection) {
         connections.removeValue(forKey: connection.id)
         for listener in listeners { listener.resume() }
+        if draining && connections.isEmpty { finishDrain() }
+    }
+
+    /// Runs `completion` once a drain has closed the last connection (at once if it has).
+    public func whenDrained(_ completion: @escaping () -> Void) {
+        if draining && connections.isEmpty { completion() } else { drainCompletions.append(completion) }
+    }
+
+    private func finishDrain() {
+        let waiting = drainCompletions
+        drainCompletions = []
+        for completion in waiting { completion() }
     }
 
     func requestStarted() {
@@ -132,6 +145,7 @@ public final class HTTPServer {
         stopAccepting()
         draining = true
         for connection in Array(connections.values) { connection.drain() }
+        if connections.isEmpty { finishDrain() }
     }
 
     /// Closes everything now (after flushing what is queued).

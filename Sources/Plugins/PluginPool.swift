@@ -52,14 +52,15 @@ final class PluginPool {
         let input: JSONValue
         let timeout: TimeSpan
         let deadline: UInt64
-        let enqueuedAt = EventLoop.now()
+        let enqueuedAt: UInt64
         private var completion: ((Result<JSONValue?, PluginFailure>) -> Void)?
         var worker: PluginWorker?
 
-        init(phase: PluginPhase, input: JSONValue, timeout: TimeSpan, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
+        init(phase: PluginPhase, input: JSONValue, timeout: TimeSpan, now: UInt64, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
             self.phase = phase
             self.input = input
             self.timeout = timeout
+            self.enqueuedAt = now
             self.deadline = enqueuedAt + timeout.nanoseconds
             self.completion = completion
         }
@@ -76,7 +77,7 @@ final class PluginPool {
     /// Bookkeeping per worker that the worker itself does not need.
     private struct WorkerRecord {
         let worker: PluginWorker
-        let startedAt = EventLoop.now()
+        let startedAt: UInt64
         var callsServed = 0
     }
 
@@ -87,14 +88,18 @@ final class PluginPool {
     private let budget: ExecutionBudget
     private let loop: EventLoop
     private let log: Logger
-    private var health = Health.starting
+    private var health = Health.starting {
+        didSet { if health != oldValue { onReadinessChange?() } }
+    }
+    /// Called when `readiness` may have changed: what a reload's canary check waits on.
+    var onReadinessChange: (() -> Void)?
     private var records: [ObjectIdentifier: WorkerRecord] = [:]
     private var waiting: [Ticket] = []
     private var running: [ObjectIdentifier: Ticket] = [:]
     private var restartDelayMs: Int64 = 250
     private var heartbeatTimer: EventLoop.TimerID?
     private var sweepTimer: EventLoop.TimerID?
-    private var onDrained: (() -> Void)?
+    private var drainCompletions: [() -> Void] = []
     private(set) var metrics = PluginMetrics()
 
     init(
@@ -142,7 +147,7 @@ final class PluginPool {
             metrics.recordFailure(.unavailable(reason: reason))
             return fail(.unavailable(reason: reason))
         }
-        let ticket = Ticket(phase: phase, input: input, timeout: timeout ?? settings.timeout) { [weak self] result in
+        let ticket = Ticket(phase: phase, input: input, timeout: timeout ?? settings.timeout, now: loop.now()) { [weak self] result in
             if case .failure(let failure) = result { self?.metrics.recordFailure(failure.kind) }
             completion(result)
         }
@@ -178,7 +183,7 @@ final class PluginPool {
         worker.call(phase: ticket.phase, input: ticket.input) { [weak self] result in
             guard let self else { return }
             if self.running.removeValue(forKey: ObjectIdentifier(ticket)) != nil {
-                self.metrics.latency.record(nanoseconds: EventLoop.now() - ticket.enqueuedAt)
+                self.metrics.latency.record(nanoseconds: loop.now() - ticket.enqueuedAt)
                 ticket.finish(result)
                 self.budget.release()
             }
@@ -205,7 +210,7 @@ final class PluginPool {
         }
         worker.onFatal = { [weak self] _, reason in self?.markBroken(reason) }
         worker.onExit = { [weak self] worker, status in self?.workerExited(worker, status: status) }
-        records[ObjectIdentifier(worker)] = WorkerRecord(worker: worker)
+        records[ObjectIdentifier(worker)] = WorkerRecord(worker: worker, startedAt: loop.now())
         worker.start()
         metrics.workersStarted += 1
         log.debug("worker started", ["pid": "\(worker.pid)"])
@@ -227,7 +232,7 @@ final class PluginPool {
     private func recycleIfWornOut(_ worker: PluginWorker) {
         guard health == .serving, isReady(worker), let record = records[ObjectIdentifier(worker)] else { return }
         let tooManyCalls = settings.maxCallsPerWorker > 0 && record.callsServed >= settings.maxCallsPerWorker
-        let tooOld = settings.maxWorkerAge.milliseconds > 0 && EventLoop.now() - record.startedAt >= settings.maxWorkerAge.nanoseconds
+        let tooOld = settings.maxWorkerAge.milliseconds > 0 && loop.now() - record.startedAt >= settings.maxWorkerAge.nanoseconds
         guard tooManyCalls || tooOld else { return }
         log.info("recycling worker after \(record.callsServed) calls", ["pid": "\(worker.pid)"])
         metrics.recycled += 1
@@ -309,7 +314,7 @@ final class PluginPool {
     /// A call past its deadline fails with `timeout`; the worker holding it is presumed stuck and
     /// is terminated (SIGTERM, then SIGKILL after `drain_timeout`) and replaced.
     private func expireOverdueCalls() {
-        let now = EventLoop.now()
+        let now = loop.now()
         let overdue = (waiting + running.values).filter { $0.deadline <= now && !$0.isFinished }
         guard !overdue.isEmpty else { return }
         waiting.removeAll { $0.deadline <= now }
@@ -329,7 +334,7 @@ final class PluginPool {
     /// Lets running calls finish, then drains every worker; `completion` runs when all have exited.
     func drain(completion: @escaping () -> Void) {
         health = .draining
-        onDrained = completion
+        drainCompletions.append(completion)
         if let heartbeatTimer { loop.cancelTimer(heartbeatTimer) }
         let stranded = waiting
         waiting = []
@@ -341,9 +346,10 @@ final class PluginPool {
     }
 
     private func finishDrainIfIdle() {
-        guard health == .draining, records.isEmpty, let onDrained else { return }
-        self.onDrained = nil
-        onDrained()
+        guard health == .draining, records.isEmpty, !drainCompletions.isEmpty else { return }
+        let waiting = drainCompletions
+        drainCompletions = []
+        for completion in waiting { completion() }
     }
 
     enum Readiness: Equatable {

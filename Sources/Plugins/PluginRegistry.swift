@@ -66,27 +66,30 @@ public final class PluginRegistry {
     /// plugin (the canary), or reports which could not: `[plugin: reason]`.
     public func prepare(timeout: UInt64 = 10_000_000_000, completion: @escaping ([String: String]) -> Void) {
         start()
-        let deadline = EventLoop.now() + timeout
-        func check() {
+        let fresh = freshPools.compactMap { name in pools[name].map { (name, $0) } }
+        var finished = false
+        var timer: EventLoop.TimerID?
+        func conclude(timedOut: Bool) {
+            guard !finished else { return }
             var failures: [String: String] = [:]
             var waiting = false
-            for name in freshPools {
-                switch pools[name]?.readiness {
+            for (name, pool) in fresh {
+                switch pool.readiness {
                 case .broken(let reason): failures[name] = reason
+                case .starting where timedOut: failures[name] = "no worker answered ready within \(timeout / 1_000_000_000)s"
                 case .starting: waiting = true
-                default: break
+                case .serving: break
                 }
             }
-            if !failures.isEmpty || !waiting { return completion(failures) }
-            guard EventLoop.now() < deadline else {
-                for name in freshPools where pools[name]?.readiness == .starting {
-                    failures[name] = "no worker answered ready within \(timeout / 1_000_000_000)s"
-                }
-                return completion(failures)
-            }
-            loop.schedule(afterNanoseconds: 10_000_000) { check() }
+            guard failures.isEmpty ? !waiting : true else { return }
+            finished = true
+            if let timer { loop.cancelTimer(timer) }
+            for (_, pool) in fresh { pool.onReadinessChange = nil }
+            completion(failures)
         }
-        check()
+        for (_, pool) in fresh { pool.onReadinessChange = { conclude(timedOut: false) } }
+        timer = loop.schedule(afterNanoseconds: timeout) { conclude(timedOut: true) }
+        conclude(timedOut: false)
     }
 
     /// Drains the pools of this registry that `successor` did not take over.
@@ -146,6 +149,14 @@ public final class PluginRegistry {
         }
     }
 
+    private enum DrainState {
+        case serving(waiters: [() -> Void])
+        case draining(waiters: [() -> Void])
+        case drained
+    }
+
+    private var drainState = DrainState.serving(waiters: [])
+
     public var status: JSONObject {
         var result: JSONObject = [:]
         for (name, pool) in pools.sorted(by: { $0.key < $1.key }) { result[name] = .object(pool.status) }
@@ -159,4 +170,29 @@ enum FileStatus {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
+}
+
+extension PluginRegistry: Service {
+    public var serviceName: String { "the plugin pools" }
+
+    public func beginDrain() {
+        guard case .serving(let waiters) = drainState else { return }
+        drainState = .draining(waiters: waiters)
+        drain { [weak self] in
+            guard let self, case .draining(let waiters) = self.drainState else { return }
+            self.drainState = .drained
+            for waiter in waiters { waiter() }
+        }
+    }
+
+    public func whenDrained(_ completion: @escaping () -> Void) {
+        switch drainState {
+        case .serving(let waiters): drainState = .serving(waiters: waiters + [completion])
+        case .draining(let waiters): drainState = .draining(waiters: waiters + [completion])
+        case .drained: completion()
+        }
+    }
+
+    /// Pools stop their workers within their own drain timeout; there is nothing faster to do.
+    public func forceStop() {}
 }

@@ -13,25 +13,34 @@ public final class ClientSession {
         case closed
     }
 
-    /// A request of the client's that an upstream is working on.
+    /// A request of the client's that has been accepted and not answered yet.
     struct InFlight {
-        var upstream: UpstreamConnection?
-        var upstreamID: Int64?
-        var progressToken: [UInt8]?
+        /// Where the call is: with plugboard (a plugin chain, a list fetch, a held call waiting
+        /// for the client's input), or sent to an upstream under the upstream's own id.
+        enum Stage {
+            case local
+            case upstream(UpstreamConnection, id: Int64, progressToken: [UInt8]?)
+        }
+
+        var stage: Stage
         var caller: Caller
         /// How many times a modern server has asked for input during this call.
         var inputRounds = 0
 
-        init(upstream: UpstreamConnection?, upstreamID: Int64?, progressToken: [UInt8]?, caller: Caller) {
-            self.upstream = upstream
-            self.upstreamID = upstreamID
-            self.progressToken = progressToken
-            self.caller = caller
-        }
-
         /// Accepted, not sent anywhere yet.
-        static func accepted(_ caller: Caller) -> InFlight {
-            InFlight(upstream: nil, upstreamID: nil, progressToken: nil, caller: caller)
+        static func accepted(_ caller: Caller) -> InFlight { InFlight(stage: .local, caller: caller) }
+
+        var upstream: UpstreamConnection? {
+            if case .upstream(let upstream, _, _) = stage { return upstream }
+            return nil
+        }
+        var upstreamID: Int64? {
+            if case .upstream(_, let id, _) = stage { return id }
+            return nil
+        }
+        var progressToken: [UInt8]? {
+            if case .upstream(_, _, let token) = stage { return token }
+            return nil
         }
     }
 
@@ -74,43 +83,45 @@ public final class ClientSession {
     /// What a modern server is told of this legacy client on each request.
     private(set) var standInMeta: RequestMeta?
     var negotiatedVersion = ProtocolVersion.latestLegacy
-    var inFlight: [[UInt8]: InFlight] = [:]
+    var inFlight: [[UInt8]: InFlight] = [:] {
+        didSet { if inFlight.isEmpty && deferred.isEmpty { becameIdle() } }
+    }
     var serverRequests: [Int64: ServerRequest] = [:]
     private var nextServerRequestID: Int64 = 1
     private let deliver: ([UInt8]) -> Void
     private let metrics: RequestMetrics
-    /// Method and start time of each request not yet answered, for `metrics`.
-    private var started: [[UInt8]: (method: String, at: UInt64)] = [:]
+    private let clock: LoopClock
+    /// Every request of this client from arrival to answer, cancellation or abandonment.
+    private(set) var ledger = RequestLedger()
+    /// Called whenever the session is left with no request in flight or waiting to be replayed
+    /// (possibly more than once in a row), for whoever waits for it to be idle.
+    var onIdle: (() -> Void)?
 
-    init(label: String, metrics: RequestMetrics, deliver: @escaping ([UInt8]) -> Void) {
+    init(label: String, metrics: RequestMetrics, clock: LoopClock = .monotonic, deliver: @escaping ([UInt8]) -> Void) {
         self.label = label
         self.metrics = metrics
+        self.clock = clock
         self.deliver = deliver
     }
 
-    /// Requests received and not answered yet.
-    var unansweredCount: Int { started.count }
-
-    /// The client is gone: its unanswered requests will never be answered; returns how many.
-    func abandonUnanswered() -> Int {
-        defer { started = [:] }
-        return started.count
+    /// Notes a request's arrival; `.duplicate` when its id is still open (it is refused).
+    func receive(_ idText: [UInt8], method: String) -> RequestLedger.Admission {
+        ledger.receive(idText, method: method, at: clock.now())
     }
 
-    /// A request that will never be answered (a cancelled subscription); false if it was not awaited.
-    func abandon(_ idText: [UInt8]) -> Bool {
-        started.removeValue(forKey: idText) != nil
-    }
+    /// The client cancelled the request: by the spec it is never answered.
+    func cancelled(_ idText: [UInt8]) { ledger.cancel(idText) }
 
-    /// Notes a request's arrival; a second request with the id of one still unanswered is not
-    /// noted (it is refused as a duplicate).
-    func requestStarted(_ idText: [UInt8], method: String) {
-        guard started[idText] == nil else { return }
-        started[idText] = (method, EventLoop.now())
-    }
+    /// A request that will never be answered (a closed subscription stream).
+    func abandon(_ idText: [UInt8]) { ledger.abandon(idText) }
+
+    /// The client is gone: its open requests will never be answered; returns how many.
+    @discardableResult
+    func abandonAll() -> Int { ledger.abandonAll() }
 
     /// Requests of this client that have not been answered yet.
     public var pendingRequestCount: Int { inFlight.count + deferred.count }
+    public var isIdle: Bool { inFlight.isEmpty && deferred.isEmpty }
 
     var clientCapabilities: JSONObject { initializeParams["capabilities"]?.objectValue ?? [:] }
 
@@ -136,7 +147,8 @@ public final class ClientSession {
     /// `isError` may be left out for messages of the proxy's own building (`JSONRPCMessage`),
     /// whose layout tells.
     func answer(_ idText: [UInt8], _ message: [UInt8], isError: Bool? = nil) {
-        inFlight[idText] = nil
+        // Forgotten last: a session left idle may be closed by whoever waits for that.
+        defer { inFlight[idText] = nil }
         if let batch = batches.removeValue(forKey: idText) {
             batch.answers.append(message)
             batch.waiting -= 1
@@ -146,9 +158,10 @@ public final class ClientSession {
         }
         // Counted as answered only once handed over: a frontend that ends the session instead
         // (a client that stopped reading) has counted it as abandoned.
-        if let start = started.removeValue(forKey: idText) {
-            let failed = isError ?? Self.isBuiltError(message, idText: idText)
-            metrics.record(method: start.method, outcome: failed ? .error : .ok, seconds: Double(EventLoop.now() - start.at) / 1e9)
+        guard ledger.isOpen(idText) else { return }
+        let failed = isError ?? Self.isBuiltError(message, idText: idText)
+        if let answered = ledger.answer(idText, isError: failed, at: clock.now()) {
+            metrics.record(method: answered.method, outcome: failed ? .error : .ok, seconds: Double(answered.nanoseconds) / 1e9)
         }
     }
 
@@ -187,7 +200,24 @@ public final class ClientSession {
     }
 
     /// Messages that arrived while `initialize` was being answered, replayed after it.
-    var deferred: [([UInt8], JSONRPCEnvelope)] = []
+    var deferred: [([UInt8], JSONRPCEnvelope)] = [] {
+        didSet { if inFlight.isEmpty && deferred.isEmpty { becameIdle() } }
+    }
+
+    private var idleWaiters: [() -> Void] = []
+
+    /// Runs `waiter` once, as soon as the session has no request in flight (at once if so).
+    public func whenIdle(_ waiter: @escaping () -> Void) {
+        if isIdle { waiter() } else { idleWaiters.append(waiter) }
+    }
+
+    private func becameIdle() {
+        onIdle?()
+        guard !idleWaiters.isEmpty else { return }
+        let waiting = idleWaiters
+        idleWaiters = []
+        for waiter in waiting { waiter() }
+    }
 
     func takeServerRequestID() -> Int64 {
         defer { nextServerRequestID += 1 }

@@ -20,11 +20,11 @@ extension ProxyCore {
         }
         switch envelope.kind {
         case .request:
-            counters.requests += 1
             let idText = Array(message[envelope.idRange!])
-            session.requestStarted(idText, method: envelope.method ?? "")
+            guard session.receive(idText, method: envelope.method ?? "") == .opened else {
+                return refuseDuplicate(idText, from: session)
+            }
             if phase != .serving && envelope.method != MCPMethod.ping {
-                counters.failedRequests += 1
                 session.answer(idText, ProxyFailure.shuttingDown(method: envelope.method ?? "").response(idText: idText))
                 return
             }
@@ -132,7 +132,6 @@ extension ProxyCore {
         let idText = Array(message[envelope.idRange!])
         let method = envelope.method ?? ""
         func fail(_ failure: ProxyFailure) {
-            counters.failedRequests += 1
             session.answer(idText, failure.response(idText: idText))
         }
         if method == MCPMethod.ping {
@@ -148,19 +147,19 @@ extension ProxyCore {
         accept(message, envelope: envelope, idText: idText, caller: .legacy, from: session)
     }
 
-    /// Routes a request the client may make: refused when its id is in flight already.
+    /// A request under the id of one still open: refused, and the open one keeps its id.
+    private func refuseDuplicate(_ idText: [UInt8], from session: ClientSession) {
+        counters.invalidRequests += 1
+        session.send(
+            JSONRPCMessage.error(
+                idText: idText, code: JSONRPCErrorCode.invalidRequest,
+                message: "Invalid Request: id \(String(decoding: idText, as: UTF8.self)) is already in use by a request in flight",
+                data: nil))
+    }
+
+    /// Routes a request the client may make.
     func accept(_ message: [UInt8], envelope: JSONRPCEnvelope, idText: [UInt8], caller: ClientSession.Caller, from session: ClientSession) {
         let method = envelope.method ?? ""
-        guard session.inFlight[idText] == nil else {
-            counters.invalidRequests += 1
-            counters.duplicateIDs += 1
-            session.send(
-                JSONRPCMessage.error(
-                    idText: idText, code: JSONRPCErrorCode.invalidRequest,
-                    message: "Invalid Request: id \(String(decoding: idText, as: UTF8.self)) is already in use by a request in flight",
-                    data: nil))
-            return
-        }
         session.inFlight[idText] = .accepted(caller)
         switch exposure {
         case .transparent:
@@ -200,7 +199,6 @@ extension ProxyCore {
             let name = (try? JSONParser.parse(message))?["params"]?["name"]?.stringValue ?? ""
             let isTool = method == MCPMethod.toolsCall
             guard (isTool ? filters.tools : filters.prompts).allows(name) else {
-                counters.failedRequests += 1
                 session.answer(idText, (isTool ? ProxyFailure.unknownTool(name) : .unknownPrompt(name)).response(idText: idText))
                 return
             }
@@ -214,7 +212,6 @@ extension ProxyCore {
         _ message: [UInt8], envelope: JSONRPCEnvelope, method: String, idText: [UInt8], from session: ClientSession
     ) {
         func fail(_ failure: ProxyFailure) {
-            counters.failedRequests += 1
             session.answer(idText, failure.response(idText: idText))
         }
         if let kind = ListKind(method: method) {
@@ -272,13 +269,11 @@ extension ProxyCore {
     private func routeCompletion(_ message: [UInt8], envelope: JSONRPCEnvelope, idText: [UInt8], from session: ClientSession) {
         let method = MCPMethod.completionComplete
         guard var request = try? JSONParser.parse(message), let reference = request["params"]?["ref"] else {
-            counters.failedRequests += 1
             session.answer(idText, ProxyFailure.invalidParams(method: method, reason: "params.ref is required").response(idText: idText))
             return
         }
         if reference["type"]?.stringValue == "ref/prompt", let name = reference["name"]?.stringValue {
             guard let route = catalog.route(.prompt, exposedName: name), let upstream = upstream(named: route.server) else {
-                counters.failedRequests += 1
                 session.answer(idText, ProxyFailure.unknownPrompt(name).response(idText: idText))
                 return
             }
@@ -292,14 +287,12 @@ extension ProxyCore {
             withResourceOwner(of: uri) { [weak self] owner in
                 guard let self else { return }
                 guard let owner, let upstream = self.upstream(named: owner) else {
-                    self.counters.failedRequests += 1
                     session.answer(idText, ProxyFailure.unknownResource(uri).response(idText: idText))
                     return
                 }
                 self.forward(message, envelope: envelope, idText: idText, to: upstream, from: session)
             }
         } else {
-            counters.failedRequests += 1
             session.answer(idText, ProxyFailure.invalidParams(method: method, reason: "unsupported params.ref").response(idText: idText))
         }
     }
@@ -360,8 +353,7 @@ extension ProxyCore {
         var progressToken: [UInt8]?
         var clientToken: [UInt8]?
         if let original = Self.progressToken(in: message, envelope: envelope), var parsed = try? JSONParser.parse(message) {
-            nextProgressToken += 1
-            let proxyToken = JSONValue.string("plugboard-progress-\(nextProgressToken)")
+            let proxyToken = progress.issueToken()
             var params = parsed["params"]?.objectValue ?? [:]
             var meta = params["_meta"]?.objectValue ?? [:]
             meta["progressToken"] = proxyToken
@@ -402,16 +394,14 @@ extension ProxyCore {
         case .success(let id):
             upstreamID = id
             var call = session.inFlight[idText] ?? .accepted(caller)
-            call.upstream = upstream
-            call.upstreamID = upstreamID
-            call.progressToken = progressToken
+            call.stage = .upstream(upstream, id: upstreamID, progressToken: progressToken)
             session.inFlight[idText] = call
             if let progressToken, let clientToken {
-                progressRoutes[ProgressKey(server: upstream.name, token: progressToken)] = ProgressRoute(
-                    session: session, upstreamID: upstreamID, clientToken: clientToken)
+                progress.open(
+                    server: upstream.name, token: progressToken,
+                    route: ProgressRouter.Route(session: session, upstreamID: upstreamID, clientToken: clientToken))
             }
         case .failure(let failure):
-            counters.failedRequests += 1
             session.answer(idText, failure.response(idText: idText))
         }
     }
@@ -420,7 +410,7 @@ extension ProxyCore {
         _ reply: UpstreamReply, idText: [UInt8], method: String, request: [UInt8], progressToken: [UInt8]?, upstream: UpstreamConnection,
         session: ClientSession, postProcess: PostProcess?
     ) {
-        if let progressToken { progressRoutes[ProgressKey(server: upstream.name, token: progressToken)] = nil }
+        if let progressToken { progress.close(server: upstream.name, token: progressToken) }
         let caller = session.inFlight[idText]?.caller ?? .legacy
         switch reply {
         case .response(let bytes, let envelope):
@@ -436,8 +426,7 @@ extension ProxyCore {
             if let postProcess, envelope.kind == .successResponse, let parsed = try? JSONParser.parse(bytes),
                 let result = parsed["result"]
             {
-                session.inFlight[idText]?.upstream = nil
-                session.inFlight[idText]?.upstreamID = nil
+                session.inFlight[idText]?.stage = .local
                 postProcess(result) { [weak self, weak session] processed in
                     guard let self, let session, session.inFlight[idText] != nil else { return }
                     switch processed {
@@ -453,7 +442,6 @@ extension ProxyCore {
                         }
                         session.answer(idText, JSONRPCMessage.success(idText: idText, result: shaped))
                     case .failure(let failure):
-                        self.counters.failedRequests += 1
                         session.answer(idText, failure.response(idText: idText, era: caller.era))
                     }
                 }
@@ -471,7 +459,6 @@ extension ProxyCore {
                 session.answer(idText, answer, isError: envelope.kind == .errorResponse)
             }
         case .failed(let failure):
-            counters.failedRequests += 1
             session.answer(idText, failure.response(idText: idText, era: caller.era))
         }
     }
@@ -516,11 +503,11 @@ extension ProxyCore {
                 return
             }
             // The spec has a cancelled request go unanswered: it is settled here, not left open.
-            if session.abandon(idText) { counters.cancelledRequests += 1 }
+            session.cancelled(idText)
             if let upstream = request.upstream, let upstreamID = request.upstreamID {
                 heldCalls.release(HeldCalls.Key(server: upstream.name, upstreamID: upstreamID))
                 upstream.cancel(upstreamID, reason: params["reason"]?.stringValue)
-                if let token = request.progressToken { progressRoutes[ProgressKey(server: upstream.name, token: token)] = nil }
+                if let token = request.progressToken { progress.close(server: upstream.name, token: token) }
             }
         default:
             // roots/list_changed, progress for server requests and anything newer go to every
@@ -613,9 +600,9 @@ extension ProxyCore {
                 if case .response(let bytes, let envelope) = reply, envelope.kind == .successResponse,
                     let result = (try? JSONParser.parse(bytes))?["result"]
                 {
-                    self.listCache.store(result, for: key, now: EventLoop.now())
+                    self.listCache.store(result, for: key, now: loop.now())
                 }
-                let cached = self.listCache.lookup(key, now: EventLoop.now())
+                let cached = self.listCache.lookup(key, now: loop.now())
                 for (index, waiter) in waiters.enumerated() where waiter.session.phase != .closed && waiter.session.inFlight[waiter.idText] != nil {
                     switch (cached, reply) {
                     case (nil, .response(let bytes, let envelope)) where index == 0:
@@ -627,7 +614,6 @@ extension ProxyCore {
                     case (nil, .response(let bytes, let envelope)) where envelope.kind == .errorResponse:
                         waiter.session.answer(waiter.idText, replacingID(in: bytes, idRange: envelope.idRange!, with: waiter.idText), isError: true)
                     case (nil, .failed(let failure)):
-                        self.counters.failedRequests += 1
                         waiter.session.answer(waiter.idText, failure.response(idText: waiter.idText, era: waiter.session.inFlight[waiter.idText]?.caller.era ?? .legacy))
                     case (nil, .response):
                         self.forwardDirectly(waiter.message, envelope: waiter.envelope, idText: waiter.idText, to: upstream, from: waiter.session)
@@ -636,7 +622,6 @@ extension ProxyCore {
             })
         if case .failure(let failure) = sent {
             for waiter in listFetches.removeValue(forKey: key) ?? [] {
-                counters.failedRequests += 1
                 waiter.session.answer(waiter.idText, failure.response(idText: waiter.idText))
             }
         }
@@ -645,7 +630,7 @@ extension ProxyCore {
     /// A modern server's list page plugboard holds fresh, when nothing would rewrite it.
     func cachedList(method: String, message: [UInt8], at upstream: UpstreamConnection, for session: ClientSession, idText: [UInt8]) -> JSONValue? {
         guard isCacheableList(method, at: upstream) else { return nil }
-        guard let cached = listCache.lookup(Self.listCacheKey(method: method, request: message, upstream: upstream), now: EventLoop.now()) else {
+        guard let cached = listCache.lookup(Self.listCacheKey(method: method, request: message, upstream: upstream), now: loop.now()) else {
             return nil
         }
         session.inFlight[idText] = nil

@@ -67,14 +67,11 @@ extension ProxyCore {
             let names = upstreams.map { upstream in
                 "'\(upstream.name)' (\(upstream.lastFailure.map { "\(upstream.phase.name): \($0)" } ?? upstream.phase.name))"
             }.joined(separator: ", ")
-            counters.failedRequests += 1
             session.answer(idText,
                 JSONRPCMessage.error(
                     idText: idText, code: JSONRPCErrorCode.internalError,
                     message: "No upstream server could be initialized: \(names); see plugboard's log", data: nil))
-            let deferred = session.deferred
-            session.deferred = []
-            for (message, envelope) in deferred { dispatch(message, envelope: envelope, from: session) }
+            replayDeferred(of: session)
             return
         }
         let result: JSONObject
@@ -95,9 +92,14 @@ extension ProxyCore {
             log.warning("answering initialize without \(missing.joined(separator: ", ")); they join when they come up")
         }
         session.answer(idText, JSONRPCMessage.success(idText: idText, result: .object(result)))
-        let deferred = session.deferred
+        replayDeferred(of: session)
+    }
+
+    /// What arrived while `initialize` was being answered; dispatched before it is forgotten,
+    /// so that the session never looks idle in between.
+    private func replayDeferred(of session: ClientSession) {
+        for (message, envelope) in session.deferred { dispatch(message, envelope: envelope, from: session) }
         session.deferred = []
-        for (message, envelope) in deferred { dispatch(message, envelope: envelope, from: session) }
     }
 
     /// One endpoint's worth of capabilities: what any ready upstream offers, with `listChanged`

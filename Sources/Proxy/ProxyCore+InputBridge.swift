@@ -38,7 +38,7 @@ extension ProxyCore {
             return refuse("the client did not declare the \(capability) capability", code: JSONRPCErrorCode.invalidRequest)
         }
         let params = (try? JSONParser.parse(message))?["params"]
-        let now = EventLoop.now()
+        let now = loop.now()
         let action = heldCalls.inputArrived(
             (upstreamIDText, method, params), for: cause.key,
             caller: cause.caller.map { (RequestStateToken.binding(method: $0.method, params: $0.params), $0.meta, $0.params) },
@@ -51,19 +51,19 @@ extension ProxyCore {
     private func askForInput(_ inputs: [HeldCalls.Input], nonce: String, expiresAt: UInt64, key: HeldCalls.Key, session: ClientSession, idText: [UInt8]) {
         guard let call = heldCalls.calls[key] else { return }
         let state = stateTokens.mint(nonce: nonce, binding: call.binding, expiresAt: expiresAt)
-        progressRoutes = progressRoutes.filter { !($0.key.server == key.server && $0.value.upstreamID == key.upstreamID) }
+        progress.closeAll(server: key.server, upstreamID: key.upstreamID)
         session.answer(idText, JSONRPCMessage.success(idText: idText, result: InputRequired.result(asking: inputs, requestState: state)), isError: false)
         log.debug("holding a call at '\(key.server)' for the client's input (\(inputs.map(\.method).joined(separator: ", ")))")
         scheduleHeldCallExpiry(at: expiresAt)
     }
 
     private func scheduleHeldCallExpiry(at deadline: UInt64) {
-        let now = EventLoop.now()
+        let now = loop.now()
         loop.schedule(afterNanoseconds: deadline > now ? deadline - now : 0) { [weak self] in self?.expireHeldCalls() }
     }
 
     func expireHeldCalls() {
-        for (key, call) in heldCalls.expire(now: EventLoop.now()) {
+        for (key, call) in heldCalls.expire(now: loop.now()) {
             guard let upstream = upstream(named: key.server) else { continue }
             let reason = "the client did not retry with the input within limits.input_timeout (\(config.limits.inputTimeout))"
             log.notice("gave up a call held at '\(key.server)': \(reason)")
@@ -85,14 +85,14 @@ extension ProxyCore {
         }
         let binding = RequestStateToken.binding(method: method, params: params)
         let nonce: String
-        switch stateTokens.verify(state, binding: binding, now: EventLoop.now()) {
+        switch stateTokens.verify(state, binding: binding, now: loop.now()) {
         case .success(let verified): nonce = verified
         case .failure(let rejection): return reject(rejection.description)
         }
         guard session.inFlight[idText] == nil else { return reject("id is already in use by a request in flight") }
         let responses = params["inputResponses"]?.objectValue ?? [:]
         let outcome = heldCalls.retry(
-            nonce: nonce, responses: responses, session: session, idText: idText, now: EventLoop.now(),
+            nonce: nonce, responses: responses, session: session, idText: idText, now: loop.now(),
             timeout: config.limits.inputTimeout.nanoseconds)
         switch outcome {
         case .rejected(let reason):
@@ -100,7 +100,6 @@ extension ProxyCore {
         case .accepted(let key, let answers, let askAgain, let finalReply):
             guard let upstream = upstream(named: key.server) else {
                 heldCalls.release(key)
-                counters.failedRequests += 1
                 return session.answer(
                     idText, ProxyFailure.upstreamUnavailable(server: key.server, method: method, reason: "it was removed").response(idText: idText, era: .modern))
             }
@@ -108,7 +107,8 @@ extension ProxyCore {
                 upstream.sendResponse(JSONRPCMessage.success(idText: input.upstreamIDText, result: response))
             }
             session.inFlight[idText] = ClientSession.InFlight(
-                upstream: upstream, upstreamID: key.upstreamID, progressToken: nil, caller: .modern(ModernRequest(meta: meta, method: method, params: DeferredParams(params))))
+                stage: .upstream(upstream, id: key.upstreamID, progressToken: nil),
+                caller: .modern(ModernRequest(meta: meta, method: method, params: DeferredParams(params))))
             if let askAgain {
                 askForInput(askAgain.inputs, nonce: askAgain.nonce, expiresAt: askAgain.expiresAt, key: key, session: session, idText: idText)
             } else if let finalReply {
@@ -127,7 +127,6 @@ extension ProxyCore {
         guard session.inFlight[idText] != nil else { return }
         let method = Self.method(of: request)
         func fail(_ reason: String) {
-            counters.failedRequests += 1
             log.notice("'\(upstream.name)' needed input for \(method) that client \(session.label) could not give: \(reason)")
             session.answer(idText, JSONRPCMessage.error(idText: idText, code: JSONRPCErrorCode.internalError, message: reason, data: ["server": .string(upstream.name)]))
         }
@@ -135,8 +134,7 @@ extension ProxyCore {
         guard (session.inFlight[idText]?.inputRounds ?? 0) <= Self.maxInputRounds else {
             return fail("'\(upstream.name)' asked for input more than \(Self.maxInputRounds) times in one \(method)")
         }
-        session.inFlight[idText]?.upstream = nil
-        session.inFlight[idText]?.upstreamID = nil
+        session.inFlight[idText]?.stage = .local
         let requests = result["inputRequests"]?.objectValue ?? [:]
         let requestState = result["requestState"]?.stringValue
         for (_, request) in requests {

@@ -8,7 +8,6 @@ extension ProxyCore {
 
     func answerAggregatedList(_ kind: ListKind, message: [UInt8], idText: [UInt8], from session: ClientSession) {
         if let cursor = (try? JSONParser.parse(message))?["params"]?["cursor"], !cursor.isNull {
-            counters.failedRequests += 1
             session.answer(idText,
                 ProxyFailure.invalidParams(
                     method: kind.method, reason: "unknown cursor: plugboard returns complete lists without pagination"
@@ -110,7 +109,7 @@ extension ProxyCore {
                 completion(.success(items), hint)
             }
         }
-        if upstream.isModern, let cached = listCache.lookup(cacheKey, now: EventLoop.now()) { return takePage(cached) }
+        if upstream.isModern, let cached = listCache.lookup(cacheKey, now: loop.now()) { return takePage(cached) }
         let sent = upstream.send(
             method: kind.method, build: { JSONRPCMessage.request(idText: $0, method: kind.method, params: params) },
             onReply: { [weak self] reply in
@@ -124,7 +123,7 @@ extension ProxyCore {
                         let error = message?["error"]?["message"]?.stringValue ?? "no result"
                         return completion(.failure(.upstreamUnavailable(server: upstream.name, method: kind.method, reason: error)), .none)
                     }
-                    if upstream.isModern { self.listCache.store(result, for: cacheKey, now: EventLoop.now()) }
+                    if upstream.isModern { self.listCache.store(result, for: cacheKey, now: loop.now()) }
                     takePage(result)
                 }
             })

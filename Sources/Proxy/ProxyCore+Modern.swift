@@ -45,7 +45,6 @@ extension ProxyCore {
             counters.answeredLocally += 1
             session.answer(idText, JSONRPCMessage.success(idText: idText, result: .object(discoverResult())))
         case MCPMethod.ping, MCPMethod.loggingSetLevel, MCPMethod.resourcesSubscribe, MCPMethod.resourcesUnsubscribe:
-            counters.failedRequests += 1
             session.answer(
                 idText,
                 JSONRPCMessage.error(

@@ -74,7 +74,6 @@ extension ProxyCore {
             }
             if let failure = Self.failure(of: outcome, phase: .request) {
                 guard let call = session.inFlight[idText] else { return }
-                self.counters.failedRequests += 1
                 session.answer(idText, failure.response(idText: idText, era: call.caller.era))
                 return
             }

@@ -48,7 +48,8 @@ extension ProxyCore {
                 next.append(current)
                 changes.kept.append(server.name)
             } else {
-                let connection = UpstreamConnection(config: server, limits: newConfig.limits, loop: loop, log: log, authorizations: authorizations)
+                let connection = UpstreamConnection(
+                    config: server, limits: newConfig.limits, loop: loop, log: log, authorizations: authorizations, makeLink: makeLink)
                 next.append(connection)
                 fresh.append(connection)
                 if upstream(named: server.name) == nil { changes.added.append(server.name) } else { changes.replaced.append(server.name) }
@@ -58,12 +59,13 @@ extension ProxyCore {
         changes.removed = upstreams.map(\.name).filter { !nextNames.contains($0) }
         for connection in fresh { wire(connection) }
 
-        let deadline = EventLoop.now() + newConfig.limits.initializeTimeout.nanoseconds
-        func awaitFreshConnections() {
+        var decided = false
+        var deadlineTimer: EventLoop.TimerID?
+        /// Adopts once every fresh connection is ready, rejects once one has failed or the
+        /// handshake's timeout has passed; re-judged on each of their phase changes.
+        func judge(timedOut: Bool) {
+            guard !decided else { return }
             let failed = fresh.filter { if case .waitingToRestart = $0.phase { true } else { $0.phase.name == "stopped" } }
-            if !failed.isEmpty {
-                return reject("upstream server(s) \(failed.map { "'\($0.name)'" }.joined(separator: ", ")) could not be started; see the log above")
-            }
             let settled = fresh.allSatisfy { connection in
                 switch connection.phase {
                 case .ready: true
@@ -71,11 +73,17 @@ extension ProxyCore {
                 default: false
                 }
             }
-            if settled { return adopt() }
-            guard EventLoop.now() < deadline else {
-                return reject("upstream server(s) \(fresh.filter { !$0.isReady }.map { "'\($0.name)'" }.joined(separator: ", ")) did not initialize within \(newConfig.limits.initializeTimeout)")
+            guard !failed.isEmpty || settled || timedOut else { return }
+            decided = true
+            if let deadlineTimer { loop.cancelTimer(deadlineTimer) }
+            for connection in fresh { connection.onPhaseChange = nil }
+            if !failed.isEmpty {
+                reject("upstream server(s) \(failed.map { "'\($0.name)'" }.joined(separator: ", ")) could not be started; see the log above")
+            } else if settled {
+                adopt()
+            } else {
+                reject("upstream server(s) \(fresh.filter { !$0.isReady }.map { "'\($0.name)'" }.joined(separator: ", ")) did not initialize within \(newConfig.limits.initializeTimeout)")
             }
-            loop.schedule(afterNanoseconds: 20_000_000) { awaitFreshConnections() }
         }
 
         func reject(_ reason: String) {
@@ -108,7 +116,9 @@ extension ProxyCore {
             completion(.success(changes))
         }
 
-        awaitFreshConnections()
+        for connection in fresh { connection.onPhaseChange = { _ in judge(timedOut: false) } }
+        deadlineTimer = loop.schedule(afterNanoseconds: newConfig.limits.initializeTimeout.nanoseconds) { judge(timedOut: true) }
+        judge(timedOut: false)
     }
 
     /// The previous generation's pools (those the new one did not take over) drain once no call

@@ -27,7 +27,7 @@ extension ProxyCore {
     /// The client cancelled its listen (stdio) or closed its stream (HTTP).
     func endListen(_ idText: [UInt8], of session: ClientSession) -> Bool {
         guard let listen = listens.remove(idText, of: session) else { return false }
-        if session.abandon(idText) { counters.abandonedRequests += 1 }
+        session.abandon(idText)
         for uri in Set(listen.filter.resourceURIs).subtracting(listens.followedURIs) { subscribeUpstream(to: uri, subscribe: false) }
         return true
     }

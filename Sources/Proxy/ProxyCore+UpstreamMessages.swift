@@ -85,7 +85,7 @@ extension ProxyCore {
         switch envelope.method {
         case MCPMethod.progress:
             guard var parsed = try? JSONParser.parse(message), let token = parsed["params"]?["progressToken"] else { return }
-            guard let route = progressRoutes[ProgressKey(server: upstream.name, token: token.serialized())] else {
+            guard let route = progress.route(server: upstream.name, token: token.serialized()) else {
                 log.debug("progress from '\(upstream.name)' for token \(token.serializedString), which no request in flight carries")
                 return
             }

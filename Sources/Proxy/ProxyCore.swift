@@ -18,6 +18,7 @@ public final class ProxyCore {
 
     var config: PlugboardConfig
     let loop: EventLoop
+    let makeLink: UpstreamConnection.LinkFactory?
     let log: Logger
     var exposure: Exposure
     var phase = Phase.serving
@@ -25,8 +26,7 @@ public final class ProxyCore {
     var sessions: [ClientSession] = []
     var catalog: Catalog
     /// Progress tokens of forwarded requests: which session asked, and the upstream's request id.
-    var progressRoutes: [ProgressKey: ProgressRoute] = [:]
-    var nextProgressToken = 0
+    var progress = ProgressRouter()
     /// Answers to `initialize` held until every upstream has settled.
     var initializeWaiters: [() -> Void] = []
     var upstreamsInitializing = false
@@ -35,6 +35,12 @@ public final class ProxyCore {
     /// because every modern request asks.
     private(set) var allUpstreamsSettled = false
     var counters = Counters()
+    /// The request ledgers of sessions that have ended, summed.
+    var endedSessionsTally = RequestLedger.Tally()
+    var drainTimer: EventLoop.TimerID?
+    var upstreamsStopping = false
+    var drainCompletions: [() -> Void] = []
+    var requestsSettledWaiters: [() -> Void] = []
     /// Answered client requests by method and outcome, with latencies.
     public let requestMetrics = RequestMetrics()
     /// Runs plugin chains; nil when no server has any.
@@ -67,19 +73,6 @@ public final class ProxyCore {
     /// Rewrites a successful result before it reaches the client (filters, plugin chains).
     typealias PostProcess = (JSONValue, @escaping (Result<JSONValue, ProxyFailure>) -> Void) -> Void
 
-    /// An upstream and the progress token the proxy gave it for one request.
-    struct ProgressKey: Hashable {
-        let server: String
-        let token: [UInt8]
-    }
-
-    /// Who asked for that progress, under which token of theirs.
-    struct ProgressRoute {
-        let session: ClientSession
-        let upstreamID: Int64
-        let clientToken: [UInt8]
-    }
-
     /// A list request waiting for the same page's fetch to finish.
     struct ListWaiter {
         let session: ClientSession
@@ -88,24 +81,23 @@ public final class ProxyCore {
         let envelope: JSONRPCEnvelope
     }
 
+    /// What no request's ledger holds: messages that were not requests, or not valid ones.
     struct Counters {
-        var requests = 0
         var notifications = 0
         var parseErrors = 0
         var invalidRequests = 0
         var answeredLocally = 0
-        var failedRequests = 0
-        /// Requests whose client left before they were answered (cancelled upstream).
-        var abandonedRequests = 0
-        /// Requests the client cancelled (`notifications/cancelled`): by the spec, never answered.
-        var cancelledRequests = 0
-        /// Requests refused because their id was already in flight.
-        var duplicateIDs = 0
         /// Retries whose `requestState` was forged, expired, replayed or meant for another request.
         var rejectedRequestStates = 0
     }
 
-    public init(config: PlugboardConfig, loop: EventLoop, log: Logger, plugins: PluginRegistry? = nil) {
+    public convenience init(config: PlugboardConfig, loop: EventLoop, log: Logger, plugins: PluginRegistry? = nil) {
+        self.init(config: config, loop: loop, log: log, plugins: plugins, makeLink: nil)
+    }
+
+    /// `makeLink` replaces every upstream's transport (tests drive the core through fake links).
+    init(config: PlugboardConfig, loop: EventLoop, log: Logger, plugins: PluginRegistry?, makeLink: UpstreamConnection.LinkFactory?) {
+        self.makeLink = makeLink
         self.config = config
         self.plugins = plugins.flatMap { $0.isEmpty ? nil : $0 }
         self.pluginChain = self.plugins.map { PluginChain(registry: $0, log: log) }
@@ -114,7 +106,9 @@ public final class ProxyCore {
         let enabled = config.servers.filter(\.enabled)
         exposure = Self.exposure(for: config)
         let authorizations = self.authorizations
-        upstreams = enabled.map { UpstreamConnection(config: $0, limits: config.limits, loop: loop, log: log, authorizations: authorizations) }
+        upstreams = enabled.map {
+            UpstreamConnection(config: $0, limits: config.limits, loop: loop, log: log, authorizations: authorizations, makeLink: makeLink)
+        }
         catalog = Catalog(separator: config.exposure.separator, serverNames: Set(enabled.map(\.name)))
         noteSettling()
     }
@@ -170,7 +164,8 @@ public final class ProxyCore {
 
     /// Registers a client; `deliver` writes one message to it.
     public func openSession(label: String, deliver: @escaping ([UInt8]) -> Void) -> ClientSession {
-        let session = ClientSession(label: label, metrics: requestMetrics, deliver: deliver)
+        let session = ClientSession(label: label, metrics: requestMetrics, clock: loop.clock, deliver: deliver)
+        session.onIdle = { [weak self] in self?.stopUpstreamsIfIdle() }
         sessions.append(session)
         return session
     }
@@ -192,7 +187,8 @@ public final class ProxyCore {
             log.notice("client \(session.label) went away (\(reason)) with \(session.inFlight.count) request(s) in flight; cancelled them upstream")
         }
         session.inFlight = [:]
-        counters.abandonedRequests += session.abandonUnanswered()
+        session.abandonAll()
+        endedSessionsTally = endedSessionsTally + session.ledger.tally
         for (_, request) in session.serverRequests {
             guard case .upstream(let upstream, let upstreamIDText) = request.asker else { continue }
             upstream.sendResponse(
@@ -201,7 +197,7 @@ public final class ProxyCore {
                     message: "The client disconnected before answering \(request.method)", data: nil))
         }
         session.serverRequests = [:]
-        progressRoutes = progressRoutes.filter { $0.value.session !== session }
+        progress.closeAll(of: session)
     }
 
     /// A client sent a line longer than `limits.max_message_bytes`; it was discarded unread.
@@ -223,88 +219,118 @@ public final class ProxyCore {
     /// Stops taking requests, lets those in flight finish for up to `deadline`, then stops the
     /// upstreams (stdin EOF, SIGTERM, SIGKILL). `completion` runs once every child is reaped.
     public func shutdown(deadline: TimeSpan, completion: @escaping () -> Void) {
+        beginDrain(deadline: deadline)
+        whenDrained(completion)
+    }
+
+    func beginDrain(deadline: TimeSpan) {
         loop.assertInLoop()
-        guard phase == .serving else { return }
+        guard phase == .serving else {
+            if deadline.nanoseconds == 0 { forceStop() }
+            return
+        }
         phase = .draining
         closeListens()
-        let inFlight = sessions.reduce(0) { $0 + $1.inFlight.count + $1.deferred.count }
+        let inFlight = sessions.reduce(0) { $0 + $1.pendingRequestCount }
         log.info("shutting down: \(inFlight) request(s) in flight, waiting up to \(deadline)")
-        let deadlineAt = EventLoop.now() + deadline.nanoseconds
-        func waitForClientRequests() {
-            if isIdle || EventLoop.now() >= deadlineAt {
-                stopUpstreams(deadlineAt: deadlineAt, completion: completion)
-            } else {
-                loop.schedule(afterNanoseconds: 5_000_000) { waitForClientRequests() }
-            }
+        drainTimer = loop.schedule(afterNanoseconds: deadline.nanoseconds) { [weak self] in
+            self?.drainTimer = nil
+            self?.stopUpstreams()
         }
-        waitForClientRequests()
+        stopUpstreamsIfIdle()
+    }
+
+    /// Called whenever a session or the initialize gate may have let go of its last request.
+    func stopUpstreamsIfIdle() {
+        guard phase == .draining, drainTimer != nil, isIdle else { return }
+        stopUpstreams()
     }
 
     /// No client request is waiting for an answer.
     private var isIdle: Bool {
-        initializeWaiters.isEmpty && sessions.allSatisfy { $0.inFlight.isEmpty && $0.deferred.isEmpty }
+        initializeWaiters.isEmpty && sessions.allSatisfy(\.isIdle)
     }
 
-    private func stopUpstreams(deadlineAt: UInt64, completion: @escaping () -> Void) {
+    private func stopUpstreams() {
+        guard phase == .draining, !upstreamsStopping else { return }
+        upstreamsStopping = true
+        if let drainTimer { loop.cancelTimer(drainTimer) }
+        drainTimer = nil
         if !isIdle {
-            let late = sessions.reduce(0) { $0 + $1.inFlight.count }
+            let late = sessions.reduce(0) { $0 + $1.pendingRequestCount }
             log.warning("\(late) request(s) still in flight at the shutdown deadline; failing them")
         }
+        // Each upstream stops once its requests are answered; those still running are failed now.
+        for upstream in upstreams { upstream.stop {} }
+        for upstream in upstreams { upstream.terminate() }
+        let settled = requestsSettledWaiters
+        requestsSettledWaiters = []
+        for waiter in settled { waiter() }
         var remaining = upstreams.count
         let finish = { [weak self] in
             guard let self else { return }
-            let done = {
-                self.phase = .stopped
-                completion()
-            }
             for registry in self.retiringRegistries { registry.drain {} }
-            if let plugins = self.plugins { plugins.drain(completion: done) } else { done() }
+            if let plugins = self.plugins { plugins.drain { [weak self] in self?.finishDrain() } } else { self.finishDrain() }
         }
         guard remaining > 0 else { return finish() }
         for upstream in upstreams {
-            upstream.stop {
+            upstream.whenDrained {
                 remaining -= 1
                 if remaining == 0 { finish() }
             }
         }
-        let now = EventLoop.now()
-        loop.schedule(afterNanoseconds: deadlineAt > now ? deadlineAt - now : 0) { [upstreams] in
-            for upstream in upstreams { upstream.terminate() }
-        }
+    }
+
+    /// Runs `waiter` once a drain has answered every client request (or failed those left at
+    /// its deadline): what frontends wait for before they flush and close.
+    public func whenRequestsSettled(_ waiter: @escaping () -> Void) {
+        if upstreamsStopping { waiter() } else { requestsSettledWaiters.append(waiter) }
+    }
+
+    private func finishDrain() {
+        phase = .stopped
+        let waiting = drainCompletions
+        drainCompletions = []
+        for completion in waiting { completion() }
+    }
+}
+
+extension ProxyCore: Service {
+    public var serviceName: String { "the proxy core" }
+
+    /// Drains with `limits.shutdown_timeout` as the deadline for requests in flight.
+    public func beginDrain() { beginDrain(deadline: config.limits.shutdownTimeout) }
+
+    public func whenDrained(_ completion: @escaping () -> Void) {
+        if phase == .stopped { completion() } else { drainCompletions.append(completion) }
+    }
+
+    /// Fails what is in flight and stops the upstreams now.
+    public func forceStop() {
+        if phase == .serving { beginDrain(deadline: .milliseconds(0)) }
+        stopUpstreams()
+        for upstream in upstreams { upstream.forceStop() }
     }
 
     // MARK: Status
 
-    public var status: JSONObject {
-        var servers: JSONObject = [:]
-        for upstream in upstreams { servers[upstream.name] = .object(upstream.statusSummary) }
-        let mode: JSONValue = if case .aggregated = exposure { "aggregated" } else { "transparent" }
-        return [
-            "phase": .string("\(phase)"),
-            "generation": .number(JSONNumber(generation)),
-            "exposure": mode,
-            "sessions": .number(JSONNumber(sessions.count)),
-            "requests": .number(JSONNumber(counters.requests)),
-            "notifications": .number(JSONNumber(counters.notifications)),
-            "parseErrors": .number(JSONNumber(counters.parseErrors)),
-            "invalidRequests": .number(JSONNumber(counters.invalidRequests)),
-            "failedRequests": .number(JSONNumber(counters.failedRequests)),
-            "accounting": .object(requestAccounting),
-            "bridge": [
-                "heldCalls": .number(JSONNumber(heldCalls.count)),
-                "heldCallsExpired": .number(JSONNumber(heldCalls.expiredCount)),
-                "rejectedRequestStates": .number(JSONNumber(counters.rejectedRequestStates)),
-                "subscriptions": .number(JSONNumber(listens.count)),
-            ],
-            "listCache": [
-                "entries": .number(JSONNumber(listCache.count)),
-                "hits": .number(JSONNumber(listCache.hits)),
-                "misses": .number(JSONNumber(listCache.misses)),
-                "fetches": .number(JSONNumber(listCache.fetches)),
-            ],
-            "upstreams": .object(servers),
-            "plugins": .object(plugins?.status ?? [:]),
-        ]
+    public var status: ProxyStatus {
+        var open = 0
+        var tally = endedSessionsTally
+        for session in sessions {
+            open += session.ledger.openCount
+            tally = tally + session.ledger.tally
+        }
+        return ProxyStatus(
+            phase: "\(phase)", generation: generation, isAggregated: exposure != .transparent, sessions: sessions.count,
+            notifications: counters.notifications, parseErrors: counters.parseErrors, invalidRequests: counters.invalidRequests,
+            accounting: ProxyStatus.Accounting(open: open, tally: tally),
+            bridge: ProxyStatus.Bridge(
+                heldCalls: heldCalls.count, heldCallsExpired: heldCalls.expiredCount,
+                rejectedRequestStates: counters.rejectedRequestStates, subscriptions: listens.count),
+            listCache: ProxyStatus.ListCacheStatus(
+                entries: listCache.count, hits: listCache.hits, misses: listCache.misses, fetches: listCache.fetches),
+            upstreams: upstreams.map(\.status), plugins: plugins?.status ?? [:])
     }
 }
 
@@ -324,29 +350,4 @@ extension ProxyCore {
         return (false, "upstream(s) down: \(down.joined(separator: ", "))")
     }
 
-    /// Upstream name, phase name, requests sent and restarts, for `/metrics`.
-    public var upstreamSummaries: [(name: String, phase: String, summary: JSONObject)] {
-        upstreams.map { ($0.name, $0.phase.name, $0.statusSummary) }
-    }
-}
-
-extension ProxyCore {
-    /// Where every client request went: `received` equals `answeredOK + answeredError +
-    /// unanswered + abandoned + cancelled + duplicateIDs` at every moment, so nothing is lost unnoticed.
-    var requestAccounting: JSONObject {
-        var ok = 0
-        var failed = 0
-        for (key, histogram) in requestMetrics.histograms {
-            if key.outcome == .ok { ok += histogram.count } else { failed += histogram.count }
-        }
-        return [
-            "received": .number(JSONNumber(counters.requests)),
-            "answeredOK": .number(JSONNumber(ok)),
-            "answeredError": .number(JSONNumber(failed)),
-            "unanswered": .number(JSONNumber(sessions.reduce(0) { $0 + $1.unansweredCount })),
-            "abandoned": .number(JSONNumber(counters.abandonedRequests)),
-            "cancelled": .number(JSONNumber(counters.cancelledRequests)),
-            "duplicateIDs": .number(JSONNumber(counters.duplicateIDs)),
-        ]
-    }
 }

@@ -152,8 +152,15 @@ final class UpstreamAuthorization {
         return nil
     }
 
-    /// For the status dump and metrics: the state, who issued the token, its scopes and expiry; never a token.
-    var statusSummary: JSONObject {
+    var status: UpstreamStatus.OAuthStatus {
+        let isAuthorized = if case .usable = machine.state { true } else { false }
+        return UpstreamStatus.OAuthStatus(
+            isAuthorized: isAuthorized, renewals: counters.renewals, renewalFailures: counters.renewalFailures,
+            rejections: counters.rejections, json: statusSummary)
+    }
+
+    /// For the status dump: the state, who issued the token, its scopes and expiry; never a token.
+    private var statusSummary: JSONObject {
         var summary: JSONObject = [
             "renewals": .number(JSONNumber(counters.renewals)), "renewalFailures": .number(JSONNumber(counters.renewalFailures)),
             "rejections": .number(JSONNumber(counters.rejections)),

@@ -57,7 +57,11 @@ final class UpstreamConnection {
     let limits: Limits
     private let loop: EventLoop
     private let log: Logger
-    private(set) var phase = Phase.idle
+    private(set) var phase = Phase.idle {
+        didSet { onPhaseChange?(self) }
+    }
+    /// Called after every change of `phase`: what a reload waits on for its fresh connections.
+    var onPhaseChange: ((UpstreamConnection) -> Void)?
     /// Why the server last failed to start or initialize, for the errors of calls that find it down.
     private(set) var lastFailure: String?
     /// Why plugboard itself is ending the current link (a failed handshake), so that the link's
@@ -83,7 +87,7 @@ final class UpstreamConnection {
     /// When the last health-check ping was answered or failed, and how.
     private var lastHealthCheck: (at: String, passed: Bool)?
     private var initializeParams: JSONValue?
-    private var stopCompletion: (() -> Void)?
+    private var stopCompletions: [() -> Void] = []
     private(set) var counters = Counters()
     /// OAuth toward a remote server; nil for stdio servers and configured `Authorization` headers.
     private(set) var authorization: UpstreamAuthorization?
@@ -130,8 +134,16 @@ final class UpstreamConnection {
     }
     var instructions: String? { (era == .modern ? discoverResult : initializeResult)?["instructions"]?.stringValue }
 
-    init(config: UpstreamServer, limits: Limits, loop: EventLoop, log: Logger, authorizations: AuthorizationRegistry = AuthorizationRegistry()) {
+    /// Makes the link of each life of a server; tests hand in fakes.
+    typealias LinkFactory = (UpstreamServer) -> UpstreamLink
+    private let makeLink: LinkFactory?
+
+    init(
+        config: UpstreamServer, limits: Limits, loop: EventLoop, log: Logger, authorizations: AuthorizationRegistry = AuthorizationRegistry(),
+        makeLink: LinkFactory? = nil
+    ) {
         self.config = config
+        self.makeLink = makeLink
         self.limits = limits
         self.loop = loop
         self.log = log.tagged("upstream:\(config.name)")
@@ -166,7 +178,11 @@ final class UpstreamConnection {
     /// Stops taking requests; once `pending` drains (or `terminate()` is called) the process is
     /// closed, then signalled; `completion` runs once it has been reaped.
     func stop(completion: @escaping () -> Void) {
-        stopCompletion = completion
+        whenDrained(completion)
+        beginDrain()
+    }
+
+    func beginDrain() {
         failParked(with: { .shuttingDown(method: $0) })
         cancelTimers()
         // Subscriptions never end by themselves; they must not hold the drain open.
@@ -187,6 +203,18 @@ final class UpstreamConnection {
         }
     }
 
+    func whenDrained(_ completion: @escaping () -> Void) {
+        if case .stopped = phase { completion() } else { stopCompletions.append(completion) }
+    }
+
+    /// Fails what is pending and ends the server at once, without the polite steps.
+    func forceStop() {
+        if case .stopping = phase {} else { beginDrain() }
+        guard case .stopping(let server) = phase else { return }
+        failPending(with: { .shuttingDown(method: $0) })
+        server.link.abort()
+    }
+
     /// Ends the server now (for a process: EOF on its stdin, then SIGTERM after 2 s, then SIGKILL after 3 s more).
     func terminate() {
         guard case .stopping(let server) = phase else { return }
@@ -200,12 +228,16 @@ final class UpstreamConnection {
             authorizations.release(authorization)
             self.authorization = nil
         }
-        let completion = stopCompletion
-        stopCompletion = nil
-        completion?()
+        let completions = stopCompletions
+        stopCompletions = []
+        for completion in completions { completion() }
     }
 
     private func spawn() {
+        startLink(RunningServer(link: makeLink?(config) ?? makeRealLink()))
+    }
+
+    private func makeRealLink() -> UpstreamLink {
         let link: UpstreamLink
         switch config.transport {
         case .stdio(let command, let arguments, let environment, let workingDirectory):
@@ -222,7 +254,11 @@ final class UpstreamConnection {
         case .legacySSE(let url):
             link = LegacySSELink(url: url, options: config.remote, authorization: authorization, limits: limits, loop: loop, log: log)
         }
-        let server = RunningServer(link: link)
+        return link
+    }
+
+    private func startLink(_ server: RunningServer) {
+        let link = server.link
         link.onMessage = { [weak self] message, related in self?.receive(message, relatedRequest: related) }
         link.onClosed = { [weak self, weak server] reason in
             guard let self, let server else { return }
@@ -254,7 +290,7 @@ final class UpstreamConnection {
         let id = takeRequestID()
         let message = JSONRPCMessage.request(
             id: .number(id), method: MCPMethod.discover, params: ["_meta": .object(RequestMeta.plugboard.entries)])
-        let now = EventLoop.now()
+        let now = loop.now()
         let timeout = config.discoverTimeout
         pending[id] = PendingRequest(
             method: MCPMethod.discover,
@@ -299,7 +335,7 @@ final class UpstreamConnection {
         phase = .initializing(server)
         let id = takeRequestID()
         let message = JSONRPCMessage.request(id: .number(id), method: MCPMethod.initialize, params: params)
-        let now = EventLoop.now()
+        let now = loop.now()
         let timeout = limits.initializeTimeout
         pending[id] = PendingRequest(
             method: MCPMethod.initialize,
@@ -406,14 +442,14 @@ final class UpstreamConnection {
             finishStop()
             return
         }
-        let wasInitializing = if case .initializing = phase { true } else { false }
         let wasReady = if case .ready = phase { true } else { false }
         let cause = abortCause ?? reason
         let announced = abortCause != nil
         abortCause = nil
         if !announced { log.error("exited unexpectedly (\(reason))") }
         scheduleRestart(reason: cause, failedToStart: !wasReady)
-        if wasInitializing && !announced {
+        // A server that ends before it was ever ready has settled, as down: nobody waits for it.
+        if !wasReady && !announced {
             lastFailure = cause
             onInitializeFailed(self, cause)
         }
@@ -424,11 +460,11 @@ final class UpstreamConnection {
         let initial = max(config.restartBackoffInitial.milliseconds, 1)
         let delayMs = min(initial << min(restartAttempt, 20), config.restartBackoffMax.milliseconds)
         restartAttempt += 1
-        let restartAt = EventLoop.now() + UInt64(delayMs) * 1_000_000
+        let restartAt = loop.now() + UInt64(delayMs) * 1_000_000
         phase = .waitingToRestart(reason: reason, restartAt: restartAt, failedToStart: failedToStart)
         log.notice("restarting in \(TimeSpan(milliseconds: delayMs)) (attempt \(restartAttempt))")
         if failedToStart {
-            failParked(with: { [name] method in .upstreamUnavailable(server: name, method: method, reason: Self.downReason(reason, restartAt: restartAt)) })
+            failParked(with: { [name] method in .upstreamUnavailable(server: name, method: method, reason: downReason(reason, restartAt: restartAt)) })
         }
         loop.schedule(afterNanoseconds: UInt64(delayMs) * 1_000_000) { [weak self] in
             guard let self, case .waitingToRestart = self.phase else { return }
@@ -439,8 +475,8 @@ final class UpstreamConnection {
     }
 
     /// "it is not running: <cause>; next attempt in 4 s", for calls that find the server down.
-    static func downReason(_ cause: String, restartAt: UInt64) -> String {
-        let now = EventLoop.now()
+    func downReason(_ cause: String, restartAt: UInt64) -> String {
+        let now = loop.now()
         let seconds = restartAt > now ? Double(restartAt - now) / 1e9 : 0
         let next = seconds < 1 ? "under a second" : "\(Int(seconds.rounded(.up))) s"
         return "it is not running: \(cause); next attempt in \(next)"
@@ -465,7 +501,7 @@ final class UpstreamConnection {
         }
         let timeout = timeout ?? config.requestTimeout
         let id = takeRequestID()
-        let now = EventLoop.now()
+        let now = loop.now()
         switch phase {
         case .ready(let server):
             let message = build(Self.idText(id))
@@ -481,7 +517,7 @@ final class UpstreamConnection {
                 method: method, onReply: onReply, deadline: now + timeout.nanoseconds,
                 hardDeadline: now + 10 * timeout.nanoseconds, timeoutSeconds: timeout.seconds)
         case .waitingToRestart(let reason, let restartAt, failedToStart: true):
-            return .failure(.upstreamUnavailable(server: name, method: method, reason: Self.downReason(reason, restartAt: restartAt)))
+            return .failure(.upstreamUnavailable(server: name, method: method, reason: downReason(reason, restartAt: restartAt)))
         case .idle, .probing, .spawned, .initializing, .waitingToRestart:
             parked.append(
                 ParkedRequest(
@@ -542,7 +578,7 @@ final class UpstreamConnection {
     /// A progress notification arrived for request `id`: the spec lets it reset the timeout.
     func noteProgress(for id: Int64) {
         guard var request = pending[id] else { return }
-        request.deadline = min(EventLoop.now() + UInt64(request.timeoutSeconds * 1e9), request.hardDeadline)
+        request.deadline = min(loop.now() + UInt64(request.timeoutSeconds * 1e9), request.hardDeadline)
         pending[id] = request
     }
 
@@ -610,7 +646,7 @@ final class UpstreamConnection {
     }
 
     private func expireOverdueRequests() {
-        let now = EventLoop.now()
+        let now = loop.now()
         let overdue = pending.filter { $0.value.deadline <= now }
         for (id, request) in overdue {
             pending[id] = nil
@@ -678,7 +714,7 @@ final class UpstreamConnection {
     private func flushParked(on server: RunningServer) {
         let waiting = parked
         parked = []
-        let now = EventLoop.now()
+        let now = loop.now()
         for request in waiting {
             let message = request.build(Self.idText(request.id))
             guard server.link.send(message) != .closed else {
@@ -713,26 +749,23 @@ final class UpstreamConnection {
         if case .stopping = phase, pending.isEmpty { terminate() }
     }
 
-    var statusSummary: JSONObject {
-        [
-            "phase": .string(phase.name),
-            "era": era.map { .string($0.rawValue) } ?? .null,
-            "protocol": protocolVersion.map { .string($0) } ?? .null,
-            "pid": phase.server?.link.processID.map { .number(JSONNumber(Int64($0))) } ?? .null,
-            "endpoint": phase.server.map { .string($0.link.endpoint) } ?? .null,
-            "inFlight": .number(JSONNumber(inFlightCount)),
-            "restarts": .number(JSONNumber(counters.restarts)),
-            "timeouts": .number(JSONNumber(counters.timeouts)),
-            "requestsSent": .number(JSONNumber(counters.requestsSent)),
-            "responsesReceived": .number(JSONNumber(counters.responsesReceived)),
-            "failedByExit": .number(JSONNumber(counters.failedByExit)),
-            "unmatchedResponses": .number(JSONNumber(counters.unmatchedResponses)),
-            "malformedMessages": .number(JSONNumber(counters.malformedMessages)),
-            "healthy": .bool(isHealthy),
-            "lastHealthCheck": lastHealthCheck.map { ["at": .string($0.at), "passed": .bool($0.passed)] } ?? .null,
-            "oauth": authorization.map { .object($0.statusSummary) } ?? .null,
-        ]
+    var status: UpstreamStatus {
+        let isUp = switch phase {
+        case .probing, .spawned, .initializing, .ready: true
+        case .idle, .waitingToRestart, .stopping, .stopped: false
+        }
+        return UpstreamStatus(
+            name: name, phase: phase.name, isUp: isUp, era: era?.rawValue, protocolVersion: protocolVersion,
+            processID: phase.server?.link.processID, endpoint: phase.server?.link.endpoint, inFlight: inFlightCount,
+            restarts: counters.restarts, timeouts: counters.timeouts, requestsSent: counters.requestsSent,
+            responsesReceived: counters.responsesReceived, failedByExit: counters.failedByExit,
+            unmatchedResponses: counters.unmatchedResponses, malformedMessages: counters.malformedMessages,
+            isHealthy: isHealthy, lastHealthCheck: lastHealthCheck, oauth: authorization?.status)
     }
+}
+
+extension UpstreamConnection: Service {
+    var serviceName: String { "upstream '\(name)'" }
 }
 
 extension Array {

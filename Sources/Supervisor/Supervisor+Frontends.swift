@@ -1,4 +1,6 @@
 import Config
+import IO
+import Logging
 import Frontends
 import Glibc
 import Network
@@ -10,9 +12,10 @@ struct FrontendStartError: Error, CustomStringConvertible {
 }
 
 extension Supervisor {
-    /// Starts what carries clients: the Unix socket (`--listen`), Streamable HTTP (`[http]` or
-    /// `--http`), stdio (when neither, or `[http] stdio = true`), and the admin endpoints.
-    func startFrontends(core: ProxyCore) throws(FrontendStartError) {
+    /// Builds what carries clients, unstarted: the Unix socket (`--listen`), Streamable HTTP
+    /// (`[http]` or `--http`), stdio (when neither, or `[http] stdio = true`), and the admin
+    /// endpoints, which listen on their own address or share the HTTP frontend's.
+    func buildFrontends(core: ProxyCore) throws(FrontendStartError) {
         var http = config.http
         if let addresses = options.httpListen { http.listen = addresses }
         let adminAddress = options.adminListen ?? config.admin.listen
@@ -22,16 +25,14 @@ extension Supervisor {
                 metrics: { [unowned self] in metricsText },
                 status: { [unowned self] in status })
         }
+        if let adminAddress, let admin {
+            adminListener = AdminListener(endpoints: admin, address: adminAddress, loop: loop, log: log)
+        }
         if let path = options.listenPath {
-            let socketFrontend = UnixSocketFrontend(
-                path: path, core: core, loop: loop, maxMessageBytes: config.limits.maxMessageBytes,
-                maxQueuedBytes: config.limits.maxQueuedBytes, log: log)
-            frontends.append(socketFrontend)
-            do {
-                try socketFrontend.start()
-            } catch {
-                throw FrontendStartError(description: "\(error)")
-            }
+            frontends.append(
+                UnixSocketFrontend(
+                    path: path, core: core, loop: loop, maxMessageBytes: config.limits.maxMessageBytes,
+                    maxQueuedBytes: config.limits.maxQueuedBytes, log: log))
         }
         if http.isEnabled {
             let token = try Self.loadToken(http.bearerToken)
@@ -40,18 +41,6 @@ extension Supervisor {
                 token: token, core: core, loop: loop, log: log, admin: adminAddress == nil ? admin : nil)
             frontends.append(frontend)
             httpFrontend = frontend
-            do {
-                _ = try frontend.start()
-            } catch {
-                throw FrontendStartError(description: "cannot serve HTTP: \(error)")
-            }
-        }
-        if let adminAddress, let admin {
-            do {
-                _ = try admin.listen(on: adminAddress, loop: loop, log: log)
-            } catch {
-                throw FrontendStartError(description: "cannot serve the admin endpoints: \(error)")
-            }
         }
         if options.listenPath == nil && (!http.isEnabled || http.alsoStdio) {
             let stdio = StdioFrontend(
@@ -116,4 +105,31 @@ extension Supervisor {
         let upstreams = core.upstreamReadiness
         return .init(isReady: upstreams.isReady, detail: "generation \(core.generation); \(upstreams.detail)")
     }
+}
+
+/// The admin endpoints on an address of their own (`[admin] listen`), as a member of the
+/// supervisor's service group: the first started and the last drained, so that `/readyz`
+/// reports the drain until the end.
+final class AdminListener: Service {
+    let endpoints: AdminEndpoints
+    private let address: ListenAddress
+    private let loop: EventLoop
+    private let log: Logger
+
+    init(endpoints: AdminEndpoints, address: ListenAddress, loop: EventLoop, log: Logger) {
+        self.endpoints = endpoints
+        self.address = address
+        self.loop = loop
+        self.log = log
+    }
+
+    var serviceName: String { "the admin endpoints" }
+
+    func start() throws {
+        _ = try endpoints.listen(on: address, loop: loop, log: log)
+    }
+
+    func beginDrain() { endpoints.close() }
+    func whenDrained(_ completion: @escaping () -> Void) { completion() }
+    func forceStop() { endpoints.close() }
 }

@@ -45,54 +45,62 @@ extension Supervisor {
         }
         let status = core.status
         text.declare("plugboard_client_sessions", .gauge, help: "Client sessions open (all frontends).")
-        text.sample("plugboard_client_sessions", status["sessions"]?.intValue ?? 0)
-        for (key, help) in [
-            ("parseErrors", "Client messages that were not JSON."), ("invalidRequests", "Client messages that were not valid JSON-RPC."),
-            ("notifications", "Client notifications received."),
+        text.sample("plugboard_client_sessions", status.sessions)
+        for (name, help, value) in [
+            ("plugboard_client_parse_errors_total", "Client messages that were not JSON.", status.parseErrors),
+            ("plugboard_client_invalid_requests_total", "Client messages that were not valid JSON-RPC.", status.invalidRequests),
+            ("plugboard_client_notifications_total", "Client notifications received.", status.notifications),
         ] {
-            let name = "plugboard_client_\(key.snakeCased)_total"
             text.declare(name, .counter, help: help)
-            text.sample(name, status[key]?.intValue ?? 0)
+            text.sample(name, value)
+        }
+        let accounting = status.accounting
+        text.declare("plugboard_client_requests_unanswered", .gauge, help: "Client requests received and not answered yet.")
+        text.sample("plugboard_client_requests_unanswered", accounting.unanswered)
+        text.declare("plugboard_client_requests_unanswerable_total", .counter, help: "Client requests that ended without an answer, by why.")
+        for (reason, value) in [("abandoned", accounting.abandoned), ("cancelled", accounting.cancelled), ("duplicate_id", accounting.duplicateIDs)] {
+            text.sample("plugboard_client_requests_unanswerable_total", labels: [("reason", reason)], value)
         }
         text.declare("plugboard_upstream_up", .gauge, help: "1 when the upstream is started or ready, 0 when restarting or stopped.")
-        let upstreams = core.upstreamSummaries
-        for upstream in upstreams {
-            let up = ["spawned", "initializing", "ready"].contains(upstream.phase)
-            text.sample("plugboard_upstream_up", labels: [("server", upstream.name), ("phase", upstream.phase)], up ? 1 : 0)
+        for upstream in status.upstreams {
+            text.sample("plugboard_upstream_up", labels: [("server", upstream.name), ("phase", upstream.phase)], upstream.isUp ? 1 : 0)
         }
-        for (key, kind, help) in [
-            ("inFlight", PrometheusText.Kind.gauge, "Requests waiting for the upstream's answer."),
-            ("requestsSent", .counter, "Requests sent to the upstream."),
-            ("responsesReceived", .counter, "Responses received from the upstream."),
-            ("timeouts", .counter, "Requests the upstream did not answer in time."),
-            ("restarts", .counter, "Times the upstream was restarted."),
-            ("failedByExit", .counter, "Requests failed because the upstream exited."),
-            ("unmatchedResponses", .counter, "Responses with an id nobody asked for."),
-            ("malformedMessages", .counter, "Lines from the upstream that were not valid JSON-RPC."),
-        ] {
-            let name = "plugboard_upstream_\(key.snakeCased)\(kind == .counter ? "_total" : "")"
-            text.declare(name, kind, help: help)
-            for upstream in upstreams {
-                text.sample(name, labels: [("server", upstream.name)], Double(upstream.summary[key]?.intValue ?? 0))
+        let upstreamSamples: [(name: String, kind: PrometheusText.Kind, help: String, value: (UpstreamStatus) -> Int)] = [
+            ("in_flight", .gauge, "Requests waiting for the upstream's answer.", \.inFlight),
+            ("requests_sent", .counter, "Requests sent to the upstream.", \.requestsSent),
+            ("responses_received", .counter, "Responses received from the upstream.", \.responsesReceived),
+            ("timeouts", .counter, "Requests the upstream did not answer in time.", \.timeouts),
+            ("restarts", .counter, "Times the upstream was restarted.", \.restarts),
+            ("failed_by_exit", .counter, "Requests failed because the upstream exited.", \.failedByExit),
+            ("unmatched_responses", .counter, "Responses with an id nobody asked for.", \.unmatchedResponses),
+            ("malformed_messages", .counter, "Lines from the upstream that were not valid JSON-RPC.", \.malformedMessages),
+        ]
+        for sample in upstreamSamples {
+            let name = "plugboard_upstream_\(sample.name)\(sample.kind == .counter ? "_total" : "")"
+            text.declare(name, sample.kind, help: sample.help)
+            for upstream in status.upstreams {
+                text.sample(name, labels: [("server", upstream.name)], Double(sample.value(upstream)))
             }
         }
-        addOAuthMetrics(upstreams, to: &text)
+        addOAuthMetrics(status.upstreams, to: &text)
     }
 
-    private func addOAuthMetrics(_ upstreams: [(name: String, phase: String, summary: JSONObject)], to text: inout PrometheusText) {
-        let authorized = upstreams.compactMap { upstream in upstream.summary["oauth"]?.objectValue.map { (upstream.name, $0) } }
+    private func addOAuthMetrics(_ upstreams: [UpstreamStatus], to text: inout PrometheusText) {
+        let authorized = upstreams.compactMap { upstream in upstream.oauth.map { (upstream.name, $0) } }
         guard !authorized.isEmpty else { return }
         text.declare("plugboard_upstream_oauth_authorized", .gauge, help: "1 when plugboard holds a usable access token for the server.")
         for (name, oauth) in authorized {
-            text.sample("plugboard_upstream_oauth_authorized", labels: [("server", name)], oauth["state"]?.stringValue == "authorized" ? 1 : 0)
+            text.sample("plugboard_upstream_oauth_authorized", labels: [("server", name)], oauth.isAuthorized ? 1 : 0)
         }
-        for (key, help) in [
-            ("renewals", "Access token refreshes and client-credentials grants started."), ("renewalFailures", "Token renewals that failed."),
-            ("rejections", "Requests the server refused with 401 or 403."),
-        ] {
-            let name = "plugboard_upstream_oauth_\(key.snakeCased)_total"
-            text.declare(name, .counter, help: help)
-            for (server, oauth) in authorized { text.sample(name, labels: [("server", server)], Double(oauth[key]?.intValue ?? 0)) }
+        let oauthSamples: [(name: String, help: String, value: (UpstreamStatus.OAuthStatus) -> Int)] = [
+            ("renewals", "Access token refreshes and client-credentials grants started.", \.renewals),
+            ("renewal_failures", "Token renewals that failed.", \.renewalFailures),
+            ("rejections", "Requests the server refused with 401 or 403.", \.rejections),
+        ]
+        for sample in oauthSamples {
+            let name = "plugboard_upstream_oauth_\(sample.name)_total"
+            text.declare(name, .counter, help: sample.help)
+            for (server, oauth) in authorized { text.sample(name, labels: [("server", server)], Double(sample.value(oauth))) }
         }
     }
 

@@ -26,6 +26,9 @@ public final class Supervisor {
     var core: ProxyCore?
     var plugins: PluginRegistry?
     var frontends: [Frontend] = []
+    /// Every long-lived part, in start order: admin endpoints, core, frontends, watcher.
+    lazy var services = ServiceGroup(loop: loop) { [log] line in log.warning(line) }
+    var adminListener: AdminListener?
     var httpFrontend: StreamableHTTPFrontend?
     var admin: AdminEndpoints?
     /// The plugin pools of generation 1 have loaded (or said why they cannot): READY was sent.
@@ -86,19 +89,24 @@ public final class Supervisor {
         }
         let core = ProxyCore(config: config, loop: loop, log: log, plugins: plugins)
         self.core = core
+        self.plugins = plugins
+        generationLoadedAt = Timestamp.now(withMilliseconds: false)
         do {
-            try startFrontends(core: core)
+            try buildFrontends(core: core)
+            let flush: UInt64 = 2_000_000_000
+            let requests = config.limits.shutdownTimeout.nanoseconds
+            if let adminListener { services.add(adminListener, graceNanoseconds: flush) }
+            // The core's own timers end its upstreams (EOF, SIGTERM, SIGKILL); this is the backstop.
+            services.add(core, graceNanoseconds: requests + 10_000_000_000)
+            for frontend in frontends { services.add(frontend, graceNanoseconds: requests + flush) }
+            try services.start()
         } catch {
             log.error("\(error)")
             exitStatus = 1
-            for frontend in frontends { frontend.finish() }
+            services.forceStop()
             loop.stop()
             return
         }
-        self.plugins = plugins
-        generationLoadedAt = Timestamp.now(withMilliseconds: false)
-        core.start()
-        for case let stdio as StdioFrontend in frontends { stdio.start() }
         if options.watch { startWatching() }
         writePidFile()
         phase = .serving
@@ -131,6 +139,7 @@ public final class Supervisor {
         do {
             try watcher.start()
             self.watcher = watcher
+            services.addStarted(watcher, graceNanoseconds: nil)
             log.info("watching \(config.directory) and \(config.pluginsDirectory) for changes")
         } catch {
             log.error("not watching for changes: \(error); SIGHUP still reloads")
@@ -152,8 +161,8 @@ public final class Supervisor {
         default:
             if phase == .shuttingDown {
                 log.warning("\(signalName(signal)) received again: stopping now")
-                core?.shutdown(deadline: .milliseconds(0)) {}
-                finishSoon(force: true)
+                services.forceStop()
+                finish()
             } else {
                 beginShutdown(reason: signalName(signal))
             }
@@ -256,33 +265,21 @@ public final class Supervisor {
 
     // MARK: Shutdown
 
+    /// Drains the service group: the watcher stops, frontends stop taking clients, the core
+    /// answers what is in flight (failing what is left at `limits.shutdown_timeout`) and stops
+    /// its upstreams and plugins, frontends flush and close, then the admin endpoints close.
     func beginShutdown(reason: String) {
-        guard phase == .serving || phase == .starting, let core else { return }
+        guard phase == .serving || phase == .starting, core != nil else { return }
         phase = .shuttingDown
         notifier?.stopping()
-        watcher?.stop()
-        for frontend in frontends { frontend.stopAccepting() }
         log.info("shutting down (\(reason))")
-        core.shutdown(deadline: config.limits.shutdownTimeout) { [weak self] in
-            self?.finishSoon(force: false)
-        }
+        services.shutdown { [weak self] in self?.finish() }
     }
 
-    /// Lets stdout drain (bounded), then ends the loop.
-    private func finishSoon(force: Bool) {
+    private func finish() {
         guard phase != .finished else { return }
-        for frontend in frontends { frontend.finish() }
-        admin?.close()
-        let deadline = EventLoop.now() + (force ? 0 : 2_000_000_000)
-        func check() {
-            if frontends.allSatisfy({ $0.pendingOutputBytes == 0 }) || EventLoop.now() >= deadline {
-                phase = .finished
-                loop.stop()
-            } else {
-                loop.schedule(afterNanoseconds: 10_000_000) { check() }
-            }
-        }
-        check()
+        phase = .finished
+        loop.stop()
     }
 
     // MARK: Health and status
@@ -323,7 +320,7 @@ public final class Supervisor {
             "openDescriptors": .number(JSONNumber(DescriptorCensus.openDescriptors().count)),
             "loopStalls": .number(JSONNumber(loopWatchdog?.stallCount ?? 0)),
         ]
-        if let core { status["proxy"] = .object(core.status) }
+        if let core { status["proxy"] = .object(core.status.json) }
         if let httpFrontend { status["http"] = .object(httpFrontend.status) }
         if let counters = watcher?.counters {
             status["watcher"] = [

@@ -202,3 +202,10 @@ struct PendingWork {
     /// Every root, after an overflow.
     var fullRescan = false
 }
+
+extension DirectoryWatcher: Service {
+    public var serviceName: String { "the watcher" }
+    public func beginDrain() { stop() }
+    public func whenDrained(_ completion: @escaping () -> Void) { completion() }
+    public func forceStop() { stop() }
+}

@@ -23,6 +23,8 @@ public final class StreamableHTTPFrontend {
 
     let settings: HTTPSettings
     let core: ProxyCore
+    /// `beginDrain()` was called.
+    var isDraining = false
     let loop: EventLoop
     let log: Logger
     let gate: RequestGate
@@ -59,7 +61,7 @@ public final class StreamableHTTPFrontend {
     }
 
     /// Binds every `listen` and `tls_listen` address; returns the bound ones (real ports for port 0).
-    public func start() throws -> [ListenAddress] {
+    public func startListening() throws -> [ListenAddress] {
         if let paths = settings.tlsCertificate, !settings.tlsListen.isEmpty {
             certificates = try TLSCertificates(certificateFile: paths.certificateFile, keyFile: paths.keyFile)
             scheduleCertificateCheck()
@@ -484,6 +486,10 @@ public final class StreamableHTTPFrontend {
     }
 
     public var pendingOutputBytes: Int { server.queuedBytes }
+
+    func whenConnectionsClosed(_ completion: @escaping () -> Void) { server.whenDrained(completion) }
+
+    func closeConnections() { server.close() }
 }
 
 extension RequestGate.Refusal {
