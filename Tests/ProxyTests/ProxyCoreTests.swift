@@ -163,6 +163,61 @@ struct ProxyCoreTests {
         #expect(message.contains("next attempt in 4 s"), "\(message)")
     }
 
+    @Test("an upstream that stops answering health checks is ended after three and restarted")
+    func unhealthyUpstreamIsRestarted() throws {
+        let harness = try CoreHarness(servers: [
+            "demo": "health_check_interval = \"10s\"\nhealth_check_timeout = \"2s\"\nrestart_backoff_initial = \"1s\"",
+        ])
+        let client = harness.connect()
+        client.initialize()
+        harness.settle()
+        let first = harness.upstream()
+        for round in 1...3 {
+            harness.advance(seconds: 10)
+            #expect(first.requests.filter { $0["method"] == "ping" }.count == round, "ping \(round) was sent")
+            harness.advance(seconds: 2.2)
+        }
+        #expect(first.closedBy == "aborted", "three missed pings end it")
+        harness.advance(seconds: 1.1)
+        #expect(harness.links["demo"]?.count == 2, "and it is started again")
+        #expect(harness.core.status.upstreams.first?.restarts == 1)
+    }
+
+    @Test("a JSON-RPC batch is served at 2025-03-26, its answers returned as one array, and refused at later revisions")
+    func batchesFollowTheRevision() throws {
+        let harness = try CoreHarness()
+        let old = harness.connect("old")
+        old.initialize(version: "2025-03-26")
+        harness.settle()
+        old.send(Array(#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}},{"jsonrpc":"2.0","id":2,"method":"ping"}]"#.utf8))
+        harness.settle()
+        harness.upstream().answer("tools/call", result: ["content": []])
+        harness.settle()
+        let batch = try #require(old.messages.last?.arrayValue)
+        #expect(Set(batch.compactMap { $0["id"]?.int64Value }) == [1, 2])
+
+        let later = try CoreHarness()
+        let current = later.connect("current")
+        current.initialize(version: "2025-06-18")
+        later.settle()
+        current.send(Array(#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#.utf8))
+        later.settle()
+        #expect(current.messages.last?["error"]?["code"] == -32600)
+    }
+
+    @Test("an integer id beyond 64 bits comes back exactly as it was sent")
+    func hugeIDsAreEchoed() throws {
+        let harness = try CoreHarness()
+        let client = harness.connect()
+        client.initialize()
+        harness.settle()
+        client.send(Array(#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}"#.utf8))
+        harness.settle()
+        let answer = try #require(client.messages.last)
+        #expect(answer["id"]?.serializedString == "123456789012345678901234567890")
+        #expect(answer["result"] != nil)
+    }
+
     @Test("an answer the proxy cannot read fails its call at once with the cause, not at the timeout")
     func unreadableAnswerFailsAtOnce() throws {
         let harness = try CoreHarness()

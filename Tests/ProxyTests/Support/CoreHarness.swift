@@ -27,7 +27,8 @@ final class CoreHarness {
         self.eras = eras
         var toml = "[limits]\n\(limits)\n"
         for (name, body) in servers.sorted(by: { $0.key < $1.key }) {
-            toml += "[servers.\(name)]\ncommand = \"fake-\(name)\"\nhealth_check_interval = \"0s\"\n\(body)\n"
+            let health = body.contains("health_check_interval") ? "" : "health_check_interval = \"0s\"\n"
+            toml += "[servers.\(name)]\ncommand = \"fake-\(name)\"\n\(health)\(body)\n"
         }
         let config = try Self.load(toml)
         let output = LogOutput(descriptor: STDERR_FILENO)
