@@ -23,7 +23,7 @@ extension ProxyCore {
             "client \(session.label) initializing",
             ["client": params["clientInfo"]?["name"]?.stringValue ?? "?", "protocol": session.negotiatedVersion])
 
-        if !upstreamsInitializing {
+        if !gate.hasStarted {
             var upstreamParams: JSONObject = [
                 "protocolVersion": .string(session.negotiatedVersion),
                 "capabilities": params["capabilities"] ?? .object([:]),
@@ -36,28 +36,23 @@ extension ProxyCore {
             guard let self, let session, session.phase != .closed else { return }
             self.answerInitialize(idText: idText, session: session)
         }
-        if allUpstreamsSettled { answer() } else { initializeWaiters.append(answer) }
+        if gate.admit(answer) { answer() }
     }
 
     /// Initializes every legacy upstream with what the first client said of itself; the
     /// answers wait for them to settle, for at most the handshake's timeout.
     func startUpstreamInitialization(with params: JSONValue) {
-        upstreamsInitializing = true
-        upstreamInitializeParams = params
+        guard gate.start(with: params) else { return }
         for upstream in upstreams { upstream.initialize(with: params) }
         let grace = config.limits.initializeTimeout.nanoseconds + 500_000_000
-        loop.schedule(afterNanoseconds: grace) { [weak self] in self?.releaseInitializeWaiters() }
+        loop.schedule(afterNanoseconds: grace) { [weak self] in
+            guard let self else { return }
+            self.run(self.gate.releaseWaiting())
+        }
     }
 
     func upstreamSettled(_ upstream: UpstreamConnection) {
-        settledUpstreams.insert(upstream.name)
-        if allUpstreamsSettled { releaseInitializeWaiters() }
-    }
-
-    private func releaseInitializeWaiters() {
-        let waiters = initializeWaiters
-        initializeWaiters = []
-        for waiter in waiters { waiter() }
+        run(gate.settle(upstream.name))
     }
 
     private func answerInitialize(idText: [UInt8], session: ClientSession) {
@@ -169,7 +164,7 @@ extension ProxyCore {
     /// A server came up: after a restart (or a late first start) clients are told its lists may
     /// have changed, where the capabilities they were given promise it.
     func upstreamBecameReady(_ upstream: UpstreamConnection, afterRestart: Bool) {
-        let wasSettled = settledUpstreams.contains(upstream.name)
+        let wasSettled = gate.settled.contains(upstream.name)
         listCache.invalidate(server: upstream.name)
         upstreamSettled(upstream)
         guard afterRestart || wasSettled else { return }

@@ -28,7 +28,7 @@ extension ProxyCore {
         }
         session.sawModernRequest()
         startUpstreamsIfNeeded(standingFor: meta)
-        if allUpstreamsSettled { return handleModern(message, envelope: envelope, meta: meta, idText: idText, from: session) }
+        if gate.isOpen { return handleModern(message, envelope: envelope, meta: meta, idText: idText, from: session) }
         whenUpstreamsSettled { [weak self, weak session] in
             guard let self, let session, session.phase != .closed else { return }
             self.handleModern(message, envelope: envelope, meta: meta, idText: idText, from: session)
@@ -76,13 +76,12 @@ extension ProxyCore {
     /// Legacy upstreams wait for a client to tell them what to announce; a modern client that
     /// comes first stands for the clients, as the first legacy client's `initialize` does.
     func startUpstreamsIfNeeded(standingFor meta: RequestMeta) {
-        guard !upstreamsInitializing else { return }
         startUpstreamInitialization(with: meta.initializeParams)
     }
 
     /// Runs `body` once every upstream has answered its probe or handshake (or failed to).
     func whenUpstreamsSettled(_ body: @escaping () -> Void) {
-        if allUpstreamsSettled { body() } else { initializeWaiters.append(body) }
+        if gate.admit(body) { body() }
     }
 
     /// `server/discover`: every revision plugboard speaks, and the endpoint's capabilities and identity.

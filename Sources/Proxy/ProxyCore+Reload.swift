@@ -69,7 +69,7 @@ extension ProxyCore {
             let settled = fresh.allSatisfy { connection in
                 switch connection.phase {
                 case .ready: true
-                case .spawned: upstreamInitializeParams == nil  // no client yet: started is as far as it goes
+                case .spawned: gate.upstreamParams == nil  // no client yet: started is as far as it goes
                 default: false
                 }
             }
@@ -98,7 +98,7 @@ extension ProxyCore {
             upstreams = next
             exposure = Self.exposure(for: newConfig)
             catalog = Catalog(separator: newConfig.exposure.separator, serverNames: nextNames)
-            for connection in fresh where connection.isReady { settledUpstreams.insert(connection.name) }
+            for connection in fresh where connection.isReady { run(gate.settle(connection.name)) }
             let pluginsChanged = plugins !== newPlugins
             if let oldPlugins = plugins, let oldChain = pluginChain, pluginsChanged {
                 retire(oldPlugins, chain: oldChain, successor: newPlugins)

@@ -22,18 +22,15 @@ public final class ProxyCore {
     let log: Logger
     var exposure: Exposure
     var phase = Phase.serving
-    var upstreams: [UpstreamConnection] { didSet { noteSettling() } }
+    var upstreams: [UpstreamConnection] {
+        didSet { run(gate.serve(upstreams.map(\.name))) }
+    }
     var sessions: [ClientSession] = []
     var catalog: Catalog
     /// Progress tokens of forwarded requests: which session asked, and the upstream's request id.
     var progress = ProgressRouter()
-    /// Answers to `initialize` held until every upstream has settled.
-    var initializeWaiters: [() -> Void] = []
-    var upstreamsInitializing = false
-    var settledUpstreams: Set<String> = [] { didSet { noteSettling() } }
-    /// Every upstream has answered its probe or handshake (or failed to): kept, not computed,
-    /// because every modern request asks.
-    private(set) var allUpstreamsSettled = false
+    /// Requests held until every upstream has answered its probe or handshake.
+    var gate: InitializeGate
     var counters = Counters()
     /// The request ledgers of sessions that have ended, summed.
     var endedSessionsTally = RequestLedger.Tally()
@@ -49,8 +46,6 @@ public final class ProxyCore {
     var pluginStepObserver: ((PluginStepReport) -> Void)?
     /// Earlier generations' plugins, still finishing calls that started under them.
     var retiringRegistries: [PluginRegistry] = []
-    /// What the first client's `initialize` told the upstreams; reused for servers started later.
-    var upstreamInitializeParams: JSONValue?
     /// Which configuration is live: bumped by every successful reload.
     public internal(set) var generation = 1
     var nextChainRequestID = 1
@@ -110,11 +105,13 @@ public final class ProxyCore {
             UpstreamConnection(config: $0, limits: config.limits, loop: loop, log: log, authorizations: authorizations, makeLink: makeLink)
         }
         catalog = Catalog(separator: config.exposure.separator, serverNames: Set(enabled.map(\.name)))
-        noteSettling()
+        gate = InitializeGate(servers: enabled.map(\.name))
     }
 
-    private func noteSettling() {
-        allUpstreamsSettled = upstreams.allSatisfy { settledUpstreams.contains($0.name) }
+    /// Runs the requests a gate let through.
+    func run(_ released: [() -> Void]) {
+        for waiter in released { waiter() }
+        if !released.isEmpty { stopUpstreamsIfIdle() }
     }
 
     static func exposure(for config: PlugboardConfig) -> Exposure {
@@ -138,7 +135,7 @@ public final class ProxyCore {
             self?.upstreamSettled(upstream)
         }
         upstream.start()
-        if let upstreamInitializeParams { upstream.initialize(with: upstreamInitializeParams) }
+        if let params = gate.upstreamParams { upstream.initialize(with: params) }
     }
 
     /// Starts every upstream process; they are initialized when the first client initializes.
@@ -248,7 +245,7 @@ public final class ProxyCore {
 
     /// No client request is waiting for an answer.
     private var isIdle: Bool {
-        initializeWaiters.isEmpty && sessions.allSatisfy(\.isIdle)
+        gate.waitingCount == 0 && sessions.allSatisfy(\.isIdle)
     }
 
     private func stopUpstreams() {
