@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "IOTests", dependencies: ["IO"], swiftSettings: strict),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "IO", "Logging"], swiftSettings: strict),
         .testTarget(name: "WatcherTests", dependencies: ["Watcher", "IO"], swiftSettings: strict),
-        .testTarget(name: "PluginsTests", dependencies: ["Plugins", "JSON", "Config"], swiftSettings: strict),
+        .testTarget(name: "PluginsTests", dependencies: ["Plugins", "JSON", "Config", "IO", "Logging", "Processes"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["JSON", "JSONRPC", "Processes"],

@@ -12,19 +12,6 @@ struct PluginMetrics {
     mutating func recordFailure(_ kind: PluginFailure.Kind) {
         failuresByKind[kind.name, default: 0] += 1
     }
-
-    var status: JSONObject {
-        var failures: JSONObject = [:]
-        for (kind, count) in failuresByKind.sorted(by: { $0.key < $1.key }) { failures[kind] = .number(JSONNumber(count)) }
-        return [
-            "calls": .number(JSONNumber(calls)),
-            "failures": .object(failures),
-            "workersStarted": .number(JSONNumber(workersStarted)),
-            "workerCrashes": .number(JSONNumber(workerCrashes)),
-            "recycled": .number(JSONNumber(recycled)),
-            "latency": .object(latency.status),
-        ]
-    }
 }
 
 /// Call latency in fixed buckets (Prometheus-style upper bounds, in seconds).
@@ -42,14 +29,12 @@ struct LatencyHistogram {
         count += 1
     }
 
-    var status: JSONObject {
-        var buckets: JSONObject = [:]
-        var cumulative = 0
-        for (index, bound) in Self.boundsSeconds.enumerated() {
-            cumulative += counts[index]
-            buckets[String(bound)] = .number(JSONNumber(cumulative))
+    /// Cumulative counts per bound, below +Inf.
+    var cumulative: [(upperBound: Double, cumulativeCount: Int)] {
+        var running = 0
+        return Self.boundsSeconds.enumerated().map { index, bound in
+            running += counts[index]
+            return (bound, running)
         }
-        buckets["+Inf"] = .number(JSONNumber(count))
-        return ["count": .number(JSONNumber(count)), "sumSeconds": .number(JSONNumber(sumSeconds)), "buckets": .object(buckets)]
     }
 }

@@ -54,7 +54,7 @@ final class PluginPool {
         let deadline: UInt64
         let enqueuedAt: UInt64
         private var completion: ((Result<JSONValue?, PluginFailure>) -> Void)?
-        var worker: PluginWorker?
+        var worker: PoolWorker?
 
         init(phase: PluginPhase, input: JSONValue, timeout: TimeSpan, now: UInt64, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
             self.phase = phase
@@ -76,7 +76,7 @@ final class PluginPool {
 
     /// Bookkeeping per worker that the worker itself does not need.
     private struct WorkerRecord {
-        let worker: PluginWorker
+        let worker: PoolWorker
         let startedAt: UInt64
         var callsServed = 0
     }
@@ -100,12 +100,15 @@ final class PluginPool {
     private var heartbeatTimer: EventLoop.TimerID?
     private var sweepTimer: EventLoop.TimerID?
     private var drainCompletions: [() -> Void] = []
+    /// Makes each worker; tests hand in fakes.
+    private let makeWorker: ((PluginDescriptor) throws -> PoolWorker)?
     private(set) var metrics = PluginMetrics()
 
     init(
         plugin: PluginDescriptor, settings: PoolSettings, hostScript: String, budget: ExecutionBudget, loop: EventLoop, log: Logger,
-        fingerprint: String = ""
+        fingerprint: String = "", makeWorker: ((PluginDescriptor) throws -> PoolWorker)? = nil
     ) {
+        self.makeWorker = makeWorker
         self.fingerprint = fingerprint
         self.plugin = plugin
         self.settings = settings.plugins
@@ -116,7 +119,7 @@ final class PluginPool {
         self.log = log.tagged("plugin:\(plugin.name)")
     }
 
-    private var workers: [PluginWorker] { records.values.map(\.worker).sorted { $0.pid < $1.pid } }
+    private var workers: [PoolWorker] { records.values.map(\.worker).sorted { $0.pid < $1.pid } }
 
     func start() {
         budget.onRelease.append { [weak self] in self?.dispatchWaiting() }
@@ -165,13 +168,13 @@ final class PluginPool {
         }
     }
 
-    private func leastBusyWorker() -> PluginWorker? {
+    private func leastBusyWorker() -> PoolWorker? {
         workers
             .filter { if case .ready = $0.state { $0.inFlight < settings.concurrency } else { false } }
             .min { $0.inFlight < $1.inFlight }
     }
 
-    private func run(_ ticket: Ticket, on worker: PluginWorker) {
+    private func run(_ ticket: Ticket, on worker: PoolWorker) {
         if case .ready(let hooks) = worker.state, !hooks.contains(ticket.phase) {
             ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .noHook)))
             return
@@ -195,9 +198,9 @@ final class PluginPool {
     // MARK: Workers
 
     private func spawnWorker() {
-        let worker: PluginWorker
+        let worker: PoolWorker
         do {
-            worker = try PluginWorker(plugin: plugin, hostScript: hostScript, settings: poolSettings, loop: loop, log: log)
+            worker = try makeWorker?(plugin) ?? PluginWorker(plugin: plugin, hostScript: hostScript, settings: poolSettings, loop: loop, log: log)
         } catch {
             markBroken("cannot start a worker: \(error)")
             return
@@ -226,10 +229,10 @@ final class PluginPool {
         if !starting && allBusy { spawnWorker() }
     }
 
-    private func isReady(_ worker: PluginWorker) -> Bool { if case .ready = worker.state { true } else { false } }
+    private func isReady(_ worker: PoolWorker) -> Bool { if case .ready = worker.state { true } else { false } }
 
     /// Replaces a worker that has served `max_calls_per_worker` calls or lived `max_worker_age`.
-    private func recycleIfWornOut(_ worker: PluginWorker) {
+    private func recycleIfWornOut(_ worker: PoolWorker) {
         guard health == .serving, isReady(worker), let record = records[ObjectIdentifier(worker)] else { return }
         let tooManyCalls = settings.maxCallsPerWorker > 0 && record.callsServed >= settings.maxCallsPerWorker
         let tooOld = settings.maxWorkerAge.milliseconds > 0 && loop.now() - record.startedAt >= settings.maxWorkerAge.nanoseconds
@@ -253,7 +256,7 @@ final class PluginPool {
         }
     }
 
-    private func workerExited(_ worker: PluginWorker, status: ExitStatus) {
+    private func workerExited(_ worker: PoolWorker, status: ExitStatus) {
         records[ObjectIdentifier(worker)] = nil
         for (key, ticket) in running where ticket.worker === worker {
             running[key] = nil
@@ -367,29 +370,22 @@ final class PluginPool {
 
     let fingerprint: String
 
-    var status: JSONObject {
-        let state: String
-        switch health {
-        case .starting: state = "starting"
-        case .serving: state = "serving"
-        case .broken(let reason): state = "broken: \(reason)"
-        case .draining: state = "draining"
+    var status: PluginPoolStatus {
+        let state = switch health {
+        case .starting: "starting"
+        case .serving: "serving"
+        case .broken(let reason): "broken: \(reason)"
+        case .draining: "draining"
         }
-        var status = metrics.status
-        status["state"] = .string(state)
-        status["fingerprint"] = .string(fingerprint)
-        status["queued"] = .number(JSONNumber(waiting.count))
-        status["inFlight"] = .number(JSONNumber(running.count))
-        status["workers"] = .array(
-            workers.map { worker in
-                [
-                    "pid": .number(JSONNumber(Int64(worker.pid))),
-                    "state": .string(worker.stateName),
-                    "inFlight": .number(JSONNumber(worker.inFlight)),
-                    "calls": .number(JSONNumber(records[ObjectIdentifier(worker)]?.callsServed ?? 0)),
-                    "rssBytes": worker.residentBytes.map { .number(JSONNumber($0)) } ?? .null,
-                ]
-            })
-        return status
+        return PluginPoolStatus(
+            plugin: plugin.name, state: state, fingerprint: fingerprint, queued: waiting.count, inFlight: running.count,
+            workers: workers.map { worker in
+                PluginPoolStatus.Worker(
+                    pid: worker.pid, state: worker.stateName, inFlight: worker.inFlight,
+                    calls: records[ObjectIdentifier(worker)]?.callsServed ?? 0, residentBytes: worker.residentBytes.map { Int($0) })
+            },
+            calls: metrics.calls, failuresByKind: metrics.failuresByKind, workersStarted: metrics.workersStarted,
+            workerCrashes: metrics.workerCrashes, recycled: metrics.recycled, latencyBuckets: metrics.latency.cumulative,
+            latencySumSeconds: metrics.latency.sumSeconds, latencyCount: metrics.latency.count)
     }
 }

@@ -157,12 +157,10 @@ public final class PluginRegistry {
 
     private var drainState = DrainState.serving(waiters: [])
 
-    public var status: JSONObject {
-        var result: JSONObject = [:]
-        for (name, pool) in pools.sorted(by: { $0.key < $1.key }) { result[name] = .object(pool.status) }
-        for name in execRunners.keys.sorted() { result[name] = ["mode": "exec"] }
-        return result
-    }
+    public var poolStatus: [PluginPoolStatus] { pools.sorted { $0.key < $1.key }.map(\.value.status) }
+
+    /// Plugins run as a process per call (`mode = "exec"`).
+    public var execPlugins: [String] { execRunners.keys.sorted() }
 }
 
 enum FileStatus {

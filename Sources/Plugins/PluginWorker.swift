@@ -6,10 +6,35 @@ import JSONRPC
 import Logging
 import Processes
 
+/// What a pool needs of a worker: a `PluginWorker` process or, in tests, a fake.
+protocol PoolWorker: AnyObject {
+    var state: PluginWorker.State { get }
+    var inFlight: Int { get }
+    var pid: Int32 { get }
+    var residentBytes: Int? { get }
+    /// Whether plugboard asked it to go (drain, terminate) before it exited.
+    var wasRetired: Bool { get }
+    var stateName: String { get }
+    var onReady: (PoolWorker) -> Void { get set }
+    /// The module could not be loaded; the worker exits on its own.
+    var onFatal: (PoolWorker, String) -> Void { get set }
+    var onExit: (PoolWorker, ExitStatus) -> Void { get set }
+    func start()
+    /// Sends one call; the completion runs exactly once (answer, crash or exit).
+    func call(phase: PluginPhase, input: JSONValue, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void)
+    /// Sends a heartbeat; false when the previous one was never answered (the worker is stuck).
+    func heartbeat() -> Bool
+    /// Finish the calls held, then exit; escalated to SIGTERM, then SIGKILL.
+    func drain(within grace: UInt64)
+    func kill()
+    /// SIGTERM now, SIGKILL after `grace`; takes no new calls meanwhile.
+    func terminate(grace: UInt64)
+}
+
 /// One warm Node.js process running the plugin host with one plugin loaded. It talks to
 /// plugboard over descriptor 3 (a socketpair), never stdout, whose lines go to the log.
 /// Loop-confined.
-final class PluginWorker {
+final class PluginWorker: PoolWorker {
     enum State: Equatable {
         case starting
         case ready(hooks: Set<PluginPhase>)
@@ -37,10 +62,9 @@ final class PluginWorker {
     /// Whether plugboard asked it to go (drain, terminate) before it exited.
     private(set) var wasRetired = false
 
-    var onReady: (PluginWorker) -> Void = { _ in }
-    /// The module could not be loaded; the worker exits on its own.
-    var onFatal: (PluginWorker, String) -> Void = { _, _ in }
-    var onExit: (PluginWorker, ExitStatus) -> Void = { _, _ in }
+    var onReady: (PoolWorker) -> Void = { _ in }
+    var onFatal: (PoolWorker, String) -> Void = { _, _ in }
+    var onExit: (PoolWorker, ExitStatus) -> Void = { _, _ in }
 
     var inFlight: Int { calls.count }
     var pid: Int32 { process.pid }

@@ -327,7 +327,7 @@ extension ProxyCore: Service {
                 rejectedRequestStates: counters.rejectedRequestStates, subscriptions: listens.count),
             listCache: ProxyStatus.ListCacheStatus(
                 entries: listCache.count, hits: listCache.hits, misses: listCache.misses, fetches: listCache.fetches),
-            upstreams: upstreams.map(\.status), plugins: plugins?.status ?? [:])
+            upstreams: upstreams.map(\.status), pluginPools: plugins?.poolStatus ?? [], execPlugins: plugins?.execPlugins ?? [])
     }
 }
 

@@ -1,4 +1,5 @@
 import JSON
+import Plugins
 
 /// What the core reports of itself at one moment: the one source of the status dump (SIGUSR1,
 /// the status file, `/status`) and of `/metrics`, so that the two cannot disagree and a renamed
@@ -51,11 +52,14 @@ public struct ProxyStatus: Sendable {
     public let bridge: Bridge
     public let listCache: ListCacheStatus
     public let upstreams: [UpstreamStatus]
-    public let plugins: JSONObject
+    public let pluginPools: [PluginPoolStatus]
+    public let execPlugins: [String]
 
     public var json: JSONObject {
         var servers: JSONObject = [:]
         for upstream in upstreams { servers[upstream.name] = .object(upstream.json) }
+        var plugins = pluginPools.json
+        for name in execPlugins { plugins[name] = ["mode": "exec"] }
         return [
             "phase": .string(phase),
             "generation": .number(JSONNumber(generation)),

@@ -1,4 +1,5 @@
 import Frontends
+import Plugins
 import JSON
 import Proxy
 
@@ -12,7 +13,7 @@ extension Supervisor {
         text.declare("plugboard_ready", .gauge, help: "1 when /readyz answers 200.")
         text.sample("plugboard_ready", readiness.isReady ? 1 : 0)
         if let core { addProxyMetrics(core, to: &text) }
-        if let plugins { addPluginMetrics(plugins.status, to: &text) }
+        if let core { addPluginMetrics(core.status.pluginPools, to: &text) }
         text.declare("plugboard_reloads_total", .counter, help: "Reloads attempted (file changes and SIGHUP).")
         text.sample("plugboard_reloads_total", reloadCount)
         text.declare("plugboard_generation", .gauge, help: "The configuration generation serving requests.")
@@ -104,41 +105,33 @@ extension Supervisor {
         }
     }
 
-    private func addPluginMetrics(_ status: JSONObject, to text: inout PrometheusText) {
-        let plugins = status.sortedByKey
+    private func addPluginMetrics(_ pools: [PluginPoolStatus], to text: inout PrometheusText) {
         text.declare("plugboard_plugin_calls_total", .counter, help: "Plugin calls, by plugin.")
-        for (name, plugin) in plugins { text.sample("plugboard_plugin_calls_total", labels: [("plugin", name)], Double(plugin["calls"]?.intValue ?? 0)) }
+        for pool in pools { text.sample("plugboard_plugin_calls_total", labels: [("plugin", pool.plugin)], pool.calls) }
         text.declare("plugboard_plugin_failures_total", .counter, help: "Plugin calls that failed, by plugin and kind.")
-        for (name, plugin) in plugins {
-            for (kind, count) in plugin["failures"]?.objectValue?.sortedByKey ?? [] {
-                text.sample("plugboard_plugin_failures_total", labels: [("plugin", name), ("kind", kind)], Double(count.intValue ?? 0))
+        for pool in pools {
+            for (kind, count) in pool.failuresByKind.sorted(by: { $0.key < $1.key }) {
+                text.sample("plugboard_plugin_failures_total", labels: [("plugin", pool.plugin), ("kind", kind)], count)
             }
         }
-        for (key, kind, help) in [
-            ("workersStarted", PrometheusText.Kind.counter, "Worker processes started."),
-            ("workerCrashes", .counter, "Worker processes that died unasked."),
-            ("recycled", .counter, "Workers retired after their call count, age or memory limit."),
-            ("queued", .gauge, "Calls waiting for a worker."),
-            ("inFlight", .gauge, "Calls running in workers."),
-        ] {
-            let name = "plugboard_plugin_\(key.snakeCased)\(kind == .counter ? "_total" : "")"
-            text.declare(name, kind, help: help)
-            for (plugin, values) in plugins { text.sample(name, labels: [("plugin", plugin)], Double(values[key]?.intValue ?? 0)) }
-        }
-        text.declare("plugboard_plugin_workers", .gauge, help: "Worker processes running.")
-        for (plugin, values) in plugins {
-            text.sample("plugboard_plugin_workers", labels: [("plugin", plugin)], Double(values["workers"]?.arrayValue?.count ?? 0))
+        let samples: [(name: String, kind: PrometheusText.Kind, help: String, value: (PluginPoolStatus) -> Int)] = [
+            ("workers_started", .counter, "Worker processes started.", \.workersStarted),
+            ("worker_crashes", .counter, "Worker processes that died unasked.", \.workerCrashes),
+            ("recycled", .counter, "Workers retired after their call count, age or memory limit.", \.recycled),
+            ("queued", .gauge, "Calls waiting for a worker.", \.queued),
+            ("in_flight", .gauge, "Calls running in workers.", \.inFlight),
+            ("workers", .gauge, "Worker processes running.", \.workers.count),
+        ]
+        for sample in samples {
+            let name = "plugboard_plugin_\(sample.name)\(sample.kind == .counter ? "_total" : "")"
+            text.declare(name, sample.kind, help: sample.help)
+            for pool in pools { text.sample(name, labels: [("plugin", pool.plugin)], sample.value(pool)) }
         }
         text.declare("plugboard_plugin_duration_seconds", .histogram, help: "Plugin call latency, waiting included.")
-        for (plugin, values) in plugins {
-            guard let latency = values["latency"]?.objectValue, let buckets = latency["buckets"]?.objectValue else { continue }
-            let cumulative = buckets.compactMap { key, value -> (upperBound: Double, cumulativeCount: Int)? in
-                guard let bound = Double(key) else { return nil }
-                return (bound, value.intValue ?? 0)
-            }.sorted { $0.upperBound < $1.upperBound }
+        for pool in pools {
             text.histogram(
-                "plugboard_plugin_duration_seconds", labels: [("plugin", plugin)], buckets: cumulative,
-                sum: latency["sumSeconds"]?.doubleValue ?? 0, count: latency["count"]?.intValue ?? 0)
+                "plugboard_plugin_duration_seconds", labels: [("plugin", pool.plugin)], buckets: pool.latencyBuckets,
+                sum: pool.latencySumSeconds, count: pool.latencyCount)
         }
     }
 
@@ -172,31 +165,4 @@ extension Supervisor {
         text.sample("plugboard_tls_certificate_reloads_total", labels: [("outcome", "loaded")], certificates.rotations)
         text.sample("plugboard_tls_certificate_reloads_total", labels: [("outcome", "refused")], certificates.refusals)
     }
-}
-
-extension String {
-    /// `requestsSent` → `requests_sent`.
-    fileprivate var snakeCased: String {
-        var result = ""
-        for character in self {
-            if character.isUppercase {
-                result += "_" + character.lowercased()
-            } else {
-                result.append(character)
-            }
-        }
-        return result
-    }
-}
-
-extension JSONObject {
-    fileprivate var sortedByKey: [(String, JSONValue)] {
-        var pairs: [(String, JSONValue)] = []
-        for (key, value) in self { pairs.append((key, value)) }
-        return pairs.sorted { $0.0 < $1.0 }
-    }
-}
-
-extension JSONValue {
-    fileprivate var intValue: Int? { int64Value.map { Int($0) } ?? doubleValue.map { Int($0) } }
 }

@@ -1,0 +1,205 @@
+import Config
+import Glibc
+import IO
+import JSON
+import Logging
+import Processes
+import Testing
+
+@testable import Plugins
+
+/// A worker the test plays: it becomes ready, answers, hangs or dies when told.
+final class FakeWorker: PoolWorker {
+    private(set) var state = PluginWorker.State.starting
+    let pid: Int32
+    var residentBytes: Int?
+    private(set) var wasRetired = false
+    var onReady: (PoolWorker) -> Void = { _ in }
+    var onFatal: (PoolWorker, String) -> Void = { _, _ in }
+    var onExit: (PoolWorker, ChildProcess.ExitStatus) -> Void = { _, _ in }
+    private(set) var calls: [(phase: PluginPhase, input: JSONValue, completion: (Result<JSONValue?, PluginFailure>) -> Void)] = []
+    private(set) var signals: [String] = []
+    var answersHeartbeats = true
+
+    init(pid: Int32) { self.pid = pid }
+
+    var inFlight: Int { calls.count }
+    var stateName: String { "\(state)" }
+
+    func start() {}
+
+    func becomeReady(hooks: Set<PluginPhase> = [.request, .response]) {
+        state = .ready(hooks: hooks)
+        onReady(self)
+    }
+
+    func call(phase: PluginPhase, input: JSONValue, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
+        calls.append((phase, input, completion))
+    }
+
+    func answer(_ output: JSONValue?) {
+        let call = calls.removeFirst()
+        call.completion(.success(output))
+    }
+
+    func heartbeat() -> Bool { answersHeartbeats }
+
+    func drain(within grace: UInt64) {
+        wasRetired = true
+        state = .draining
+        signals.append("drain")
+    }
+
+    func kill() { signals.append("SIGKILL") }
+
+    func terminate(grace: UInt64) {
+        wasRetired = true
+        state = .draining
+        signals.append("SIGTERM")
+    }
+
+    /// The process ended: what it held fails, as a real worker's calls do.
+    func exit(_ status: ChildProcess.ExitStatus = .exited(1)) {
+        state = .exited("\(status)")
+        let held = calls
+        calls = []
+        for call in held { call.completion(.failure(PluginFailure(plugin: "fake", phase: call.phase, kind: .crashed(status: "\(status)")))) }
+        onExit(self, status)
+    }
+}
+
+@Suite("a plugin pool serves calls from warm workers and replaces the ones that fail")
+final class PluginPoolTests {
+    let clock = LoopClock.manual()
+    let loop: EventLoop
+    private(set) var workers: [FakeWorker] = []
+    var pool: PluginPool!
+
+    init() {
+        loop = EventLoop.forTesting(clock: clock)
+    }
+
+    func makePool(_ settings: PluginSettings = PluginSettings(minWorkers: 1, maxWorkers: 2, concurrency: 1, timeout: .seconds(5))) -> PluginPool {
+        let output = LogOutput(descriptor: STDERR_FILENO)
+        output.configure(level: .error, format: .human)
+        let pool = PluginPool(
+            plugin: PluginDescriptor(name: "fake", path: "/nowhere/fake.mjs"), settings: PoolSettings(settings, maxMessageBytes: 1 << 20),
+            hostScript: "", budget: ExecutionBudget(limit: 64), loop: loop, log: Logger(component: "test", output: output),
+            makeWorker: { [unowned self] _ in
+                let worker = FakeWorker(pid: Int32(1000 + workers.count))
+                workers.append(worker)
+                return worker
+            })
+        self.pool = pool
+        pool.start()
+        return pool
+    }
+
+    func advance(seconds: Double) {
+        clock.advance(by: UInt64(seconds * 1e9))
+        loop.runPending()
+    }
+
+    @Test("a call waits for a worker to be ready, then runs on it")
+    func callsWaitForReadiness() throws {
+        let pool = makePool()
+        var result: Result<JSONValue?, PluginFailure>?
+        pool.call(phase: .request, input: ["x": 1], timeout: nil) { result = $0 }
+        #expect(workers[0].calls.isEmpty && pool.readiness == .starting)
+        workers[0].becomeReady()
+        #expect(workers[0].calls.count == 1)
+        workers[0].answer(["continue": true])
+        #expect(try result?.get() == ["continue": true])
+        #expect(pool.readiness == .serving)
+    }
+
+    @Test("when every worker is busy a second one starts, up to max_workers")
+    func growsUnderLoad() {
+        let pool = makePool()
+        workers[0].becomeReady()
+        pool.call(phase: .request, input: [:], timeout: nil) { _ in }
+        pool.call(phase: .request, input: [:], timeout: nil) { _ in }
+        #expect(workers.count == 2, "the second call found the only worker busy")
+        workers[1].becomeReady()
+        #expect(workers[1].calls.count == 1)
+        pool.call(phase: .request, input: [:], timeout: nil) { _ in }
+        pool.call(phase: .request, input: [:], timeout: nil) { _ in }
+        #expect(workers.count == 2, "never past max_workers")
+        #expect(pool.status.queued == 2)
+    }
+
+    @Test("a call past its timeout fails as timed out and its worker is terminated")
+    func timeouts() {
+        let pool = makePool()
+        workers[0].becomeReady()
+        var result: Result<JSONValue?, PluginFailure>?
+        pool.call(phase: .response, input: [:], timeout: .seconds(2)) { result = $0 }
+        advance(seconds: 1.9)
+        #expect(result == nil)
+        advance(seconds: 0.2)
+        guard case .failure(let failure)? = result, case .timedOut = failure.kind else {
+            Issue.record("expected a timeout, got \(String(describing: result))")
+            return
+        }
+        #expect(failure.phase == .response)
+        #expect(workers[0].signals == ["SIGTERM"])
+    }
+
+    @Test("a worker that dies mid-call fails that call, is counted as a crash, and is replaced")
+    func crashesAreReplaced() {
+        let pool = makePool()
+        workers[0].becomeReady()
+        var result: Result<JSONValue?, PluginFailure>?
+        pool.call(phase: .request, input: [:], timeout: nil) { result = $0 }
+        workers[0].exit()
+        loop.runPending()
+        guard case .failure(let failure)? = result, case .crashed = failure.kind else {
+            Issue.record("expected a crash, got \(String(describing: result))")
+            return
+        }
+        #expect(workers.count == 2, "a replacement started")
+        #expect(pool.status.workerCrashes == 1)
+    }
+
+    @Test("a worker that misses a heartbeat is killed")
+    func stuckWorkersAreKilled() {
+        _ = makePool()
+        workers[0].becomeReady()
+        workers[0].answersHeartbeats = false
+        advance(seconds: 2)
+        #expect(workers[0].signals == ["SIGKILL"])
+    }
+
+    @Test("a module that cannot load breaks the pool: calls fail at once with the reason")
+    func brokenModules() {
+        let pool = makePool()
+        workers[0].onFatal(workers[0], "SyntaxError: Unexpected token")
+        #expect(pool.readiness == .broken("SyntaxError: Unexpected token"))
+        var result: Result<JSONValue?, PluginFailure>?
+        pool.call(phase: .request, input: [:], timeout: nil) { result = $0 }
+        guard case .failure(let failure)? = result, case .unavailable(let reason) = failure.kind else {
+            Issue.record("expected the call to fail at once")
+            return
+        }
+        #expect(reason.contains("SyntaxError"))
+    }
+
+    @Test("a drain fails what waits, lets what runs finish, and completes once every worker has exited")
+    func drains() throws {
+        let pool = makePool(PluginSettings(minWorkers: 1, maxWorkers: 1, concurrency: 1))
+        workers[0].becomeReady()
+        var running: Result<JSONValue?, PluginFailure>?
+        var queued: Result<JSONValue?, PluginFailure>?
+        pool.call(phase: .request, input: [:], timeout: nil) { running = $0 }
+        pool.call(phase: .request, input: [:], timeout: nil) { queued = $0 }
+        var drained = false
+        pool.drain { drained = true }
+        guard case .failure? = queued else { Issue.record("the queued call should fail"); return }
+        #expect(workers[0].signals == ["drain"])
+        workers[0].answer(nil)
+        #expect(try running?.get() == nil)
+        #expect(!drained)
+        workers[0].exit(.exited(0))
+        #expect(drained)
+    }
+}
