@@ -1,6 +1,8 @@
 // audit — one JSON line per call, appended to a file:
 //   {ts, server, tool, method, durationMs, requestBytes, responseBytes, outcome}
-// Put it in both chains; the response entry writes the line. Reference: docs/guard.md.
+// Put it in both chains; the response entry writes the line. The request entry hands its start
+// to the response entry as `state`, so the two phases need not run in the same worker.
+// Reference: docs/guard.md.
 //
 //   [[servers.NAME.plugins.request]]
 //   plugin = "audit"
@@ -10,9 +12,6 @@
 
 import { appendFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { CallStarts } from "./lib/guard/call-starts.mjs";
-
-const starts = new CallStarts();
 
 const utf8Bytes = (text) => Buffer.byteLength(text, "utf8");
 
@@ -22,20 +21,30 @@ function fileOf(config) {
   return resolve(process.cwd(), file);
 }
 
+/** What the request phase left: its size, and the milliseconds since it ran; undefined if it did not. */
+function elapsed(state, now) {
+  if (state === null || typeof state !== "object") return undefined;
+  const start = Date.parse(state.startedAt ?? "");
+  const end = Date.parse(now ?? "") || Date.now();
+  return { requestBytes: state.requestBytes, durationMs: Number.isFinite(start) ? Math.max(0, end - start) : null };
+}
+
 export default {
   init(config) {
     fileOf(config);
   },
 
   request(input) {
-    const id = input.metadata?.requestId;
-    starts.record(id, input.metadata?.timestamp);
-    starts.annotate(id, "requestBytes", utf8Bytes(input.rawContent ?? JSON.stringify(input.arguments ?? {})));
-    return null;
+    return {
+      state: {
+        startedAt: input.metadata?.timestamp ?? new Date().toISOString(),
+        requestBytes: utf8Bytes(input.rawContent ?? JSON.stringify(input.arguments ?? {})),
+      },
+    };
   },
 
   response(input) {
-    const seen = starts.take(input.metadata?.requestId, input.metadata?.timestamp);
+    const seen = elapsed(input.state, input.metadata?.timestamp);
     const result = input.result;
     const line = {
       ts: new Date().toISOString(),

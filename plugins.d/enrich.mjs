@@ -1,13 +1,10 @@
 // enrich — response phase: sizes, an estimated token count and block counts, under
-// result._meta["dev.plugboard/plugins"].enrich. Also in the request chain to get durationMs.
+// result._meta["dev.plugboard/plugins"].enrich. Also in the request chain to get durationMs
+// (its start reaches the response phase as `state`).
 // Reference: docs/guard.md.
 //
 //   [[servers.NAME.plugins.response]]
 //   plugin = "enrich"
-
-import { CallStarts } from "./lib/guard/call-starts.mjs";
-
-const starts = new CallStarts();
 
 /** Counts content blocks by type: tool content, resource contents (text/blob), prompt messages. */
 function blockCounts(result, method) {
@@ -26,8 +23,7 @@ function blockCounts(result, method) {
 
 export default {
   request(input) {
-    starts.record(input.metadata?.requestId, input.metadata?.timestamp);
-    return null;
+    return { state: { startedAt: input.metadata?.timestamp ?? new Date().toISOString() } };
   },
 
   response(input) {
@@ -39,8 +35,8 @@ export default {
       estimatedTokens: Math.ceil(text.length / 4),
       blocks: blockCounts(result, input.method),
     };
-    const seen = starts.take(input.metadata?.requestId, input.metadata?.timestamp);
-    if (seen) metadata.durationMs = seen.durationMs;
+    const start = Date.parse(input.state?.startedAt ?? "");
+    if (Number.isFinite(start)) metadata.durationMs = Math.max(0, (Date.parse(input.metadata?.timestamp ?? "") || Date.now()) - start);
     return { metadata };
   },
 };

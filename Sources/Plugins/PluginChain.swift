@@ -87,26 +87,42 @@ public final class PluginChain {
         }
     }
 
+    /// `memory` carries `state` and `context` from the request chain to the response chain of
+    /// the same call: pass the same one to both.
     public func runRequest(
-        _ entries: [PluginChainEntry], context: ChainContext, params: JSONObject, completion: @escaping (ChainOutcome) -> Void
+        _ entries: [PluginChainEntry], context: ChainContext, params: JSONObject, memory: CallMemory = CallMemory(),
+        completion: @escaping (ChainOutcome) -> Void
     ) {
-        step(entries[...], phase: .request, context: context, params: params, current: params, completion: completion)
+        let run = Run(entries: entries, phase: .request, context: context, params: params, memory: memory, completion: completion)
+        step(0, of: run, current: params)
     }
 
     public func runResponse(
-        _ entries: [PluginChainEntry], context: ChainContext, params: JSONObject, result: JSONObject,
+        _ entries: [PluginChainEntry], context: ChainContext, params: JSONObject, result: JSONObject, memory: CallMemory = CallMemory(),
         completion: @escaping (ChainOutcome) -> Void
     ) {
-        step(entries[...], phase: .response, context: context, params: params, current: result, completion: completion)
+        let run = Run(entries: entries, phase: .response, context: context, params: params, memory: memory, completion: completion)
+        step(0, of: run, current: result)
     }
 
-    private func step(
-        _ remaining: ArraySlice<PluginChainEntry>, phase: PluginPhase, context: ChainContext, params: JSONObject,
-        current: JSONObject, completion: @escaping (ChainOutcome) -> Void
-    ) {
-        guard let entry = remaining.first else { return completion(.proceed(current)) }
-        let input = PluginInput.build(entry: entry, phase: phase, context: context, params: phase == .request ? current : params,
-                                      result: phase == .response ? current : nil)
+    /// One pass over a phase's entries.
+    private struct Run {
+        let entries: [PluginChainEntry]
+        let phase: PluginPhase
+        let context: ChainContext
+        let params: JSONObject
+        let memory: CallMemory
+        let completion: (ChainOutcome) -> Void
+    }
+
+    private func step(_ index: Int, of run: Run, current: JSONObject) {
+        let (phase, context, params, completion) = (run.phase, run.context, run.params, run.completion)
+        guard index < run.entries.count else { return completion(.proceed(current)) }
+        let entry = run.entries[index]
+        let key = CallMemory.key(of: index, in: run.entries)
+        let input = PluginInput.build(
+            entry: entry, phase: phase, context: context, params: phase == .request ? current : params,
+            result: phase == .response ? current : nil, state: run.memory.state(for: key), shared: run.memory.context)
         let started = EventLoopClock.now()
         registry.call(entry, phase: phase, input: input) { [weak self] reply in
             guard let self else { return }
@@ -138,9 +154,11 @@ public final class PluginChain {
                     return completion(.failed(failure))
                 }
                 self.log.warning("\(failure); skipped (on_error = \"skip\")")
-                self.step(remaining.dropFirst(), phase: phase, context: context, params: params, current: current, completion: completion)
+                self.step(index + 1, of: run, current: current)
             case .success(let output):
                 var output = output
+                if let state = output.state { run.memory.remember(state: state, for: key) }
+                if let shared = output.context { run.memory.replace(context: shared) }
                 if let softError = output.softError {
                     self.log.warning("plugin '\(entry.plugin)' (\(phase) phase) reported: \(softError); content left unchanged")
                     output.change = .none
@@ -153,13 +171,13 @@ public final class PluginChain {
                     let failure = PluginFailure(plugin: entry.plugin, phase: phase, kind: .invalidOutput(reason: problem.reason))
                     guard entry.onError == .skip else { return completion(.failed(failure)) }
                     self.log.warning("\(failure); skipped (on_error = \"skip\")")
-                    self.step(remaining.dropFirst(), phase: phase, context: context, params: params, current: current, completion: completion)
+                    self.step(index + 1, of: run, current: current)
                 case .success(.blocked(let reason)):
                     self.log.notice("plugin '\(entry.plugin)' blocked \(context.method) \(context.subject ?? ""): \(reason)")
                     completion(.blocked(plugin: entry.plugin, reason: reason))
                 case .success(.replaced(let next)):
                     if output.continueChain {
-                        self.step(remaining.dropFirst(), phase: phase, context: context, params: params, current: next, completion: completion)
+                        self.step(index + 1, of: run, current: next)
                     } else {
                         completion(.proceed(next))
                     }

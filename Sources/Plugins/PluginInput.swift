@@ -10,7 +10,8 @@ enum PluginInput {
     static let tokenArguments = ["tokens", "maxTokens", "max_tokens"]
 
     static func build(
-        entry: PluginChainEntry, phase: PluginPhase, context: ChainContext, params: JSONObject, result: JSONObject?
+        entry: PluginChainEntry, phase: PluginPhase, context: ChainContext, params: JSONObject, result: JSONObject?,
+        state: JSONValue? = nil, shared: JSONObject = [:]
     ) -> JSONValue {
         let config = (try? JSONParser.parse(entry.configJSON)) ?? .object([:])
         let arguments = arguments(of: params, method: context.method)
@@ -33,6 +34,8 @@ enum PluginInput {
         ]
         if context.method != "tools/call", let subject = context.subject { input["subject"] = .string(subject) }
         if let result { input["result"] = .object(result) }
+        input["context"] = .object(shared)
+        if phase == .response { input["state"] = state ?? .null }
         return .object(input)
     }
 

@@ -20,10 +20,23 @@ public struct PluginOutput: Sendable, Equatable {
     public var metadata: JSONObject?
     /// A soft failure the plugin reported; the content stays as it was.
     public var softError: String?
+    /// Request phase: handed to the same entry's response phase of this call as `input.state`.
+    public var state: JSONValue?
+    /// Replaces the object every entry of this call sees as `input.context`.
+    public var context: JSONObject?
 
     public static let unchanged = PluginOutput(change: .none, continueChain: true, metadata: nil, softError: nil)
 
-    static let allowedKeys: Set<String> = ["text", "continue", "metadata", "error", "arguments", "result", "block"]
+    public init(change: Change, continueChain: Bool, metadata: JSONObject?, softError: String?, state: JSONValue? = nil, context: JSONObject? = nil) {
+        self.change = change
+        self.continueChain = continueChain
+        self.metadata = metadata
+        self.softError = softError
+        self.state = state
+        self.context = context
+    }
+
+    static let allowedKeys: Set<String> = ["text", "continue", "metadata", "error", "arguments", "result", "block", "state", "context"]
 
     /// Checks what a plugin returned (nil or null: no change) against the contract.
     public static func validate(_ value: JSONValue?, phase: PluginPhase) -> Result<PluginOutput, InvalidPluginOutput> {
@@ -46,6 +59,18 @@ public struct PluginOutput: Sendable, Equatable {
         if let error = object["error"], !error.isNull {
             guard let text = error.stringValue else { return .failure("\"error\" must be a string, found \(typeName(error))") }
             output.softError = text
+        }
+        if let state = object["state"], !state.isNull {
+            guard phase == .request else { return .failure("\"state\" can only be returned in the request phase (the response phase receives it)") }
+            let size = state.serialized().count
+            guard size <= CallMemory.maxBytes else { return .failure("\"state\" is \(size) bytes, over \(CallMemory.maxBytes)") }
+            output.state = state
+        }
+        if let context = object["context"], !context.isNull {
+            guard let table = context.objectValue else { return .failure("\"context\" must be an object, found \(typeName(context))") }
+            let size = context.serialized().count
+            guard size <= CallMemory.maxBytes else { return .failure("\"context\" is \(size) bytes, over \(CallMemory.maxBytes)") }
+            output.context = table
         }
         let changes = ["text", "arguments", "result", "block"].filter { object[$0] != nil && object[$0]?.isNull == false }
         guard changes.count <= 1 else {

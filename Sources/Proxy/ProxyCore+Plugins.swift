@@ -29,6 +29,7 @@ extension ProxyCore {
         }
         nextChainRequestID += 1
         let lease = chain.lease()
+        let memory = CallMemory()
 
         let send = { [weak self, weak session] (params: JSONObject) in
             withExtendedLifetime(lease) {}
@@ -43,7 +44,7 @@ extension ProxyCore {
                 : { result, done in
                     withExtendedLifetime(lease) {}
                     let runChain = { (result: JSONValue) in
-                        chain.runResponse(responseEntries, context: context, params: params, result: result.objectValue ?? [:]) { outcome in
+                        chain.runResponse(responseEntries, context: context, params: params, result: result.objectValue ?? [:], memory: memory) { outcome in
                             withExtendedLifetime(lease) {}  // held until the last plugin has answered
                             if case .blocked(let plugin, let reason) = outcome, method == MCPMethod.toolsCall {
                                 return done(.success(Self.blockedToolResult(plugin: plugin, phase: .response, reason: reason)))
@@ -63,7 +64,7 @@ extension ProxyCore {
         }
 
         guard !requestEntries.isEmpty else { return send(params) }
-        chain.runRequest(requestEntries, context: context, params: params) { [weak self, weak session] outcome in
+        chain.runRequest(requestEntries, context: context, params: params, memory: memory) { [weak self, weak session] outcome in
             withExtendedLifetime(lease) {}
             guard let self, let session else { return }
             if case .blocked(let plugin, let reason) = outcome, method == MCPMethod.toolsCall, session.inFlight[idText] != nil {

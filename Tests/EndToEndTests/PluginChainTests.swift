@@ -51,6 +51,27 @@ struct PluginChainTests {
         #expect(result.firstText == "x-1-2-3-4-5")
     }
 
+    @Test("a request phase's state reaches the same entry's response phase of that call, whichever worker runs it; context is shared")
+    func stateAcrossPhases() throws {
+        let plugboard = try Self.plugboard(
+            chains: """
+                [[servers.demo.plugins.request]]
+                plugin = "memo"
+                config = { name = "first" }
+                [[servers.demo.plugins.response]]
+                plugin = "memo"
+                config = { name = "first" }
+                """,
+            plugins: "min_workers = 2\nmax_workers = 2")
+        try plugboard.initialize()
+        for index in 0..<8 {
+            let answer = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": .string("call \(index)")]])
+            let memo = try #require(answer["result"]?["_meta"]?["dev.plugboard/plugins"]?["memo"])
+            #expect(memo["state"]?["asked"]?.stringValue == "call \(index)")
+            #expect(memo["context"] == ["first": "request"])
+        }
+    }
+
     @Test("a request plugin blocks a call with its reason and rewrites another's arguments")
     func requestGate() throws {
         let plugboard = try Self.plugboard(chains: """

@@ -24,6 +24,34 @@ struct PluginOutputValidationTests {
         #expect(output.softError == "partial")
     }
 
+    @Test("a request phase may leave state for its response phase, and any phase may replace the context")
+    func stateAndContext() throws {
+        let output = try PluginOutput.validate(["state": ["startedAt": "t"], "context": ["seen": true]], phase: .request).get()
+        #expect(output.state == ["startedAt": "t"])
+        #expect(output.context == ["seen": true])
+        #expect(output.change == .none)
+        let later = try PluginOutput.validate(["context": ["seen": false]], phase: .response).get()
+        #expect(later.context == ["seen": false])
+    }
+
+    @Test("state from a response phase, a context that is no object, or either over 64 KiB is invalid")
+    func stateAndContextLimits() {
+        let big = JSONValue.string(String(repeating: "x", count: CallMemory.maxBytes))
+        let cases: [(JSONValue, PluginPhase, String)] = [
+            (["state": 1], .response, "\"state\" can only be returned in the request phase"),
+            (["context": [1, 2]], .request, "\"context\" must be an object"),
+            (["state": big], .request, "\"state\" is \(CallMemory.maxBytes + 2) bytes, over \(CallMemory.maxBytes)"),
+            (["context": ["big": big]], .response, "\"context\" is"),
+        ]
+        for (value, phase, expected) in cases {
+            guard case .failure(let problem) = PluginOutput.validate(value, phase: phase) else {
+                Issue.record("\(value.serializedString) should be invalid")
+                continue
+            }
+            #expect(problem.reason.hasPrefix(expected), "\(problem.reason)")
+        }
+    }
+
     static let invalidOutputs: [(JSONValue, String)] = [
         (JSONValue.string("just text"), "expected an object"),
         (["txt": "typo"], "unknown field \"txt\""),

@@ -8,7 +8,7 @@ import paths from "../paths.mjs";
 import audit from "../audit.mjs";
 import enrich from "../enrich.mjs";
 
-const ALLOWED_KEYS = new Set(["text", "continue", "metadata", "error", "arguments", "result", "block"]);
+const ALLOWED_KEYS = new Set(["text", "continue", "metadata", "error", "arguments", "result", "block", "state", "context"]);
 const scratch = mkdtempSync(join(tmpdir(), "transforms-test-"));
 process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 
@@ -22,7 +22,7 @@ function valid(output, phase) {
   return output;
 }
 
-function input(phase, { id = "r1", result, args = {}, config = {}, method = "tools/call", timestamp = new Date().toISOString() } = {}) {
+function input(phase, { id = "r1", result, args = {}, config = {}, method = "tools/call", timestamp = new Date().toISOString(), state = null } = {}) {
   const texts = (result?.content ?? []).filter((b) => b.type === "text").map((b) => b.text).join("\n");
   const value = {
     toolName: method === "tools/call" ? "read_file" : null,
@@ -32,7 +32,9 @@ function input(phase, { id = "r1", result, args = {}, config = {}, method = "too
     method,
     arguments: args,
     config,
+    context: {},
   };
+  if (phase === "response") value.state = state;
   if (result !== undefined) value.result = result;
   return value;
 }
@@ -117,10 +119,11 @@ test("audit: one JSON line per call with duration, sizes and outcome", () => {
   const config = { file };
   audit.init(config);
   const start = new Date(Date.now() - 250).toISOString();
-  assert.equal(audit.request(input("request", { id: "a1", args: { path: "/x" }, config, timestamp: start })), null);
+  const { state } = valid(audit.request(input("request", { id: "a1", args: { path: "/x" }, config, timestamp: start })), "request");
+  assert.ok(JSON.stringify(state).length < 200, "the state handed across phases is small");
   const result = { content: [{ type: "text", text: "héllo" }], isError: true };
-  assert.equal(audit.response(input("response", { id: "a1", args: { path: "/x" }, result, config })), null);
-  // No request phase seen (another worker ran it): still one line, without a duration.
+  assert.equal(audit.response(input("response", { id: "a1", args: { path: "/x" }, result, config, state })), null);
+  // No request phase ran (the request chain has no audit entry): still one line, without a duration.
   assert.equal(audit.response(input("response", { id: "a2", result: { content: [] }, config, method: "tools/call" })), null);
   const lines = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(lines.length, 2);
@@ -158,8 +161,8 @@ test("enrich: sizes, token estimate, block counts and duration", () => {
       { type: "image", data: png, mimeType: "image/png" }, { type: "audio", data: "AAAA", mimeType: "audio/wav" },
     ],
   };
-  enrich.request(input("request", { id: "e1", timestamp: new Date(Date.now() - 100).toISOString() }));
-  const out = valid(enrich.response(input("response", { id: "e1", result })), "response");
+  const { state } = valid(enrich.request(input("request", { id: "e1", timestamp: new Date(Date.now() - 100).toISOString() })), "request");
+  const out = valid(enrich.response(input("response", { id: "e1", result, state })), "response");
   const raw = "hello\nwörld";
   assert.deepEqual(Object.keys(out), ["metadata"]);
   assert.equal(out.metadata.bytes, Buffer.byteLength(JSON.stringify(result)));
