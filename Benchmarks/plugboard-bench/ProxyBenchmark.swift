@@ -92,6 +92,9 @@ struct ProxyBenchmark {
         var latencyErrors: Int
         /// …and among the throughput calls (left out of the count).
         var throughputErrors: Int
+        /// The target process's own CPU time per completed call in the throughput phase
+        /// (from /proc, its children excluded: plugboard's, not its upstream's).
+        var cpuMicrosecondsPerCall: Double?
         var errors: Int { latencyErrors + throughputErrors }
     }
 
@@ -150,11 +153,14 @@ struct ProxyBenchmark {
                 }
             }
             for (index, target) in targets.enumerated() {
+                let cpuBefore = target.cpuMicroseconds
                 let (calls, perSecond, throughputErrors) = try throughput(target, size: size)
+                var cpu: Double?
+                if let before = cpuBefore, let after = target.cpuMicroseconds, calls > 0 { cpu = (after - before) / Double(calls) }
                 measurements[index].append(Measurement(
                     size: size, latency: LatencySummary(nanoseconds: samples[index]),
                     callsPerSecond: perSecond, throughputCalls: calls,
-                    latencyErrors: errors[index], throughputErrors: throughputErrors))
+                    latencyErrors: errors[index], throughputErrors: throughputErrors, cpuMicrosecondsPerCall: cpu))
             }
         }
         return zip(targets, measurements).map { target, measurements in

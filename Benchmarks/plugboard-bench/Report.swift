@@ -44,15 +44,16 @@ struct Report {
                 + "throughput with \(options.inFlight) in flight for \(options.durationMilliseconds) ms")
         lines.append("")
         let labelWidth = max(9, (results.map(\.label.count).max() ?? 0) + 1)
-        let widths = [labelWidth, 8, 10, 10, 10, 11, 7]
-        lines.append(row(["target", "size", "p50 µs", "p99 µs", "mean µs", "calls/s", "errors"], widths: widths))
+        let widths = [labelWidth, 8, 10, 10, 10, 11, 12, 7]
+        lines.append(row(["target", "size", "p50 µs", "p99 µs", "mean µs", "calls/s", "CPU µs/call", "errors"], widths: widths))
         for result in results {
             for measurement in result.measurements {
                 lines.append(row(
                     [
                         result.label, sizeLabel(measurement.size), fixed(measurement.latency.p50, 1),
                         fixed(measurement.latency.p99, 1), fixed(measurement.latency.mean, 1),
-                        fixed(measurement.callsPerSecond, 0), String(measurement.errors),
+                        fixed(measurement.callsPerSecond, 0), measurement.cpuMicrosecondsPerCall.map { fixed($0, 1) } ?? "—",
+                        String(measurement.errors),
                     ], widths: widths))
             }
         }
@@ -115,6 +116,7 @@ struct Report {
                     + #""p99_us":\#(number(m.latency.p99)),"mean_us":\#(number(m.latency.mean)),"#
                     + #""min_us":\#(number(m.latency.minimum)),"max_us":\#(number(m.latency.maximum)),"#
                     + #""throughput_calls_per_s":\#(number(m.callsPerSecond)),"throughput_calls":\#(m.throughputCalls),"#
+                    + #""cpu_us_per_call":\#(m.cpuMicrosecondsPerCall.map(number) ?? "null"),"#
                     + #""errors":\#(m.errors)}"#
             }
             return #"{"label":\#(jsonString(result.label)),"command":\#(jsonString(result.command)),"#

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Processes
 import Synchronization
@@ -31,6 +32,17 @@ final class StdioTarget {
         output = child.standardOutput!
         reader = LineReader(output)
         TargetRegistry.shared.add(child)
+    }
+
+    /// CPU time the target's own process has used (user + system, not its children's), in µs.
+    var cpuMicroseconds: Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(child.pid)/stat", encoding: .utf8),
+            let afterName = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after "(comm)": state is field 3, utime 14 and stime 15.
+        let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))) * 1e6
     }
 
     /// initialize + notifications/initialized.
