@@ -14,7 +14,7 @@ struct ConfigDecoder {
 
     func decode() -> PlugboardConfig {
         let top = TableReader(table: root, name: "the top level", log: log)
-        top.rejectUnknownKeys(known: ["limits", "log", "expose", "plugins_dir", "plugins", "servers", "http", "admin", "auth"])
+        top.rejectUnknownKeys(known: ["limits", "log", "expose", "plugins_dir", "plugins", "servers", "http", "admin", "auth", "core"])
         let limits = decodeLimits(top.subtable("limits"))
         let logging = decodeLogging(top.subtable("log"))
         let exposure = decodeExposure(top.subtable("expose"))
@@ -32,7 +32,7 @@ struct ConfigDecoder {
         return PlugboardConfig(
             directory: directory, limits: limits, logging: logging, exposure: exposure,
             pluginsDirectory: pluginsDirectory, servers: servers, plugins: decodePlugins(top.subtable("plugins")),
-            http: decodeHTTP(top.subtable("http")), admin: decodeAdmin(top.subtable("admin")))
+            http: decodeHTTP(top.subtable("http")), admin: decodeAdmin(top.subtable("admin")), core: decodeCore(top.subtable("core")))
     }
 
     /// `[auth] token_directory`, or the default state directory.

@@ -122,3 +122,31 @@ public struct TLSCertificatePaths: Sendable, Equatable {
         self.keyFile = keyFile
     }
 }
+
+/// `[core]`: the proxy core as a supervised child of plugboard's outer process.
+public struct CoreSettings: Sendable, Equatable {
+    /// Run the core as a child process that is replaced when it crashes or hangs (default);
+    /// false runs everything in one process.
+    public var isolate: Bool
+    /// How often the outer process pings the core over their control channel.
+    public var healthCheckInterval: TimeSpan
+    /// How long a ping may go unanswered before the core counts as hung and is replaced.
+    public var healthCheckTimeout: TimeSpan
+    /// The core's resident memory cap in MiB; 0: none.
+    public var maxMemoryMegabytes: Int
+    /// Restart backoff: doubled after each failure from the first value up to the second.
+    public var restartBackoffInitial: TimeSpan
+    public var restartBackoffMax: TimeSpan
+
+    public init(
+        isolate: Bool = true, healthCheckInterval: TimeSpan = .seconds(1), healthCheckTimeout: TimeSpan = .seconds(3),
+        maxMemoryMegabytes: Int = 0, restartBackoffInitial: TimeSpan = .milliseconds(100), restartBackoffMax: TimeSpan = .seconds(10)
+    ) {
+        self.isolate = isolate
+        self.healthCheckInterval = healthCheckInterval
+        self.healthCheckTimeout = healthCheckTimeout
+        self.maxMemoryMegabytes = maxMemoryMegabytes
+        self.restartBackoffInitial = restartBackoffInitial
+        self.restartBackoffMax = restartBackoffMax
+    }
+}

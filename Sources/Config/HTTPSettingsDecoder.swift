@@ -63,6 +63,26 @@ extension ConfigDecoder {
         return settings
     }
 
+    func decodeCore(_ table: TOMLTable?) -> CoreSettings {
+        var settings = CoreSettings()
+        guard let table else { return settings }
+        let reader = TableReader(table: table, name: "[core]", log: log)
+        reader.rejectUnknownKeys(known: [
+            "isolate", "health_check_interval", "health_check_timeout", "max_memory_mb", "restart_backoff_initial", "restart_backoff_max",
+        ])
+        if let value = reader.bool("isolate") { settings.isolate = value }
+        if let value = reader.duration("health_check_interval") { settings.healthCheckInterval = value }
+        if let value = reader.duration("health_check_timeout") { settings.healthCheckTimeout = value }
+        if let value = reader.integer("max_memory_mb", minimum: 0) { settings.maxMemoryMegabytes = value }
+        if let value = reader.duration("restart_backoff_initial") { settings.restartBackoffInitial = value }
+        if let value = reader.duration("restart_backoff_max") { settings.restartBackoffMax = value }
+        for key in ["health_check_interval", "health_check_timeout"] {
+            let value = key == "health_check_interval" ? settings.healthCheckInterval : settings.healthCheckTimeout
+            if value.milliseconds < 10 { log.add("`\(key)` must be at least 10ms", at: reader.entry(key)?.valueLocation) }
+        }
+        return settings
+    }
+
     func decodeAdmin(_ table: TOMLTable?) -> AdminSettings {
         var settings = AdminSettings()
         guard let table else { return settings }

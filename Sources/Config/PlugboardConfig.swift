@@ -18,6 +18,8 @@ public struct PlugboardConfig: Sendable, Equatable {
     public var http: HTTPSettings
     /// `[admin]`: where the health, readiness, metrics and status endpoints are served.
     public var admin: AdminSettings
+    /// `[core]`: the proxy core as a supervised child process.
+    public var core: CoreSettings
 
     public init(
         directory: String,
@@ -28,7 +30,7 @@ public struct PlugboardConfig: Sendable, Equatable {
         servers: [UpstreamServer],
         plugins: PluginSettings = PluginSettings(),
         http: HTTPSettings = HTTPSettings(),
-        admin: AdminSettings = AdminSettings()
+        admin: AdminSettings = AdminSettings(), core: CoreSettings = CoreSettings()
     ) {
         self.directory = directory
         self.limits = limits
@@ -39,6 +41,7 @@ public struct PlugboardConfig: Sendable, Equatable {
         self.plugins = plugins
         self.http = http
         self.admin = admin
+        self.core = core
     }
 
     public func server(named name: String) -> UpstreamServer? {

@@ -1,9 +1,19 @@
 import Glibc
 
+/// Where the supervisor reports readiness, reloads and stopping: the service manager itself,
+/// or, in a core, the outer process that holds the service manager's ear.
+protocol StatusNotifier: AnyObject {
+    func ready(status: String)
+    func reloading(status: String)
+    func stopping()
+    func watchdog()
+    var watchdogInterval: UInt64? { get }
+}
+
 /// Tells a service manager how plugboard is doing: systemd's `NOTIFY_SOCKET` datagram protocol
 /// (READY, RELOADING with MONOTONIC_USEC, STOPPING, STATUS, WATCHDOG), and s6's notification
 /// descriptor (a newline once ready).
-final class ServiceNotifier {
+final class ServiceNotifier: StatusNotifier {
     private let socketPath: String?
     private var notifyDescriptor: Int32?
     /// Half of `WATCHDOG_USEC`, when systemd asks for keep-alives.

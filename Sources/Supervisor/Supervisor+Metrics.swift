@@ -14,6 +14,8 @@ extension Supervisor {
         text.sample("plugboard_ready", readiness.isReady ? 1 : 0)
         if let core { addProxyMetrics(core, to: &text) }
         if let core { addPluginMetrics(core.status.pluginPools, to: &text) }
+        text.declare("plugboard_core_restarts_total", .counter, help: "Times the proxy core was replaced after a crash, hang or memory cap.")
+        text.sample("plugboard_core_restarts_total", coreRestarts)
         text.declare("plugboard_reloads_total", .counter, help: "Reloads attempted (file changes and SIGHUP).")
         text.sample("plugboard_reloads_total", reloadCount)
         text.declare("plugboard_generation", .gauge, help: "The configuration generation serving requests.")

@@ -34,7 +34,7 @@ public final class Supervisor {
     /// The plugin pools of generation 1 have loaded (or said why they cannot): READY was sent.
     var pluginsPrepared = false
     private var signalWatcher: SignalWatcher?
-    private var notifier: ServiceNotifier?
+    private var notifier: StatusNotifier?
     var watcher: DirectoryWatcher?
     private var loopWatchdog: LoopWatchdog?
     private let startedAt = EventLoop.now()
@@ -43,6 +43,9 @@ public final class Supervisor {
     var lastReload: ReloadRecord?
     var reloadCount = 0
     private var exitStatus: Int32 = 0
+    /// The channel to the outer process, when this process is its core.
+    private var control: CoreControl?
+    var coreRestarts: Int { control?.hostStatus?["restarts"]?.int64Value.map(Int.init) ?? 0 }
 
     public init(config: PlugboardConfig, options: SupervisorOptions = SupervisorOptions(), log: Logger) {
         self.config = config
@@ -60,19 +63,26 @@ public final class Supervisor {
             loop.execute { bound.value.received(signal: signal) }
         }
         loop.execute { bound.value.start() }
+        control = CoreControl.fromEnvironment(loop: loop)
         let loopWatchdog = LoopWatchdog(loop: loop, log: log)
         self.loopWatchdog = loopWatchdog
         loopWatchdog.start()
         loop.run()
         loopWatchdog.stop()
         signalWatcher?.stop()
-        if let pidFile = options.pidFile { unlink(pidFile) }
+        if let pidFile = options.pidFile, control == nil { unlink(pidFile) }
         log.info("stopped")
         return exitStatus
     }
 
     private func start() {
-        notifier = ServiceNotifier(notifyDescriptor: options.notifyDescriptor)
+        // A core's outer process keeps the pid file and talks to the service manager.
+        if let control {
+            control.start()
+            notifier = control
+        } else {
+            notifier = ServiceNotifier(notifyDescriptor: options.notifyDescriptor)
+        }
         if OrphanReaper.adoptOrphans() {
             scheduleOrphanReaping()
         } else {
@@ -108,8 +118,9 @@ public final class Supervisor {
             return
         }
         if options.watch { startWatching() }
-        writePidFile()
+        if control == nil { writePidFile() }
         phase = .serving
+        control?.announceReady()
         log.info("plugboard \(PlugboardVersion.current) ready on \(endpointDescription)", ["config": config.directory, "pid": "\(getpid())"])
         // READY only once the plugin pools have loaded their plugins (or said why they cannot).
         plugins.prepare { [weak self] failures in
@@ -321,6 +332,7 @@ public final class Supervisor {
             "loopStalls": .number(JSONNumber(loopWatchdog?.stallCount ?? 0)),
         ]
         if let core { status["proxy"] = .object(core.status.json) }
+        status["core"] = control.map { .object($0.hostStatus ?? ["isolated": true, "restarts": 0]) } ?? ["isolated": false]
         if let httpFrontend { status["http"] = .object(httpFrontend.status) }
         if let counters = watcher?.counters {
             status["watcher"] = [

@@ -253,14 +253,16 @@ case .check:
 case .run:
     let config = loadConfig(configDirectory)
     let files = RuntimeFiles(configDirectory: config.directory)
-    let supervisor = Supervisor(
-        config: config,
-        options: SupervisorOptions(
-            statusFile: options.statusFile ?? files.statusFile, pidFile: options.pidFile ?? files.pidFile,
-            notifyDescriptor: options.notifyDescriptor, watch: options.watch, listenPath: options.listenPath,
-            httpListen: options.httpListen, adminListen: options.adminListen),
-        log: logger(for: options, config: config))
-    exit(supervisor.run())
+    let supervisorOptions = SupervisorOptions(
+        statusFile: options.statusFile ?? files.statusFile, pidFile: options.pidFile ?? files.pidFile,
+        notifyDescriptor: options.notifyDescriptor, watch: options.watch, listenPath: options.listenPath,
+        httpListen: options.httpListen, adminListen: options.adminListen)
+    let log = logger(for: options, config: config)
+    if config.core.isolate && !CoreHost.isCore {
+        // This process holds the client and restarts the core; the core is this program again.
+        exit(CoreHost(config: config, arguments: Array(CommandLine.arguments.dropFirst()), options: supervisorOptions, log: log).run())
+    }
+    exit(Supervisor(config: config, options: supervisorOptions, log: log).run())
 case .status:
     // Only the instance's files are needed: no secret the configuration refers to must be at hand.
     let files = RuntimeFiles(configDirectory: ConfigLoader.absoluteDirectory(configDirectory))
