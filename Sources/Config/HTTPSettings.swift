@@ -125,8 +125,8 @@ public struct TLSCertificatePaths: Sendable, Equatable {
 
 /// `[core]`: the proxy core as a supervised child of plugboard's outer process.
 public struct CoreSettings: Sendable, Equatable {
-    /// Run the core as a child process that is replaced when it crashes or hangs (default);
-    /// false runs everything in one process.
+    /// Run the core as a child process that is replaced when it crashes or hangs; false (the
+    /// default, for now: the stdio relay costs a hop) runs everything in one process.
     public var isolate: Bool
     /// How often the outer process pings the core over their control channel.
     public var healthCheckInterval: TimeSpan
@@ -139,7 +139,7 @@ public struct CoreSettings: Sendable, Equatable {
     public var restartBackoffMax: TimeSpan
 
     public init(
-        isolate: Bool = true, healthCheckInterval: TimeSpan = .seconds(1), healthCheckTimeout: TimeSpan = .seconds(3),
+        isolate: Bool = false, healthCheckInterval: TimeSpan = .seconds(1), healthCheckTimeout: TimeSpan = .seconds(3),
         maxMemoryMegabytes: Int = 0, restartBackoffInitial: TimeSpan = .milliseconds(100), restartBackoffMax: TimeSpan = .seconds(10)
     ) {
         self.isolate = isolate

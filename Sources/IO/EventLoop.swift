@@ -39,8 +39,13 @@ public final class EventLoop: @unchecked Sendable {
     /// What timers and every loop-confined component read the time from.
     public let clock: LoopClock
 
-    public init(clock: LoopClock = .monotonic) {
+    /// How long the loop polls for more events after handling some, before it sleeps: 0 for a
+    /// loop whose wake-ups are rare or whose CPU is better left to others (a relay).
+    private let spinNanoseconds: UInt64
+
+    public init(clock: LoopClock = .monotonic, spinNanoseconds: UInt64 = EventLoop.defaultSpinNanoseconds) {
         self.clock = clock
+        self.spinNanoseconds = spinNanoseconds
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epollDescriptor >= 0, "epoll_create1 failed: errno \(errno)")
         wakeDescriptor = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
@@ -56,8 +61,8 @@ public final class EventLoop: @unchecked Sendable {
         close(epollDescriptor)
     }
 
-    /// How long the loop polls for more events after handling some, before it sleeps.
-    static let spinNanoseconds: UInt64 = 50_000
+    /// Right after serving something, the answer to it often follows within tens of microseconds.
+    public static let defaultSpinNanoseconds: UInt64 = 50_000
 
     /// Monotonic clock in nanoseconds, for what runs on no loop.
     public static func now() -> UInt64 { LoopClock.monotonicNow() }
@@ -152,10 +157,10 @@ public final class EventLoop: @unchecked Sendable {
             guard state == .running else { break }
             let timeout = timers.millisecondsUntilNextDeadline(now: clock.now())
             var count = Int32(0)
-            if didWork && timeout != 0 {
+            if didWork && timeout != 0 && spinNanoseconds > 0 {
                 // Right after serving something, the answer to it often follows within tens of
                 // microseconds; polling briefly saves the wake-up of a sleeping thread.
-                let spinUntil = Self.now() + Self.spinNanoseconds
+                let spinUntil = Self.now() + spinNanoseconds
                 repeat {
                     count = events.withUnsafeMutableBufferPointer { epoll_wait(epollDescriptor, $0.baseAddress, Int32($0.count), 0) }
                 } while count == 0 && Self.now() < spinUntil

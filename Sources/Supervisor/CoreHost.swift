@@ -45,7 +45,8 @@ public final class CoreHost {
     private let arguments: [String]
     private let options: SupervisorOptions
     private let log: Logger
-    private let loop = EventLoop()
+    /// No busy-polling: the relay's CPU is the core's and the client's to use.
+    private let loop = EventLoop(spinNanoseconds: 0)
     private let relaysStdio: Bool
     private var phase = Phase.starting
     private var core: Core?
@@ -483,6 +484,8 @@ final class CoreControl: StatusNotifier {
 
     private let channel: PipeChannel
     private(set) var hostStatus: JSONObject?
+    /// The outer process is gone (its end of the channel closed): a core alone serves nobody.
+    var onHostGone: () -> Void = {}
 
     /// The channel named by the environment, when this process is a core.
     static func fromEnvironment(loop: EventLoop) -> CoreControl? {
@@ -500,6 +503,7 @@ final class CoreControl: StatusNotifier {
 
     func start() {
         channel.onMessage = { [weak self] line in self?.received(line) }
+        channel.onInputClosed = { [weak self] _ in self?.onHostGone() }
         channel.start()
     }
 

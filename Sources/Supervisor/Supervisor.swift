@@ -20,7 +20,7 @@ public final class Supervisor {
     var config: PlugboardConfig
     let options: SupervisorOptions
     let log: Logger
-    let loop = EventLoop()
+    let loop = EventLoop(spinNanoseconds: CoreHost.isCore ? 0 : EventLoop.defaultSpinNanoseconds)
     var phase = Phase.starting
     private var reloadState = ReloadState.idle
     var core: ProxyCore?
@@ -78,6 +78,7 @@ public final class Supervisor {
     private func start() {
         // A core's outer process keeps the pid file and talks to the service manager.
         if let control {
+            control.onHostGone = { [weak self] in self?.beginShutdown(reason: "the outer process is gone") }
             control.start()
             notifier = control
         } else {

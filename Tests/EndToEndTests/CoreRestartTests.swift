@@ -12,7 +12,7 @@ struct CoreRestartTests {
         let statusFile = NSTemporaryDirectory() + "plugboard-core-status-\(UUID().uuidString).json"
         private var nextID = 1000
 
-        init(core: String = "") throws {
+        init(core: String = "isolate = true") throws {
             plugboard = try PlugboardUnderTest(
                 config: TemporaryConfig(
                     """
@@ -75,7 +75,7 @@ struct CoreRestartTests {
 
     @Test("a stopped core (SIGSTOP) misses its health checks, is replaced, and its call is answered with an error")
     func stoppedCore() throws {
-        let rig = try Rig(core: "health_check_interval = \"200ms\"\nhealth_check_timeout = \"1s\"")
+        let rig = try Rig(core: "isolate = true\nhealth_check_interval = \"200ms\"\nhealth_check_timeout = \"1s\"")
         let core = try rig.corePID()
         let held = try rig.start("slow", ["ms": 20_000])
         usleep(300_000)
@@ -89,7 +89,7 @@ struct CoreRestartTests {
 
     @Test("a core killed again and again is replaced each time; the status counts the restarts and the time to recover")
     func crashLoop() throws {
-        let rig = try Rig(core: "restart_backoff_initial = \"200ms\"\nrestart_backoff_max = \"2s\"")
+        let rig = try Rig(core: "isolate = true\nrestart_backoff_initial = \"200ms\"\nrestart_backoff_max = \"2s\"")
         for _ in 0..<3 {
             let core = try rig.corePID()
             kill(core, SIGKILL)
@@ -102,9 +102,9 @@ struct CoreRestartTests {
         try rig.expectRecovered()
     }
 
-    @Test("with [core] isolate = false there is one process, as before")
+    @Test("without [core] isolate there is one process, as before")
     func singleProcess() throws {
-        let rig = try Rig(core: "isolate = false")
+        let rig = try Rig(core: "")
         #expect(rig.plugboard.descendants(runningCommandContaining: "run\u{0}--config").isEmpty)
         #expect(try rig.echo("alone") == "alone")
         let status = try rig.plugboard.status(statusFile: rig.statusFile)
