@@ -5,9 +5,6 @@ import JSON
 /// request-phase entry leaves for the same entry's response phase, and the `context` object
 /// every entry of the call's chains may read and replace. Both are bounded.
 public final class CallMemory {
-    /// The most a `state` or the `context` may take, serialized.
-    public static let maxBytes = 64 * 1024
-
     private var states: [String: JSONValue] = [:]
     public private(set) var context: JSONObject = [:]
 

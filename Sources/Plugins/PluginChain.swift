@@ -51,6 +51,8 @@ public final class PluginChain {
     private let log: Logger
     /// Told about every step; nil in normal serving.
     public var observer: ((PluginStepReport) -> Void)?
+    /// Told the metadata each plugin returns, with the server of the call (curate's token counts).
+    public var onMetadata: ((_ plugin: String, _ server: String, JSONObject) -> Void)?
     /// Calls between their first plugin step and their answer (see `lease()`).
     public private(set) var activeCalls = 0
     /// Runs whenever `activeCalls` drops to zero: how a retired generation knows it may go.
@@ -165,6 +167,7 @@ public final class PluginChain {
                     output.metadata = nil
                 }
                 self.log.debug("plugin '\(entry.plugin)' \(phase) took \((elapsedMs * 100).rounded() / 100) ms")
+                if let metadata = output.metadata { self.onMetadata?(entry.plugin, context.serverName, metadata) }
                 let applied = PluginOutputApplier.apply(output, phase: phase, method: context.method, to: current, plugin: entry.plugin)
                 switch applied {
                 case .failure(let problem):

@@ -36,6 +36,9 @@ public struct PluginOutput: Sendable, Equatable {
         self.context = context
     }
 
+    /// The most a `state` or a `context` may take, serialized.
+    public static let maxCarriedBytes = 64 * 1024
+
     static let allowedKeys: Set<String> = ["text", "continue", "metadata", "error", "arguments", "result", "block", "state", "context"]
 
     /// Checks what a plugin returned (nil or null: no change) against the contract.
@@ -63,13 +66,13 @@ public struct PluginOutput: Sendable, Equatable {
         if let state = object["state"], !state.isNull {
             guard phase == .request else { return .failure("\"state\" can only be returned in the request phase (the response phase receives it)") }
             let size = state.serialized().count
-            guard size <= CallMemory.maxBytes else { return .failure("\"state\" is \(size) bytes, over \(CallMemory.maxBytes)") }
+            guard size <= PluginOutput.maxCarriedBytes else { return .failure("\"state\" is \(size) bytes, over \(PluginOutput.maxCarriedBytes)") }
             output.state = state
         }
         if let context = object["context"], !context.isNull {
             guard let table = context.objectValue else { return .failure("\"context\" must be an object, found \(typeName(context))") }
             let size = context.serialized().count
-            guard size <= CallMemory.maxBytes else { return .failure("\"context\" is \(size) bytes, over \(CallMemory.maxBytes)") }
+            guard size <= PluginOutput.maxCarriedBytes else { return .failure("\"context\" is \(size) bytes, over \(PluginOutput.maxCarriedBytes)") }
             output.context = table
         }
         let changes = ["text", "arguments", "result", "block"].filter { object[$0] != nil && object[$0]?.isNull == false }

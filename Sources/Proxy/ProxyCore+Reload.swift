@@ -104,8 +104,7 @@ extension ProxyCore {
                 retire(oldPlugins, chain: oldChain, successor: newPlugins)
             }
             plugins = newPlugins.isEmpty ? nil : newPlugins
-            pluginChain = plugins.map { PluginChain(registry: $0, log: log) }
-            pluginChain?.observer = pluginStepObserver
+            pluginChain = plugins.map(makeChain)
             generation += 1
             for connection in retiring {
                 connection.stop {}

@@ -32,6 +32,8 @@ public final class ProxyCore {
     /// Requests held until every upstream has answered its probe or handshake.
     var gate: InitializeGate
     var counters = Counters()
+    /// What plugins that report tokens (curate) took in and gave out, per plugin and server.
+    public internal(set) var tokenSavings = TokenSavings()
     /// The request ledgers of sessions that have ended, summed.
     var endedSessionsTally = RequestLedger.Tally()
     var drainTimer: EventLoop.TimerID?
@@ -95,7 +97,7 @@ public final class ProxyCore {
         self.makeLink = makeLink
         self.config = config
         self.plugins = plugins.flatMap { $0.isEmpty ? nil : $0 }
-        self.pluginChain = self.plugins.map { PluginChain(registry: $0, log: log) }
+        self.pluginChain = nil
         self.loop = loop
         self.log = log.tagged("proxy")
         let enabled = config.servers.filter(\.enabled)
@@ -106,6 +108,17 @@ public final class ProxyCore {
         }
         catalog = Catalog(separator: config.exposure.separator, serverNames: Set(enabled.map(\.name)))
         gate = InitializeGate(servers: enabled.map(\.name))
+        pluginChain = self.plugins.map(makeChain)
+    }
+
+    /// A chain over `registry` whose plugins' token reports reach `tokenSavings`.
+    func makeChain(_ registry: PluginRegistry) -> PluginChain {
+        let chain = PluginChain(registry: registry, log: log)
+        chain.observer = pluginStepObserver
+        chain.onMetadata = { [weak self] plugin, server, metadata in
+            self?.tokenSavings.record(plugin: plugin, server: server, metadata: metadata)
+        }
+        return chain
     }
 
     /// Runs the requests a gate let through.
@@ -327,7 +340,7 @@ extension ProxyCore: Service {
                 rejectedRequestStates: counters.rejectedRequestStates, subscriptions: listens.count),
             listCache: ProxyStatus.ListCacheStatus(
                 entries: listCache.count, hits: listCache.hits, misses: listCache.misses, fetches: listCache.fetches),
-            upstreams: upstreams.map(\.status), pluginPools: plugins?.poolStatus ?? [], execPlugins: plugins?.execPlugins ?? [])
+            upstreams: upstreams.map(\.status), tokenSavings: tokenSavings, pluginPools: plugins?.poolStatus ?? [], execPlugins: plugins?.execPlugins ?? [])
     }
 }
 

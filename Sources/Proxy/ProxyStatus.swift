@@ -52,6 +52,7 @@ public struct ProxyStatus: Sendable {
     public let bridge: Bridge
     public let listCache: ListCacheStatus
     public let upstreams: [UpstreamStatus]
+    public let tokenSavings: TokenSavings
     public let pluginPools: [PluginPoolStatus]
     public let execPlugins: [String]
 
@@ -92,6 +93,7 @@ public struct ProxyStatus: Sendable {
                 "fetches": .number(JSONNumber(listCache.fetches)),
             ],
             "upstreams": .object(servers),
+            "tokens": .object(tokenSavings.json),
             "plugins": .object(plugins),
         ]
     }

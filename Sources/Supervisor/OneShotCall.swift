@@ -80,6 +80,7 @@ public enum OneShotCall {
                 write(STDERR_FILENO, "plugin \(step.plugin) (\(step.phase)): \(ms) ms, \(step.bytesIn) → \(step.bytesOut) bytes, \(step.outcome)\n")
             }
             guard let result = reply["result"] else { return report(error: reply["error"]) }
+            for line in TokenSavings.lines(for: result) { write(STDERR_FILENO, line + "\n") }
             if printJSON {
                 write(STDOUT_FILENO, result.serializedString + "\n")
             } else {

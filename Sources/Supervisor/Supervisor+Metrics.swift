@@ -86,6 +86,18 @@ extension Supervisor {
             }
         }
         addOAuthMetrics(status.upstreams, to: &text)
+        let savings = status.tokenSavings.counts.sorted { $0.key < $1.key }
+        guard !savings.isEmpty else { return }
+        text.declare("plugboard_plugin_tokens_total", .counter, help: "Tokens into and out of plugins that report them (curate), by plugin and server.")
+        for (key, count) in savings {
+            let labels = [("plugin", key.plugin), ("server", key.server)]
+            text.sample("plugboard_plugin_tokens_total", labels: labels + [("direction", "in")], count.tokensIn)
+            text.sample("plugboard_plugin_tokens_total", labels: labels + [("direction", "out")], count.tokensOut)
+        }
+        text.declare("plugboard_plugin_tokens_saved_total", .counter, help: "Tokens plugins removed from results (in − out).")
+        for (key, count) in savings {
+            text.sample("plugboard_plugin_tokens_saved_total", labels: [("plugin", key.plugin), ("server", key.server)], count.tokensIn - count.tokensOut)
+        }
     }
 
     private func addOAuthMetrics(_ upstreams: [UpstreamStatus], to text: inout PrometheusText) {

@@ -36,11 +36,11 @@ struct PluginOutputValidationTests {
 
     @Test("state from a response phase, a context that is no object, or either over 64 KiB is invalid")
     func stateAndContextLimits() {
-        let big = JSONValue.string(String(repeating: "x", count: CallMemory.maxBytes))
+        let big = JSONValue.string(String(repeating: "x", count: PluginOutput.maxCarriedBytes))
         let cases: [(JSONValue, PluginPhase, String)] = [
             (["state": 1], .response, "\"state\" can only be returned in the request phase"),
             (["context": [1, 2]], .request, "\"context\" must be an object"),
-            (["state": big], .request, "\"state\" is \(CallMemory.maxBytes + 2) bytes, over \(CallMemory.maxBytes)"),
+            (["state": big], .request, "\"state\" is \(PluginOutput.maxCarriedBytes + 2) bytes, over \(PluginOutput.maxCarriedBytes)"),
             (["context": ["big": big]], .response, "\"context\" is"),
         ]
         for (value, phase, expected) in cases {

@@ -73,6 +73,19 @@ async function call(name, args) {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const body = reply.error ?? (reply.result.content ?? []).map((c) => c.text ?? `[${c.type}]`).join("\n");
   show(`call ${name} ${JSON.stringify(args)} (${ms.toFixed(1)} ms)`, body);
+  for (const line of savings(reply.result)) console.log(line);
+}
+
+/** "curate: 10,240 → 1,930 tokens (−81%)" for each plugin that reports what it cut. */
+function savings(result) {
+  const plugins = result?._meta?.["dev.plugboard/plugins"] ?? {};
+  return Object.entries(plugins)
+    .filter(([, m]) => Number.isFinite(m?.originalTokens) && Number.isFinite(m?.keptTokens) && m.originalTokens > 0)
+    .map(([name, m]) => {
+      const percent = Math.round((1 - m.keptTokens / m.originalTokens) * 100);
+      const sections = Number.isFinite(m.sectionsKept) ? `, ${m.sectionsKept} of ${m.sectionsTotal} sections kept` : "";
+      return `   ${name}: ${m.originalTokens.toLocaleString("en-US")} → ${m.keptTokens.toLocaleString("en-US")} tokens (−${percent}%)${sections}`;
+    });
 }
 
 const echo = tools.find((t) => t.name.endsWith("echo"));
