@@ -12,64 +12,65 @@ public protocol Frontend: Service {
     func finish()
 }
 
-extension StdioFrontend: Frontend {
-    public var serviceName: String { "the stdio frontend" }
-
-    public func beginDrain() {
-        guard !isDraining else { return }
-        isDraining = true
-        core.whenRequestsSettled { [weak self] in self?.finish() }
-    }
-
-    public func whenDrained(_ completion: @escaping () -> Void) { whenOutputClosed(completion) }
-
-    public func forceStop() { closeNow() }
+/// The steps each frontend fills in for the drain all of them share.
+protocol DrainSteps: AnyObject {
+    var core: ProxyCore { get }
+    var isDraining: Bool { get set }
+    func finish()
+    /// Stops taking new clients (a listener closes); existing ones go on.
+    func stopTakingClients()
+    /// Runs `completion` once everything `finish()` flushes is written or dropped.
+    func whenFlushed(_ completion: @escaping () -> Void)
+    /// Drops what is still queued for clients and closes now.
+    func closeNow()
 }
 
-extension UnixSocketFrontend: Frontend {
-    public var serviceName: String { "the Unix socket frontend" }
-
-    public func beginDrain() {
+extension DrainSteps {
+    func drainWhenSettled() {
         guard !isDraining else { return }
         isDraining = true
-        stopListening()
+        stopTakingClients()
         core.whenRequestsSettled { [weak self] in self?.finish() }
     }
 
-    public func whenDrained(_ completion: @escaping () -> Void) {
+    func whenDrainFlushed(_ completion: @escaping () -> Void) {
         core.whenRequestsSettled { [weak self] in
             guard let self else { return completion() }
-            self.whenOutputClosed(completion)
+            self.whenFlushed(completion)
         }
     }
 
-    public func forceStop() {
+    func forceDrain() {
         finish()
         closeNow()
     }
 }
 
-extension StreamableHTTPFrontend: Frontend {
+extension StdioFrontend: Frontend, DrainSteps {
+    public var serviceName: String { "the stdio frontend" }
+    public func beginDrain() { drainWhenSettled() }
+    public func whenDrained(_ completion: @escaping () -> Void) { whenDrainFlushed(completion) }
+    public func forceStop() { forceDrain() }
+    func stopTakingClients() {}
+    func whenFlushed(_ completion: @escaping () -> Void) { whenOutputClosed(completion) }
+}
+
+extension UnixSocketFrontend: Frontend, DrainSteps {
+    public var serviceName: String { "the Unix socket frontend" }
+    public func beginDrain() { drainWhenSettled() }
+    public func whenDrained(_ completion: @escaping () -> Void) { whenDrainFlushed(completion) }
+    public func forceStop() { forceDrain() }
+    func stopTakingClients() { stopListening() }
+    func whenFlushed(_ completion: @escaping () -> Void) { whenOutputClosed(completion) }
+}
+
+extension StreamableHTTPFrontend: Frontend, DrainSteps {
     public var serviceName: String { "the HTTP frontend" }
-
     public func start() throws { _ = try startListening() }
-
-    public func beginDrain() {
-        guard !isDraining else { return }
-        isDraining = true
-        stopAccepting()
-        core.whenRequestsSettled { [weak self] in self?.finish() }
-    }
-
-    public func whenDrained(_ completion: @escaping () -> Void) {
-        core.whenRequestsSettled { [weak self] in
-            guard let self else { return completion() }
-            self.whenConnectionsClosed(completion)
-        }
-    }
-
-    public func forceStop() {
-        finish()
-        closeConnections()
-    }
+    public func beginDrain() { drainWhenSettled() }
+    public func whenDrained(_ completion: @escaping () -> Void) { whenDrainFlushed(completion) }
+    public func forceStop() { forceDrain() }
+    func stopTakingClients() { stopAccepting() }
+    func whenFlushed(_ completion: @escaping () -> Void) { whenConnectionsClosed(completion) }
+    func closeNow() { closeConnections() }
 }
