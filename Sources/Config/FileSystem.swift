@@ -5,13 +5,13 @@ import Darwin
 #endif
 
 /// The few file-system operations the loader needs, on plain POSIX calls.
-enum FileSystem {
-    struct ReadError: Error {
-        var path: String
-        var reason: String
+public enum FileSystem {
+    public struct ReadError: Error {
+        public var path: String
+        public var reason: String
     }
 
-    static func readFile(_ path: String) throws(ReadError) -> [UInt8] {
+    public static func readFile(_ path: String) throws(ReadError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ReadError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
@@ -54,5 +54,12 @@ enum FileSystem {
         guard let path = getcwd(nil, 0) else { return "/" }
         defer { free(path) }
         return String(cString: path)
+    }
+}
+
+extension FileSystem {
+    /// A small file read whole as UTF-8 (a `/proc` entry, a status file); nil when it cannot be.
+    public static func readText(_ path: String) -> String? {
+        (try? readFile(path)).map { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -6,8 +6,6 @@ import Proxy
 /// failed those left at the shutdown deadline), then flushes what each client is owed and
 /// closes. Its drain is over when the last byte is written or the last connection closed.
 public protocol Frontend: Service {
-    /// Bytes written for clients that they have not read yet.
-    var pendingOutputBytes: Int { get }
     /// Flushes what is queued and closes every client connection.
     func finish()
 }

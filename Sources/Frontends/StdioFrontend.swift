@@ -66,9 +66,7 @@ public final class StdioFrontend {
         }
         channel.onOutputClosed = { [weak self] in
             guard let self else { return }
-            let waiting = self.outputClosedWaiters
-            self.outputClosedWaiters = []
-            for waiter in waiting { waiter() }
+            for waiter in self.outputClosedWaiters.takeAll() { waiter() }
         }
         channel.start()
     }
@@ -84,9 +82,6 @@ public final class StdioFrontend {
         channel.close()
         onEnd(.clientNotReading(queuedBytes: queued))
     }
-
-    /// Bytes written by the proxy that the client has not read yet.
-    public var pendingOutputBytes: Int { channel.queuedBytes }
 
     /// Flushes what is queued, then closes stdout so the client sees EOF.
     public func finish() {

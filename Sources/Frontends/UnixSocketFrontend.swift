@@ -39,7 +39,6 @@ public final class UnixSocketFrontend {
     private var connections: [ObjectIdentifier: Connection] = [:]
     /// Channels of dropped connections still writing what their client is owed.
     private var flushingChannels: [ObjectIdentifier: PipeChannel] = [:]
-    private var flushing: Int { flushingChannels.count }
     private var flushedWaiters: [() -> Void] = []
     private var accepted = 0
 
@@ -172,9 +171,7 @@ public final class UnixSocketFrontend {
 
     private func outputClosed(_ channel: PipeChannel) {
         guard flushingChannels.removeValue(forKey: ObjectIdentifier(channel)) != nil, flushingChannels.isEmpty else { return }
-        let waiting = flushedWaiters
-        flushedWaiters = []
-        for waiter in waiting { waiter() }
+        for waiter in flushedWaiters.takeAll() { waiter() }
     }
 
     /// Stops accepting; existing clients keep their sessions until `finish()`.
@@ -194,7 +191,7 @@ public final class UnixSocketFrontend {
 
     /// Runs `completion` once no connection has output left to write (at once if none has).
     func whenOutputClosed(_ completion: @escaping () -> Void) {
-        if flushing == 0 { completion() } else { flushedWaiters.append(completion) }
+        if flushingChannels.isEmpty { completion() } else { flushedWaiters.append(completion) }
     }
 
     /// Drops what is still queued for clients.
@@ -202,5 +199,4 @@ public final class UnixSocketFrontend {
         for channel in Array(flushingChannels.values) { channel.close() }
     }
 
-    public var pendingOutputBytes: Int { connections.values.reduce(0) { $0 + $1.channel.queuedBytes } }
 }

@@ -14,3 +14,13 @@ public struct LoopBound<Value>: @unchecked Sendable {
         return wrapped
     }
 }
+
+extension Array {
+    /// Empties the array and returns what it held: for callbacks run on an event, which may
+    /// add new ones (for the next time) while the taken ones run.
+    public mutating func takeAll() -> [Element] {
+        var taken: [Element] = []
+        swap(&self, &taken)
+        return taken
+    }
+}

@@ -97,9 +97,7 @@ public final class ServiceGroup {
     private func awaitDrain(of remaining: ArraySlice<Member>) {
         guard let member = remaining.first else {
             phase = .drained
-            let waiting = completions
-            completions = []
-            for completion in waiting { completion() }
+            for completion in completions.takeAll() { completion() }
             return
         }
         var finished = false

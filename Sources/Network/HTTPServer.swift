@@ -44,7 +44,7 @@ public final class HTTPServer {
     let handler: (HTTPExchange) -> Void
     private let loop: EventLoop
     private var listeners: [TCPListener] = []
-    fileprivate var connections: [Int: HTTPServerConnection] = [:]
+    private var connections: [Int: HTTPServerConnection] = [:]
     private var nextConnectionID = 0
     private var sweepTimer: EventLoop.TimerID?
     private var draining = false
@@ -110,9 +110,7 @@ public final class HTTPServer {
     }
 
     private func finishDrain() {
-        let waiting = drainCompletions
-        drainCompletions = []
-        for completion in waiting { completion() }
+        for completion in drainCompletions.takeAll() { completion() }
     }
 
     func requestStarted() {
@@ -155,9 +153,4 @@ public final class HTTPServer {
         if let sweepTimer { loop.cancelTimer(sweepTimer) }
         sweepTimer = nil
     }
-}
-
-extension HTTPServer {
-    /// Bytes written for clients that they have not read yet.
-    public var queuedBytes: Int { connections.values.reduce(0) { $0 + $1.queuedBytes } }
 }

@@ -249,9 +249,7 @@ final class PluginPool {
             log.error("cannot be loaded: \(reason)")
         }
         health = .broken(reason: reason)
-        let stranded = waiting
-        waiting = []
-        for ticket in stranded {
+        for ticket in waiting.takeAll() {
             ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .unavailable(reason: reason))))
         }
     }
@@ -339,9 +337,7 @@ final class PluginPool {
         health = .draining
         drainCompletions.append(completion)
         if let heartbeatTimer { loop.cancelTimer(heartbeatTimer) }
-        let stranded = waiting
-        waiting = []
-        for ticket in stranded {
+        for ticket in waiting.takeAll() {
             ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .unavailable(reason: "plugboard is shutting down"))))
         }
         for worker in workers { worker.drain(within: settings.drainTimeout.nanoseconds) }
@@ -350,9 +346,7 @@ final class PluginPool {
 
     private func finishDrainIfIdle() {
         guard health == .draining, records.isEmpty, !drainCompletions.isEmpty else { return }
-        let waiting = drainCompletions
-        drainCompletions = []
-        for completion in waiting { completion() }
+        for completion in drainCompletions.takeAll() { completion() }
     }
 
     enum Readiness: Equatable {
@@ -382,7 +376,7 @@ final class PluginPool {
             workers: workers.map { worker in
                 PluginPoolStatus.Worker(
                     pid: worker.pid, state: worker.stateName, inFlight: worker.inFlight,
-                    calls: records[ObjectIdentifier(worker)]?.callsServed ?? 0, residentBytes: worker.residentBytes.map { Int($0) })
+                    calls: records[ObjectIdentifier(worker)]?.callsServed ?? 0, residentBytes: worker.residentBytes)
             },
             calls: metrics.calls, failuresByKind: metrics.failuresByKind, workersStarted: metrics.workersStarted,
             workerCrashes: metrics.workerCrashes, recycled: metrics.recycled, latencyBuckets: metrics.latency.cumulative,

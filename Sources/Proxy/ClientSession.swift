@@ -214,9 +214,7 @@ public final class ClientSession {
     private func becameIdle() {
         onIdle?()
         guard !idleWaiters.isEmpty else { return }
-        let waiting = idleWaiters
-        idleWaiters = []
-        for waiter in waiting { waiter() }
+        for waiter in idleWaiters.takeAll() { waiter() }
     }
 
     func takeServerRequestID() -> Int64 {

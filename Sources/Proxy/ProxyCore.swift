@@ -8,7 +8,23 @@ import Plugins
 /// The proxy core: client sessions on one side, upstream connections on the other, and the
 /// routing between them. Loop-confined: every method runs on `loop`.
 public final class ProxyCore {
-    enum Phase { case serving, draining, stopped }
+    enum Phase: Equatable {
+        case serving
+        /// Refusing new requests; those in flight have until the `deadline` timer fires.
+        case draining(deadline: EventLoop.TimerID)
+        /// Every request is answered or failed; the upstreams and plugins are stopping.
+        case stoppingUpstreams
+        case stopped
+
+        /// What the status dump calls it.
+        var name: String {
+            switch self {
+            case .serving: "serving"
+            case .draining, .stoppingUpstreams: "draining"
+            case .stopped: "stopped"
+            }
+        }
+    }
 
     /// How names appear to clients, resolved from `[expose]` and the number of servers.
     enum Exposure: Equatable {
@@ -36,8 +52,6 @@ public final class ProxyCore {
     public internal(set) var tokenSavings = TokenSavings()
     /// The request ledgers of sessions that have ended, summed.
     var endedSessionsTally = RequestLedger.Tally()
-    var drainTimer: EventLoop.TimerID?
-    var upstreamsStopping = false
     var drainCompletions: [() -> Void] = []
     var requestsSettledWaiters: [() -> Void] = []
     /// Answered client requests by method and outcome, with latencies.
@@ -235,24 +249,17 @@ public final class ProxyCore {
 
     func beginDrain(deadline: TimeSpan) {
         loop.assertInLoop()
-        guard phase == .serving else {
-            if deadline.nanoseconds == 0 { forceStop() }
-            return
-        }
-        phase = .draining
-        closeListens()
+        guard phase == .serving else { return }
         let inFlight = sessions.reduce(0) { $0 + $1.pendingRequestCount }
         log.info("shutting down: \(inFlight) request(s) in flight, waiting up to \(deadline)")
-        drainTimer = loop.schedule(afterNanoseconds: deadline.nanoseconds) { [weak self] in
-            self?.drainTimer = nil
-            self?.stopUpstreams()
-        }
+        phase = .draining(deadline: loop.schedule(afterNanoseconds: deadline.nanoseconds) { [weak self] in self?.stopUpstreams() })
+        closeListens()
         stopUpstreamsIfIdle()
     }
 
     /// Called whenever a session or the initialize gate may have let go of its last request.
     func stopUpstreamsIfIdle() {
-        guard phase == .draining, drainTimer != nil, isIdle else { return }
+        guard case .draining = phase, isIdle else { return }
         stopUpstreams()
     }
 
@@ -262,10 +269,9 @@ public final class ProxyCore {
     }
 
     private func stopUpstreams() {
-        guard phase == .draining, !upstreamsStopping else { return }
-        upstreamsStopping = true
-        if let drainTimer { loop.cancelTimer(drainTimer) }
-        drainTimer = nil
+        guard case .draining(let deadline) = phase else { return }
+        loop.cancelTimer(deadline)
+        phase = .stoppingUpstreams
         if !isIdle {
             let late = sessions.reduce(0) { $0 + $1.pendingRequestCount }
             log.warning("\(late) request(s) still in flight at the shutdown deadline; failing them")
@@ -273,9 +279,7 @@ public final class ProxyCore {
         // Each upstream stops once its requests are answered; those still running are failed now.
         for upstream in upstreams { upstream.stop {} }
         for upstream in upstreams { upstream.terminate() }
-        let settled = requestsSettledWaiters
-        requestsSettledWaiters = []
-        for waiter in settled { waiter() }
+        for waiter in requestsSettledWaiters.takeAll() { waiter() }
         var remaining = upstreams.count
         let finish = { [weak self] in
             guard let self else { return }
@@ -294,14 +298,15 @@ public final class ProxyCore {
     /// Runs `waiter` once a drain has answered every client request (or failed those left at
     /// its deadline): what frontends wait for before they flush and close.
     public func whenRequestsSettled(_ waiter: @escaping () -> Void) {
-        if upstreamsStopping { waiter() } else { requestsSettledWaiters.append(waiter) }
+        switch phase {
+        case .serving, .draining: requestsSettledWaiters.append(waiter)
+        case .stoppingUpstreams, .stopped: waiter()
+        }
     }
 
     private func finishDrain() {
         phase = .stopped
-        let waiting = drainCompletions
-        drainCompletions = []
-        for completion in waiting { completion() }
+        for completion in drainCompletions.takeAll() { completion() }
     }
 }
 
@@ -332,7 +337,7 @@ extension ProxyCore: Service {
             tally = tally + session.ledger.tally
         }
         return ProxyStatus(
-            phase: "\(phase)", generation: generation, isAggregated: exposure != .transparent, sessions: sessions.count,
+            phase: phase.name, generation: generation, isAggregated: exposure != .transparent, sessions: sessions.count,
             notifications: counters.notifications, parseErrors: counters.parseErrors, invalidRequests: counters.invalidRequests,
             accounting: ProxyStatus.Accounting(open: open, tally: tally),
             bridge: ProxyStatus.Bridge(
@@ -349,15 +354,11 @@ extension ProxyCore {
     /// and if not, which ones are down and why: what `/readyz` reports.
     public var upstreamReadiness: (isReady: Bool, detail: String) {
         guard phase == .serving else { return (false, "draining") }
-        let down = upstreams.compactMap { upstream -> String? in
-            switch upstream.phase {
-            case .probing, .spawned, .initializing, .ready: nil
-            case .waitingToRestart(let reason, _, _): "\(upstream.name) (restarting: \(reason))"
-            case .idle, .stopping, .stopped: "\(upstream.name) (\(upstream.phase.name))"
-            }
+        let down = upstreams.filter { !$0.phase.isUp }.map { upstream in
+            if case .waitingToRestart(let reason, _, _) = upstream.phase { return "\(upstream.name) (restarting: \(reason))" }
+            return "\(upstream.name) (\(upstream.phase.name))"
         }
         if down.isEmpty { return (true, "\(upstreams.count) upstream(s) up") }
         return (false, "upstream(s) down: \(down.joined(separator: ", "))")
     }
-
 }

@@ -193,9 +193,7 @@ final class UpstreamAuthorization {
     }
 
     private func answerWaiters(_ decision: CredentialMachine.Decision) {
-        let waiting = waiters
-        waiters = []
-        for waiter in waiting { decide(decision, waiter) }
+        for waiter in waiters.takeAll() { decide(decision, waiter) }
     }
 
     private func perform(_ effects: [CredentialMachine.Effect]) {

@@ -39,6 +39,14 @@ final class UpstreamConnection {
             }
         }
 
+        /// Started, probing, initializing or ready: not waiting to restart, stopping or stopped.
+        var isUp: Bool {
+            switch self {
+            case .probing, .spawned, .initializing, .ready: true
+            case .idle, .waitingToRestart, .stopping, .stopped: false
+            }
+        }
+
         var server: RunningServer? {
             switch self {
             case .probing(let s), .spawned(let s), .initializing(let s), .ready(let s), .stopping(let s): s
@@ -228,9 +236,7 @@ final class UpstreamConnection {
             authorizations.release(authorization)
             self.authorization = nil
         }
-        let completions = stopCompletions
-        stopCompletions = []
-        for completion in completions { completion() }
+        for completion in stopCompletions.takeAll() { completion() }
     }
 
     private func spawn() {
@@ -740,9 +746,7 @@ final class UpstreamConnection {
     }
 
     private func failParked(with failure: (String) -> ProxyFailure) {
-        let waiting = parked
-        parked = []
-        for request in waiting { request.onReply(.failed(failure(request.method))) }
+        for request in parked.takeAll() { request.onReply(.failed(failure(request.method))) }
     }
 
     private func drainedIfStopping() {
@@ -750,12 +754,8 @@ final class UpstreamConnection {
     }
 
     var status: UpstreamStatus {
-        let isUp = switch phase {
-        case .probing, .spawned, .initializing, .ready: true
-        case .idle, .waitingToRestart, .stopping, .stopped: false
-        }
-        return UpstreamStatus(
-            name: name, phase: phase.name, isUp: isUp, era: era?.rawValue, protocolVersion: protocolVersion,
+        UpstreamStatus(
+            name: name, phase: phase.name, isUp: phase.isUp, era: era?.rawValue, protocolVersion: protocolVersion,
             processID: phase.server?.link.processID, endpoint: phase.server?.link.endpoint, inFlight: inFlightCount,
             restarts: counters.restarts, timeouts: counters.timeouts, requestsSent: counters.requestsSent,
             responsesReceived: counters.responsesReceived, failedByExit: counters.failedByExit,

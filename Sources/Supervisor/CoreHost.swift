@@ -374,7 +374,7 @@ public final class CoreHost {
         var children: [pid_t] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let pid = pid_t(name), let stat = FileText.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { continue }
+            guard let pid = pid_t(name), let stat = FileSystem.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             if fields.count > 1, pid_t(fields[1]) == parent { children.append(pid) }
         }
@@ -422,7 +422,7 @@ public final class CoreHost {
     }
 
     private static func residentBytes(of pid: pid_t) -> Int? {
-        guard let statm = FileText.read("/proc/\(pid)/statm") else { return nil }
+        guard let statm = FileSystem.readText("/proc/\(pid)/statm") else { return nil }
         let fields = statm.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -529,22 +529,5 @@ final class CoreControl: StatusNotifier {
         } else if let host = message["host"]?.objectValue {
             hostStatus = host
         }
-    }
-}
-
-/// A small file read whole (`/proc` entries), nil when it cannot be.
-enum FileText {
-    static func read(_ path: String) -> String? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -1,3 +1,4 @@
+import Config
 import Glibc
 import JSON
 import Logging
@@ -6,7 +7,7 @@ import Logging
 /// rewrites, and prints it indented.
 public enum StatusCommand {
     public static func run(pidFile: String, statusFile: String) -> Int32 {
-        guard let pidText = read(pidFile), let pid = pid_t(pidText.trimmingWhitespace()), pid > 0 else {
+        guard let pidText = FileSystem.readText(pidFile), let pid = pid_t(pidText.trimmingWhitespace()), pid > 0 else {
             printError("no running plugboard found: cannot read \(pidFile) (start it with `plugboard run`, or pass --pid-file)")
             return 1
         }
@@ -16,7 +17,7 @@ public enum StatusCommand {
             return 1
         }
         for _ in 0..<100 {
-            if let after = modificationTime(statusFile), after != before, let text = read(statusFile),
+            if let after = modificationTime(statusFile), after != before, let text = FileSystem.readText(statusFile),
                 let status = try? JSONParser.parse(text)
             {
                 printOut(PrettyJSON.format(status) + "\n")
@@ -32,19 +33,6 @@ public enum StatusCommand {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return info.st_mtim
-    }
-
-    private static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count == 0 { break }
-            bytes += chunk[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func printOut(_ text: String) { StandardStreams.output(text) }

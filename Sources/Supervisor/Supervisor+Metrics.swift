@@ -68,7 +68,7 @@ extension Supervisor {
         for upstream in status.upstreams {
             text.sample("plugboard_upstream_up", labels: [("server", upstream.name), ("phase", upstream.phase)], upstream.isUp ? 1 : 0)
         }
-        let upstreamSamples: [(name: String, kind: PrometheusText.Kind, help: String, value: (UpstreamStatus) -> Int)] = [
+        let upstreamFields: [PrometheusText.Field<UpstreamStatus>] = [
             ("in_flight", .gauge, "Requests waiting for the upstream's answer.", \.inFlight),
             ("requests_sent", .counter, "Requests sent to the upstream.", \.requestsSent),
             ("responses_received", .counter, "Responses received from the upstream.", \.responsesReceived),
@@ -78,13 +78,7 @@ extension Supervisor {
             ("unmatched_responses", .counter, "Responses with an id nobody asked for.", \.unmatchedResponses),
             ("malformed_messages", .counter, "Lines from the upstream that were not valid JSON-RPC.", \.malformedMessages),
         ]
-        for sample in upstreamSamples {
-            let name = "plugboard_upstream_\(sample.name)\(sample.kind == .counter ? "_total" : "")"
-            text.declare(name, sample.kind, help: sample.help)
-            for upstream in status.upstreams {
-                text.sample(name, labels: [("server", upstream.name)], Double(sample.value(upstream)))
-            }
-        }
+        text.family("plugboard_upstream_", upstreamFields, of: status.upstreams) { ("server", $0.name) }
         addOAuthMetrics(status.upstreams, to: &text)
         let savings = status.tokenSavings.counts.sorted { $0.key < $1.key }
         guard !savings.isEmpty else { return }
@@ -101,22 +95,18 @@ extension Supervisor {
     }
 
     private func addOAuthMetrics(_ upstreams: [UpstreamStatus], to text: inout PrometheusText) {
-        let authorized = upstreams.compactMap { upstream in upstream.oauth.map { (upstream.name, $0) } }
+        let authorized = upstreams.compactMap { upstream in upstream.oauth.map { (server: upstream.name, oauth: $0) } }
         guard !authorized.isEmpty else { return }
         text.declare("plugboard_upstream_oauth_authorized", .gauge, help: "1 when plugboard holds a usable access token for the server.")
         for (name, oauth) in authorized {
             text.sample("plugboard_upstream_oauth_authorized", labels: [("server", name)], oauth.isAuthorized ? 1 : 0)
         }
-        let oauthSamples: [(name: String, help: String, value: (UpstreamStatus.OAuthStatus) -> Int)] = [
-            ("renewals", "Access token refreshes and client-credentials grants started.", \.renewals),
-            ("renewal_failures", "Token renewals that failed.", \.renewalFailures),
-            ("rejections", "Requests the server refused with 401 or 403.", \.rejections),
+        let oauthFields: [PrometheusText.Field<(server: String, oauth: UpstreamStatus.OAuthStatus)>] = [
+            ("renewals", .counter, "Access token refreshes and client-credentials grants started.", \.oauth.renewals),
+            ("renewal_failures", .counter, "Token renewals that failed.", \.oauth.renewalFailures),
+            ("rejections", .counter, "Requests the server refused with 401 or 403.", \.oauth.rejections),
         ]
-        for sample in oauthSamples {
-            let name = "plugboard_upstream_oauth_\(sample.name)_total"
-            text.declare(name, .counter, help: sample.help)
-            for (server, oauth) in authorized { text.sample(name, labels: [("server", server)], Double(sample.value(oauth))) }
-        }
+        text.family("plugboard_upstream_oauth_", oauthFields, of: authorized) { ("server", $0.server) }
     }
 
     private func addPluginMetrics(_ pools: [PluginPoolStatus], to text: inout PrometheusText) {
@@ -128,7 +118,7 @@ extension Supervisor {
                 text.sample("plugboard_plugin_failures_total", labels: [("plugin", pool.plugin), ("kind", kind)], count)
             }
         }
-        let samples: [(name: String, kind: PrometheusText.Kind, help: String, value: (PluginPoolStatus) -> Int)] = [
+        let fields: [PrometheusText.Field<PluginPoolStatus>] = [
             ("workers_started", .counter, "Worker processes started.", \.workersStarted),
             ("worker_crashes", .counter, "Worker processes that died unasked.", \.workerCrashes),
             ("recycled", .counter, "Workers retired after their call count, age or memory limit.", \.recycled),
@@ -136,11 +126,7 @@ extension Supervisor {
             ("in_flight", .gauge, "Calls running in workers.", \.inFlight),
             ("workers", .gauge, "Worker processes running.", \.workers.count),
         ]
-        for sample in samples {
-            let name = "plugboard_plugin_\(sample.name)\(sample.kind == .counter ? "_total" : "")"
-            text.declare(name, sample.kind, help: sample.help)
-            for pool in pools { text.sample(name, labels: [("plugin", pool.plugin)], sample.value(pool)) }
-        }
+        text.family("plugboard_plugin_", fields, of: pools) { ("plugin", $0.plugin) }
         text.declare("plugboard_plugin_duration_seconds", .histogram, help: "Plugin call latency, waiting included.")
         for pool in pools {
             text.histogram(
@@ -178,5 +164,20 @@ extension Supervisor {
         text.declare("plugboard_tls_certificate_reloads_total", .counter, help: "Changed certificate files of the HTTPS listeners, by outcome.")
         text.sample("plugboard_tls_certificate_reloads_total", labels: [("outcome", "loaded")], certificates.rotations)
         text.sample("plugboard_tls_certificate_reloads_total", labels: [("outcome", "refused")], certificates.refusals)
+    }
+}
+
+extension PrometheusText {
+    /// One metric of a family: its name after the prefix, kind, help, and the value per item.
+    typealias Field<Item> = (name: String, kind: Kind, help: String, value: (Item) -> Int)
+
+    /// A metric per field (`PREFIXname`, `_total` added for counters), each sampled for every
+    /// item under the label `label` gives it.
+    mutating func family<Item>(_ prefix: String, _ fields: [Field<Item>], of items: [Item], label: (Item) -> (String, String)) {
+        for field in fields {
+            let name = prefix + field.name + (field.kind == .counter ? "_total" : "")
+            declare(name, field.kind, help: field.help)
+            for item in items { sample(name, labels: [label(item)], field.value(item)) }
+        }
     }
 }

@@ -485,7 +485,6 @@ public final class StreamableHTTPFrontend {
         sweepTimer = nil
     }
 
-    public var pendingOutputBytes: Int { server.queuedBytes }
 
     func whenConnectionsClosed(_ completion: @escaping () -> Void) { server.whenDrained(completion) }
 
