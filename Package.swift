@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "IO", dependencies: ["CSystemShims", "JSONRPC", "Processes", "Locking"], swiftSettings: strict),
 
         // TCP listeners, HTTP/1.1 server and client connections on the event loop.
-        .target(name: "Network", dependencies: ["HTTP", "IO", "Logging", "Config", "CSystemShims", "TLS"], swiftSettings: strict),
+        .target(name: "Network", dependencies: ["HTTP", "IO", "JSON", "Logging", "Config", "CSystemShims", "TLS"], swiftSettings: strict),
 
         // inotify: settled, content-compared change sets of whole directory trees.
         .target(name: "Watcher", dependencies: ["IO", "CSystemShims"], swiftSettings: strict),

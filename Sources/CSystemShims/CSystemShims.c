@@ -26,7 +26,8 @@ static int pb_redirect(posix_spawn_file_actions_t *actions, int fd, int target, 
 }
 
 int pb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
-             const char *working_directory, int stdin_fd, int stdout_fd, int stderr_fd, int fd3) {
+             const char *working_directory, int stdin_fd, int stdout_fd, int stderr_fd,
+             const int *passed, int passed_count) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int result = posix_spawn_file_actions_init(&actions);
@@ -52,8 +53,11 @@ int pb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[
     if (result == 0) result = pb_redirect(&actions, stderr_fd, 2, O_WRONLY);
     if (result == 0 && working_directory != NULL)
         result = posix_spawn_file_actions_addchdir_np(&actions, working_directory);
-    if (result == 0 && fd3 >= 0) result = posix_spawn_file_actions_adddup2(&actions, fd3, 3);
-    if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, fd3 >= 0 ? 4 : 3);
+    // The caller has numbered every passed descriptor above 2 + passed_count, so no dup2 here
+    // overwrites one that a later dup2 reads.
+    for (int index = 0; result == 0 && index < passed_count; index++)
+        result = posix_spawn_file_actions_adddup2(&actions, passed[index], 3 + index);
+    if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, 3 + passed_count);
     if (result == 0) result = posix_spawnattr_setflags(&attributes,
         POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     if (result == 0) result = posix_spawnattr_setsigmask(&attributes, &empty);

@@ -1,6 +1,7 @@
 import Glibc
 import IO
 import Logging
+import Network
 import Proxy
 
 /// Serves MCP clients on a Unix stream socket, one session per connection, each speaking
@@ -8,15 +9,6 @@ import Proxy
 /// manager runs one long-lived instance and clients reach it through the socket (for example
 /// `socat STDIO UNIX-CONNECT:PATH` as the client's server command).
 public final class UnixSocketFrontend {
-    public struct SocketError: Error, CustomStringConvertible {
-        public let path: String
-        public let call: String
-        public let code: Int32
-        public var description: String {
-            "cannot listen on \(path): \(call) failed: \(String(cString: strerror(code)))"
-        }
-    }
-
     /// One accepted client and what it still owes or is owed.
     private final class Connection {
         let channel: PipeChannel
@@ -36,14 +28,19 @@ public final class UnixSocketFrontend {
     private let maxMessageBytes: Int
     private let maxQueuedBytes: Int
     private var listener: Int32 = -1
+    private let inherited: Int32?
     private var connections: [ObjectIdentifier: Connection] = [:]
     /// Channels of dropped connections still writing what their client is owed.
     private var flushingChannels: [ObjectIdentifier: PipeChannel] = [:]
     private var flushedWaiters: [() -> Void] = []
     private var accepted = 0
 
-    public init(path: String, core: ProxyCore, loop: EventLoop, maxMessageBytes: Int, maxQueuedBytes: Int, log: Logger) {
+    /// `inherited`: a socket already listening at `path`, bound by a parent that also owns the path.
+    public init(
+        path: String, inherited: Int32? = nil, core: ProxyCore, loop: EventLoop, maxMessageBytes: Int, maxQueuedBytes: Int, log: Logger
+    ) {
         self.path = path
+        self.inherited = inherited
         self.core = core
         self.loop = loop
         self.maxMessageBytes = maxMessageBytes
@@ -53,42 +50,11 @@ public final class UnixSocketFrontend {
 
     public var connectionCount: Int { connections.count }
 
-    /// Binds and listens (mode 0600: only plugboard's user may connect). A stale socket left by
-    /// an earlier instance is replaced; any other file at `path` is an error.
+    /// Binds and listens (mode 0600: only plugboard's user may connect), or accepts on the
+    /// inherited socket.
     public func start() throws(SocketError) {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw SocketError(path: path, call: "bind (path longer than 107 bytes)", code: ENAMETOOLONG)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
-        }
-        var existing = stat()
-        if lstat(path, &existing) == 0 {
-            guard (existing.st_mode & S_IFMT) == S_IFSOCK else { throw SocketError(path: path, call: "bind (not a socket)", code: EEXIST) }
-            unlink(path)
-        }
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard descriptor >= 0 else { throw SocketError(path: path, call: "socket", code: errno) }
-        let previousMask = umask(0o177)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        umask(previousMask)
-        guard bound == 0 else {
-            let code = errno
-            close(descriptor)
-            throw SocketError(path: path, call: "bind", code: code)
-        }
-        guard listen(descriptor, 128) == 0 else {
-            let code = errno
-            close(descriptor)
-            throw SocketError(path: path, call: "listen", code: code)
-        }
-        listener = descriptor
-        loop.register(descriptor, interest: .read) { [weak self] _ in self?.acceptPending() }
+        if let inherited { listener = inherited } else { listener = try ListeningSocket.unix(path: path) }
+        loop.register(listener, interest: .read) { [weak self] _ in self?.acceptPending() }
         log.info("listening on \(path)")
     }
 
@@ -180,7 +146,7 @@ public final class UnixSocketFrontend {
         loop.unregister(listener)
         close(listener)
         listener = -1
-        unlink(path)
+        if inherited == nil { unlink(path) }
     }
 
     /// Flushes what each client is owed and closes every connection.

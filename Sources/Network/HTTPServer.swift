@@ -62,12 +62,13 @@ public final class HTTPServer {
     public var connectionCount: Int { connections.count }
     public var addresses: [ListenAddress] { listeners.map(\.address) }
 
-    /// Listens on `address`, speaking TLS with `certificates` when given; returns the bound
-    /// address (the real port when 0 was asked for).
+    /// Listens on `address` (or accepts on `inherited`, a socket already listening there),
+    /// speaking TLS with `certificates` when given; returns the bound address (the real port
+    /// when 0 was asked for).
     @discardableResult
-    public func listen(on address: ListenAddress, tls certificates: TLSCertificates? = nil) throws(SocketError) -> ListenAddress {
+    public func listen(on address: ListenAddress, inherited: Int32? = nil, tls certificates: TLSCertificates? = nil) throws(SocketError) -> ListenAddress {
         let listener = try TCPListener(
-            address, loop: loop, log: log,
+            address, inherited: inherited, loop: loop, log: log,
             mayAccept: { [unowned self] in
                 if connections.count < settings.maxConnections { return true }
                 counters.connectionsRefused += 1

@@ -15,30 +15,14 @@ public final class TCPListener {
     private let mayAccept: () -> Bool
     private var paused = false
 
-    /// Binds and listens on `requested` (port 0: any free port; `address` has the real one).
+    /// Binds and listens on `requested` (port 0: any free port; `address` has the real one), or
+    /// accepts on `inherited`, a socket already listening there.
     public init(
-        _ requested: ListenAddress, loop: EventLoop, log: Logger,
+        _ requested: ListenAddress, inherited: Int32? = nil, loop: EventLoop, log: Logger,
         mayAccept: @escaping () -> Bool, onAccept: @escaping (Int32) -> Void
     ) throws(SocketError) {
-        guard let socketAddress = SocketAddress(requested) else { throw SocketError("parse \(requested)", code: EINVAL) }
-        let descriptor = socket(socketAddress.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard descriptor >= 0 else { throw SocketError("socket for \(requested)") }
-        var on: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        if requested.family == .ipv6 {
-            setsockopt(descriptor, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<Int32>.size))
-        }
-        let bound = socketAddress.withSockaddr { bind(descriptor, $0, $1) }
-        guard bound == 0 else {
-            let error = SocketError("bind \(requested)")
-            Glibc.close(descriptor)
-            throw error
-        }
-        guard listen(descriptor, 511) == 0 else {
-            let error = SocketError("listen on \(requested)")
-            Glibc.close(descriptor)
-            throw error
-        }
+        let descriptor: Int32
+        if let inherited { descriptor = inherited } else { descriptor = try ListeningSocket.tcp(requested) }
         self.address = SocketAddress.local(of: descriptor, family: requested.family) ?? requested
         self.descriptor = descriptor
         self.loop = loop

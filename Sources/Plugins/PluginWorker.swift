@@ -82,7 +82,7 @@ final class PluginWorker: PoolWorker {
                     executable: plugins.node, arguments: Self.nodeArguments(plugins, plugin: plugin, hostScript: hostScript),
                     environment: Self.environment(plugins, plugin: plugin, maxMessageBytes: settings.maxMessageBytes), workingDirectory: plugin.directory,
                     standardInput: .discard, standardOutput: .pipe, standardError: .pipe,
-                    descriptor3: FileDescriptor(rawValue: descriptors[1])))
+                    passedDescriptors: [FileDescriptor(rawValue: descriptors[1])]))
         } catch {
             close(descriptors[0])
             close(descriptors[1])

@@ -27,9 +27,9 @@ extension ChildProcess {
         /// Defaults to `.inherit`: a `.pipe` must be drained, or the child blocks once
         /// 64 KiB is written to it.
         public var standardError: Redirect
-        /// Given to the child as descriptor 3 (a dedicated channel such as a socketpair end);
-        /// the caller keeps and closes its own copy.
-        public var descriptor3: FileDescriptor?
+        /// Given to the child as descriptors 3, 4, … in order (a control socketpair's end,
+        /// listening sockets); the caller keeps and closes its own copies.
+        public var passedDescriptors: [FileDescriptor]
 
         public init(
             executable: String,
@@ -39,7 +39,7 @@ extension ChildProcess {
             standardInput: Redirect = .pipe,
             standardOutput: Redirect = .pipe,
             standardError: Redirect = .inherit,
-            descriptor3: FileDescriptor? = nil
+            passedDescriptors: [FileDescriptor] = []
         ) {
             self.executable = executable
             self.arguments = arguments
@@ -48,7 +48,7 @@ extension ChildProcess {
             self.standardInput = standardInput
             self.standardOutput = standardOutput
             self.standardError = standardError
-            self.descriptor3 = descriptor3
+            self.passedDescriptors = passedDescriptors
         }
     }
 

@@ -83,7 +83,21 @@ public final class ChildProcess: Sendable {
         let (stdoutChild, stdoutParent) = try prepare(configuration.standardOutput, childReads: false)
         let (stderrChild, stderrParent) = try prepare(configuration.standardError, childReads: false)
 
-        let channel = configuration.descriptor3?.rawValue ?? -1
+        // A descriptor numbered below its target could be overwritten by an earlier dup2 in the
+        // child: such ones are first copied above every target.
+        let firstFree = Int32(3 + configuration.passedDescriptors.count)
+        var lifted: [Int32] = []
+        defer { for descriptor in lifted { Glibc.close(descriptor) } }
+        let passed = configuration.passedDescriptors.map { descriptor -> Int32 in
+            guard descriptor.rawValue < firstFree else { return descriptor.rawValue }
+            let copy = fcntl(descriptor.rawValue, F_DUPFD_CLOEXEC, firstFree)
+            if copy >= 0 { lifted.append(copy) }
+            return copy
+        }
+        if passed.contains(where: { $0 < 0 }) {
+            closeAll(parentEnds + childEnds)
+            throw failure(.spawnFailed(errno: errno))
+        }
         let arguments = [configuration.executable] + configuration.arguments
         let environment = configuration.environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
@@ -91,10 +105,10 @@ public final class ChildProcess: Sendable {
             withCStringArray(environment) { envp in
                 if let directory = configuration.workingDirectory {
                     return directory.withCString { cwd in
-                        pb_spawn(&pid, path, argv, envp, cwd, stdinChild, stdoutChild, stderrChild, channel)
+                        pb_spawn(&pid, path, argv, envp, cwd, stdinChild, stdoutChild, stderrChild, passed, Int32(passed.count))
                     }
                 }
-                return pb_spawn(&pid, path, argv, envp, nil, stdinChild, stdoutChild, stderrChild, channel)
+                return pb_spawn(&pid, path, argv, envp, nil, stdinChild, stdoutChild, stderrChild, passed, Int32(passed.count))
             }
         }
         closeAll(childEnds)

@@ -4,6 +4,7 @@ import IO
 import JSON
 import JSONRPC
 import Logging
+import Network
 import Processes
 
 /// plugboard's outer process when the core runs as its child (`[core] isolate`, the default).
@@ -48,6 +49,9 @@ public final class CoreHost {
     /// No busy-polling: the relay's CPU is the core's and the client's to use.
     private let loop = EventLoop(spinNanoseconds: 0)
     private let relaysStdio: Bool
+    /// Every listening socket, bound here once and accepted on by each core in turn: while no
+    /// core runs, new connections wait in the backlog.
+    private var listeners = InheritedListeners()
     private var phase = Phase.starting
     private var core: Core?
     private var client: PipeChannel?
@@ -75,11 +79,7 @@ public final class CoreHost {
         self.arguments = arguments
         self.options = options
         self.log = log.tagged("host")
-        relaysStdio = options.listenPath == nil && (!Self.servesHTTP(config, options) || config.http.alsoStdio)
-    }
-
-    private static func servesHTTP(_ config: PlugboardConfig, _ options: SupervisorOptions) -> Bool {
-        !(options.httpListen ?? config.http.listen).isEmpty
+        relaysStdio = options.servesStdio(config)
     }
 
     /// Runs until the core has finished for good; returns the exit status.
@@ -102,6 +102,13 @@ public final class CoreHost {
         if OrphanReaper.adoptOrphans() { scheduleOrphanReaping() }
         if let pidFile = options.pidFile, !AtomicFile.write("\(getpid())\n", to: pidFile) {
             log.warning("could not write the pid file \(pidFile): \(String(cString: strerror(errno)))")
+        }
+        do {
+            listeners = try InheritedListeners.bind(options.listenEndpoints(config))
+        } catch {
+            log.error("cannot listen: \(error)")
+            exitStatus = 1
+            return finish()
         }
         if relaysStdio { openClient() }
         spawnCore()
@@ -184,13 +191,19 @@ public final class CoreHost {
         var environment = ChildProcess.inheritedEnvironment()
         environment[CoreControl.environmentKey] = "3"
         environment["NOTIFY_SOCKET"] = nil
+        let passed = listeners.descriptors.sorted { $0.key.description < $1.key.description }
+        if !passed.isEmpty {
+            let numbering = Dictionary(uniqueKeysWithValues: passed.enumerated().map { ($1.key, Int32(4 + $0)) })
+            environment[InheritedListeners.environmentKey] = listeners.environmentValue(numbering: numbering)
+        }
+        let listeners = passed.map { FileDescriptor(rawValue: $0.value) }
         let process: ChildProcess
         do {
             process = try ChildProcess.spawn(
                 ChildProcess.Configuration(
                     executable: Self.executablePath(), arguments: arguments, environment: environment,
                     standardInput: relaysStdio ? .pipe : .discard, standardOutput: relaysStdio ? .pipe : .discard,
-                    standardError: .inherit, descriptor3: FileDescriptor(rawValue: pair[1])))
+                    standardError: .inherit, passedDescriptors: [FileDescriptor(rawValue: pair[1])] + listeners))
         } catch {
             close(pair[0])
             close(pair[1])
@@ -451,6 +464,11 @@ public final class CoreHost {
         }
     }
 
+    private func closeListeners() {
+        for case .unix(let path) in listeners.descriptors.keys { unlink(path) }
+        listeners.closeAll()
+    }
+
     private func notifyStopping() {
         guard !toldStopping else { return }
         toldStopping = true
@@ -470,6 +488,7 @@ public final class CoreHost {
     private func finish() {
         guard phase != .finished else { return }
         phase = .finished
+        closeListeners()
         guard let client, client.isOutputOpen else { return loop.stop() }
         client.onOutputClosed = { [loop] in loop.stop() }
         client.closeOutputAfterFlush()

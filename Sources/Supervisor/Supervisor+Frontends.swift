@@ -15,10 +15,11 @@ extension Supervisor {
     /// Builds what carries clients, unstarted: the Unix socket (`--listen`), Streamable HTTP
     /// (`[http]` or `--http`), stdio (when neither, or `[http] stdio = true`), and the admin
     /// endpoints, which listen on their own address or share the HTTP frontend's.
-    func buildFrontends(core: ProxyCore) throws(FrontendStartError) {
-        var http = config.http
-        if let addresses = options.httpListen { http.listen = addresses }
-        let adminAddress = options.adminListen ?? config.admin.listen
+    ///
+    /// A listener the outer process handed down (`inherited`) is accepted on; any other is bound here.
+    func buildFrontends(core: ProxyCore, inherited: inout InheritedListeners) throws(FrontendStartError) {
+        let http = options.effectiveHTTP(config)
+        let adminAddress = options.effectiveAdminAddress(config)
         if http.isEnabled || adminAddress != nil {
             admin = AdminEndpoints(
                 readiness: { [unowned self] in readiness },
@@ -26,12 +27,13 @@ extension Supervisor {
                 status: { [unowned self] in status })
         }
         if let adminAddress, let admin {
-            adminListener = AdminListener(endpoints: admin, address: adminAddress, loop: loop, log: log)
+            adminListener = AdminListener(
+                endpoints: admin, address: adminAddress, inherited: inherited.take(.admin(adminAddress)), loop: loop, log: log)
         }
         if let path = options.listenPath {
             frontends.append(
                 UnixSocketFrontend(
-                    path: path, core: core, loop: loop, maxMessageBytes: config.limits.maxMessageBytes,
+                    path: path, inherited: inherited.take(.unix(path: path)), core: core, loop: loop, maxMessageBytes: config.limits.maxMessageBytes,
                     maxQueuedBytes: config.limits.maxQueuedBytes, log: log))
         }
         if http.isEnabled {
@@ -39,6 +41,9 @@ extension Supervisor {
             let frontend = StreamableHTTPFrontend(
                 settings: http, maxMessageBytes: config.limits.maxMessageBytes, maxQueuedBytes: config.limits.maxQueuedBytes,
                 token: token, core: core, loop: loop, log: log, admin: adminAddress == nil ? admin : nil)
+            for address in http.listen + http.tlsListen {
+                if let descriptor = inherited.take(.http(address)) { frontend.inheritedListeners[address] = descriptor }
+            }
             frontends.append(frontend)
             httpFrontend = frontend
         }
@@ -113,12 +118,14 @@ extension Supervisor {
 final class AdminListener: Service {
     let endpoints: AdminEndpoints
     private let address: ListenAddress
+    private let inherited: Int32?
     private let loop: EventLoop
     private let log: Logger
 
-    init(endpoints: AdminEndpoints, address: ListenAddress, loop: EventLoop, log: Logger) {
+    init(endpoints: AdminEndpoints, address: ListenAddress, inherited: Int32?, loop: EventLoop, log: Logger) {
         self.endpoints = endpoints
         self.address = address
+        self.inherited = inherited
         self.loop = loop
         self.log = log
     }
@@ -126,7 +133,7 @@ final class AdminListener: Service {
     var serviceName: String { "the admin endpoints" }
 
     func start() throws {
-        _ = try endpoints.listen(on: address, loop: loop, log: log)
+        _ = try endpoints.listen(on: address, inherited: inherited, loop: loop, log: log)
     }
 
     func beginDrain() { endpoints.close() }

@@ -4,6 +4,7 @@ import Glibc
 import IO
 import JSON
 import Logging
+import Network
 import Plugins
 import Processes
 import Proxy
@@ -103,7 +104,9 @@ public final class Supervisor {
         self.plugins = plugins
         generationLoadedAt = Timestamp.now(withMilliseconds: false)
         do {
-            try buildFrontends(core: core)
+            var inherited = try InheritedListeners.fromEnvironment()
+            defer { inherited.closeAll() }
+            try buildFrontends(core: core, inherited: &inherited)
             let flush: UInt64 = 2_000_000_000
             let requests = config.limits.shutdownTimeout.nanoseconds
             if let adminListener { services.add(adminListener, graceNanoseconds: flush) }

@@ -1,4 +1,5 @@
 import Config
+import Network
 
 /// How the supervisor runs, from the command line.
 public struct SupervisorOptions: Sendable {
@@ -28,5 +29,31 @@ public struct SupervisorOptions: Sendable {
         self.pidFile = pidFile
         self.notifyDescriptor = notifyDescriptor
         self.watch = watch
+    }
+}
+
+extension SupervisorOptions {
+    /// `[http]` with `--http` applied.
+    func effectiveHTTP(_ config: PlugboardConfig) -> HTTPSettings {
+        var http = config.http
+        if let httpListen { http.listen = httpListen }
+        return http
+    }
+
+    /// `[admin] listen`, or `--admin`.
+    func effectiveAdminAddress(_ config: PlugboardConfig) -> ListenAddress? { adminListen ?? config.admin.listen }
+
+    /// Every socket `plugboard run` listens on with these options.
+    func listenEndpoints(_ config: PlugboardConfig) -> [InheritedListeners.Endpoint] {
+        let http = effectiveHTTP(config)
+        return (http.listen + http.tlsListen).map { .http($0) }
+            + (effectiveAdminAddress(config).map { [.admin($0)] } ?? [])
+            + (listenPath.map { [.unix(path: $0)] } ?? [])
+    }
+
+    /// Whether the client comes over stdin and stdout.
+    func servesStdio(_ config: PlugboardConfig) -> Bool {
+        let http = effectiveHTTP(config)
+        return listenPath == nil && (!http.isEnabled || http.alsoStdio)
     }
 }

@@ -143,6 +143,7 @@ def render_config(
     http: dict[str, Any] | None = None,
     admin: dict[str, Any] | None = None,
     auth: dict[str, Any] | None = None,
+    core: dict[str, Any] | None = None,
 ) -> str:
     lines = [
         "[expose]",
@@ -152,7 +153,7 @@ def render_config(
         "[limits]",
         f"request_timeout = {_toml_value(request_timeout)}",
     ]
-    for table, values in (("http", http), ("admin", admin), ("auth", auth)):
+    for table, values in (("http", http), ("admin", admin), ("auth", auth), ("core", core)):
         if values is not None:
             lines += ["", f"[{table}]", *(f"{k} = {_toml_value(v)}" for k, v in values.items())]
     for u in upstreams:

@@ -51,13 +51,15 @@ int pb_pipe_cloexec(int fds[2]);
 #define PB_SPAWN_DEVNULL (-2)
 
 /// posix_spawn with: stdin/stdout/stderr from the three arguments (see above),
-/// `fd3` (when >= 0) as descriptor 3, every other descriptor closed
+/// `passed[i]` as descriptor 3 + i (each must be numbered above 2 + passed_count), every
+/// other descriptor closed
 /// (posix_spawn_file_actions_addclosefrom_np, glibc 2.34+),
 /// an optional working directory (NULL: the parent's), an empty signal mask, every
 /// signal at its default disposition, and a new process group led by the child.
 /// Returns 0 or an errno value (exec and chdir failures included: glibc reports them).
 int pb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
-             const char *working_directory, int stdin_fd, int stdout_fd, int stderr_fd, int fd3);
+             const char *working_directory, int stdin_fd, int stdout_fd, int stderr_fd,
+             const int *passed, int passed_count);
 
 // MARK: Process descriptors, reaping, subreaper
 

@@ -65,14 +65,15 @@ public final class AdminEndpoints {
         exchange.respond(status: status, headers: headers, body: Array(body.utf8))
     }
 
-    /// Serves the endpoints on an address of their own (`[admin] listen`).
-    public func listen(on address: ListenAddress, loop: EventLoop, log: Logger) throws(SocketError) -> ListenAddress {
+    /// Serves the endpoints on an address of their own (`[admin] listen`), or on `inherited`, a
+    /// socket already listening there.
+    public func listen(on address: ListenAddress, inherited: Int32? = nil, loop: EventLoop, log: Logger) throws(SocketError) -> ListenAddress {
         let settings = HTTPServer.Settings(
             limits: HTTPLimits(), maxConnections: 64, headerTimeout: 10_000_000_000, idleTimeout: 60_000_000_000,
             writeTimeout: 30_000_000_000, maxQueuedBytes: 16 << 20)
         let server = server ?? HTTPServer(loop: loop, settings: settings, log: log.tagged("admin")) { [unowned self] in handle($0) }
         self.server = server
-        let bound = try server.listen(on: address)
+        let bound = try server.listen(on: address, inherited: inherited)
         let host = bound.family == .ipv6 ? "[\(bound.host)]" : bound.host
         log.info("admin listening on http://\(host):\(bound.port) (/healthz /readyz /metrics /status)")
         return bound

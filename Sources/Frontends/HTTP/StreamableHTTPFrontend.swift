@@ -69,7 +69,7 @@ public final class StreamableHTTPFrontend {
         var bound: [ListenAddress] = []
         let listeners = settings.listen.map { ($0, nil as TLSCertificates?) } + settings.tlsListen.map { ($0, certificates) }
         for (address, tls) in listeners {
-            let actual = try server.listen(on: address, tls: tls)
+            let actual = try server.listen(on: address, inherited: inheritedListeners.removeValue(forKey: address), tls: tls)
             bound.append(actual)
             if tls != nil { tlsAddresses.append(actual) }
             log.info("listening on \(Self.url(of: actual, tls: tls != nil, path: settings.path))")
@@ -107,6 +107,9 @@ public final class StreamableHTTPFrontend {
         if let colon = host.lastIndex(of: ":"), !host[..<colon].contains(":") { return String(host[..<colon]) }
         return host
     }
+
+    /// Sockets already listening on some of the addresses, bound by plugboard's outer process.
+    public var inheritedListeners: [ListenAddress: Int32] = [:]
 
     /// The bound addresses that speak TLS.
     public private(set) var tlsAddresses: [ListenAddress] = []
