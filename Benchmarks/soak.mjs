@@ -4,14 +4,20 @@
 // errors, plugboard's RSS, its open descriptors and its child processes; at the end it checks
 // that errors are zero and that RSS and descriptors stayed flat.
 //
+// With --kill-core-every, plugboard runs its core as a child ([core] isolate = true) and the
+// soak kills the core (SIGKILL) at that interval. Then the only errors allowed are the answers
+// to calls in flight at a kill, each naming the stopped core; any other error, and any call
+// not answered within 30 s, fails the soak.
+//
 // Usage: node Benchmarks/soak.mjs [--binary PATH] [--duration 10m] [--period 1m]
 //                                 [--concurrency 4] [--edit-every 5s] [--bytes 1024]
+//                                 [--kill-core-every 0s]
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const options = { binary: ".build/release/plugboard", duration: "10m", period: "1m", concurrency: "4", "edit-every": "5s", bytes: "1024" };
+const options = { binary: ".build/release/plugboard", duration: "10m", period: "1m", concurrency: "4", "edit-every": "5s", bytes: "1024", "kill-core-every": "0s" };
 for (let i = 2; i < process.argv.length; i += 2) {
   const key = process.argv[i].replace(/^--/, "");
   if (!(key in options)) {
@@ -30,6 +36,7 @@ const period = seconds(options.period) * 1000;
 const editEvery = seconds(options["edit-every"]) * 1000;
 const concurrency = Number(options.concurrency);
 const bytes = Number(options.bytes);
+const killEvery = seconds(options["kill-core-every"]) * 1000;
 
 const root = resolve(new URL("..", import.meta.url).pathname);
 const work = mkdtempSync(join(tmpdir(), "plugboard-soak-"));
@@ -44,7 +51,7 @@ function savePlugin(version) {
 function saveConfig(withSpare) {
   const server = (name) => `[servers.${name}]\ncommand = "node"\nargs = ["${join(root, "contrib/demo-server/server.mjs")}"]\nhealth_check_interval = "5s"\n`;
   writeFileSync(join(etc, ".plugboard.tmp"), `plugins_dir = "${plugins}"
-[log]
+${killEvery > 0 ? "[core]\nisolate = true\n" : ""}[log]
 level = "warning"
 [expose]
 mode = "aggregate"
@@ -76,12 +83,56 @@ child.stdout.on("data", (chunk) => {
     }
   }
 });
+const answerTimeout = 30_000;
 const request = (method, params) =>
   new Promise((resolveAnswer) => {
     const id = nextID++;
-    pending.set(id, resolveAnswer);
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      resolveAnswer({ id, unanswered: true });
+    }, answerTimeout);
+    pending.set(id, (message) => {
+      clearTimeout(timer);
+      resolveAnswer(message);
+    });
     child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
   });
+
+// The ids in flight at each kill of the core: their error answers are the ones owed.
+const heldAtKill = new Set();
+const kills = { count: 0, heldCalls: 0, answeredWithErrors: 0 };
+function childrenOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+function killCore() {
+  const core = childrenOf(child.pid).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--config");
+    } catch {
+      return false;
+    }
+  });
+  if (!core) return;
+  for (const id of pending.keys()) heldAtKill.add(id);
+  kills.count++;
+  kills.heldCalls += pending.size;
+  process.kill(core, "SIGKILL");
+  // Nothing is sent until the core has died, its descriptors closed (the last of its threads
+  // gone, not only the first): a line written to a dying core is as held as one it was reading.
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline) {
+    try {
+      const state = readFileSync(`/proc/${core}/stat`, "utf8").split(") ")[1]?.[0];
+      if (state === "Z" && readdirSync(`/proc/${core}/task`).length <= 1) break;
+    } catch {
+      break;
+    }
+  }
+}
 
 function sample() {
   const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
@@ -108,7 +159,9 @@ async function worker() {
     const micros = Number(process.hrtime.bigint() - begin) / 1000;
     totals.calls++;
     const text = answer.result?.content?.[0]?.text;
-    if (answer.error || answer.result?.isError || text?.length !== bytes) {
+    if (answer.error && heldAtKill.has(answer.id) && /core stopped/.test(answer.error.message)) {
+      kills.answeredWithErrors++;
+    } else if (answer.unanswered || answer.error || answer.result?.isError || text?.length !== bytes) {
       totals.errors++;
       window.errors++;
       if (totals.errors <= 5) console.error("error:", JSON.stringify(answer).slice(0, 300));
@@ -136,11 +189,13 @@ const reporter = setInterval(() => {
   window = { latencies: [], errors: 0 };
 }, period);
 
+const killer = killEvery > 0 ? setInterval(killCore, killEvery) : undefined;
 const workers = Array.from({ length: concurrency }, worker);
 await new Promise((done) => setTimeout(done, duration));
 running = false;
 clearInterval(editor);
 clearInterval(reporter);
+clearInterval(killer);
 await Promise.all(workers);
 child.stdin.end();
 const exitCode = await new Promise((done) => child.on("exit", (code) => done(code)));
@@ -158,6 +213,9 @@ if (first && last) {
   if (last.rss > first.rss * 1.5 + 16 * 1048576) problems.push(`RSS grew from ${(first.rss / 1048576).toFixed(1)} to ${(last.rss / 1048576).toFixed(1)} MiB`);
 }
 console.log(`\n${totals.calls} calls, ${totals.errors} errors, ${totals.edits} edits (plugin rewrites and server add/remove) in ${(duration / 1000).toFixed(0)} s; plugboard exited ${exitCode}`);
+if (killEvery > 0) {
+  console.log(`core killed ${kills.count} times with ${kills.heldCalls} calls in flight; ${kills.answeredWithErrors} answered with the core's error, the rest served`);
+}
 if (problems.length) {
   console.log(`SOAK FAILED: ${problems.join("; ")}`);
   process.exit(1);

@@ -125,9 +125,11 @@ public struct TLSCertificatePaths: Sendable, Equatable {
 
 /// `[core]`: the proxy core as a supervised child of plugboard's outer process.
 public struct CoreSettings: Sendable, Equatable {
-    /// Run the core as a child process that is replaced when it crashes or hangs; false (the
-    /// default, for now: the stdio relay costs a hop) runs everything in one process.
-    public var isolate: Bool
+    /// Run the core as a child process that is replaced when it crashes or hangs (true), or
+    /// everything in one process (false). Unset, the core is a child when no client comes over
+    /// stdio: HTTP and Unix-socket clients reach it on sockets it inherits, with no hop, while a
+    /// stdio client's messages would be relayed through the outer process.
+    public var isolate: Bool?
     /// How often the outer process pings the core over their control channel.
     public var healthCheckInterval: TimeSpan
     /// How long a ping may go unanswered before the core counts as hung and is replaced.
@@ -139,7 +141,7 @@ public struct CoreSettings: Sendable, Equatable {
     public var restartBackoffMax: TimeSpan
 
     public init(
-        isolate: Bool = false, healthCheckInterval: TimeSpan = .seconds(1), healthCheckTimeout: TimeSpan = .seconds(3),
+        isolate: Bool? = nil, healthCheckInterval: TimeSpan = .seconds(1), healthCheckTimeout: TimeSpan = .seconds(3),
         maxMemoryMegabytes: Int = 0, restartBackoffInitial: TimeSpan = .milliseconds(100), restartBackoffMax: TimeSpan = .seconds(10)
     ) {
         self.isolate = isolate
@@ -149,4 +151,7 @@ public struct CoreSettings: Sendable, Equatable {
         self.restartBackoffInitial = restartBackoffInitial
         self.restartBackoffMax = restartBackoffMax
     }
+
+    /// Whether the core runs as a child, given whether a client comes over stdio.
+    public func isolates(servingStdio: Bool) -> Bool { isolate ?? !servingStdio }
 }

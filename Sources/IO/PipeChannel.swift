@@ -32,6 +32,10 @@ public final class PipeChannel {
     public var onOversizedMessage: (Int, [UInt8]) -> Void = { _, _ in }
     public var onInputClosed: (InputEnd) -> Void = { _ in }
     public var onOutputFailed: (Int32) -> Void = { _ in }
+    /// Messages dropped when the output closed (a failed write, `close()`) of which no byte
+    /// reached the peer, in order. A relay can give them to another peer; one cut mid-way is
+    /// lost with this one.
+    public var onUndelivered: ([[UInt8]]) -> Void = { _ in }
     /// The output has been closed, whatever closed it: flushed after `closeOutputAfterFlush`,
     /// `close()`, or a failed write.
     public var onOutputClosed: () -> Void = {}
@@ -50,6 +54,9 @@ public final class PipeChannel {
     private let maxQueuedBytes: Int
     private var queue: [[UInt8]] = []
     private var queueHeadOffset = 0
+    /// Whether some of the queue's first entry was written before it was queued (the rest of a
+    /// message, or only its newline).
+    private var queueHeadIsRemainder = false
     private var closeOutputWhenFlushed = false
     /// Bytes the pipe would not take yet, waiting for EPOLLOUT.
     private var backlogBytes = 0
@@ -156,11 +163,14 @@ public final class PipeChannel {
         outputRegistered = false
         closeRestoringFlags(output)
         self.output = nil
+        let untouched = queue.dropFirst(queueHeadIsRemainder || queueHeadOffset > 0 ? 1 : 0).map { Array($0.dropLast()) } + batch
         queue.removeAll()
         backlogBytes = 0
         queueHeadOffset = 0
+        queueHeadIsRemainder = false
         batch.removeAll()
         batchBytes = 0
+        if !untouched.isEmpty { onUndelivered(untouched) }
         onOutputClosed()
     }
 
@@ -236,7 +246,10 @@ public final class PipeChannel {
         if queue.isEmpty {
             while next < messages.count {
                 let chunk = messages[next..<min(next + Self.messagesPerWrite, messages.count)]
-                guard let written = writeVector(output, chunk) else { return }
+                guard let written = writeVector(output, chunk) else {
+                    onUndelivered(Array(messages[next...]))
+                    return
+                }
                 let consumed = Self.fullyWrittenCount(chunk, bytes: written)
                 next += consumed.messages
                 if consumed.messages < chunk.count {
@@ -295,6 +308,7 @@ public final class PipeChannel {
     }()
 
     private func enqueue(_ message: [UInt8], alreadyWritten: Int) {
+        if queue.isEmpty { queueHeadIsRemainder = alreadyWritten > 0 }
         var remainder: [UInt8]
         if alreadyWritten >= message.count {
             remainder = Self.newline
@@ -326,6 +340,7 @@ public final class PipeChannel {
             if queueHeadOffset == head.count {
                 queue.removeFirst()
                 queueHeadOffset = 0
+                queueHeadIsRemainder = false
             }
         }
         if let output, outputRegistered {

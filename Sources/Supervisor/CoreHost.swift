@@ -138,8 +138,8 @@ public final class CoreHost {
     }
 
     private func fromClient(_ line: [UInt8]) {
-        ledger.clientSent(line)
-        if phase == .serving, let relay = core?.relay {
+        if phase == .serving, let relay = core?.relay, relay.isOutputOpen {
+            ledger.clientSent(line)
             if case .peerNotReading = relay.send(line) { refuse(line, because: "plugboard's core is not reading its input") }
             return
         }
@@ -148,6 +148,14 @@ public final class CoreHost {
         }
         waiting.append(line)
         waitingBytes += line.count
+    }
+
+    /// Lines written after the core's end of the pipe closed (it died, and this process has
+    /// not heard yet): they never reached it, so they wait for the next core, first in line.
+    private func undelivered(_ lines: [[UInt8]]) {
+        for line in lines { ledger.withdraw(line) }
+        waiting.insert(contentsOf: lines, at: 0)
+        waitingBytes += lines.reduce(0) { $0 + $1.count }
     }
 
     /// Answers a request that cannot reach a core, under its own id.
@@ -216,6 +224,7 @@ public final class CoreHost {
                 maxMessageBytes: config.limits.maxMessageBytes + 65_536, maxQueuedBytes: config.limits.maxQueuedBytes)
             : nil
         relay?.onMessage = { [weak self] line in self?.fromCore(line) }
+        relay?.onUndelivered = { [weak self] lines in self?.undelivered(lines) }
         relay?.onOversizedMessage = { [weak self] size, head in
             guard let self, let id = JSONRPCEnvelope.id(inPrefix: head)?.jsonBytes else { return }
             let message = JSONRPCMessage.error(

@@ -42,6 +42,17 @@ struct RelayLedger {
         }
     }
 
+    /// A line that never reached the core after all (its pipe had closed): what it asked is not
+    /// owed by the core, and the line goes to the next one.
+    mutating func withdraw(_ line: [UInt8]) {
+        if line.first(where: { !Self.isSpace($0) }) == UInt8(ascii: "[") {
+            for member in (try? JSONParser.parse(line))?.arrayValue ?? [] { withdraw(member.serialized()) }
+            return
+        }
+        guard let envelope = try? JSONRPCEnvelope.scan(line), envelope.kind == .request, let range = envelope.idRange else { return }
+        outstanding[Array(line[range])] = nil
+    }
+
     /// A line from the core, on its way to the client: the request it answers is settled.
     mutating func coreSent(_ line: [UInt8]) {
         guard !outstanding.isEmpty else { return }

@@ -21,7 +21,7 @@ public final class Supervisor {
     var config: PlugboardConfig
     let options: SupervisorOptions
     let log: Logger
-    let loop = EventLoop(spinNanoseconds: CoreHost.isCore ? 0 : EventLoop.defaultSpinNanoseconds)
+    let loop = EventLoop()
     var phase = Phase.starting
     private var reloadState = ReloadState.idle
     var core: ProxyCore?

@@ -52,7 +52,7 @@ extension SupervisorOptions {
     }
 
     /// Whether the client comes over stdin and stdout.
-    func servesStdio(_ config: PlugboardConfig) -> Bool {
+    public func servesStdio(_ config: PlugboardConfig) -> Bool {
         let http = effectiveHTTP(config)
         return listenPath == nil && (!http.isEnabled || http.alsoStdio)
     }

@@ -258,7 +258,7 @@ case .run:
         notifyDescriptor: options.notifyDescriptor, watch: options.watch, listenPath: options.listenPath,
         httpListen: options.httpListen, adminListen: options.adminListen)
     let log = logger(for: options, config: config)
-    if config.core.isolate && !CoreHost.isCore {
+    if config.core.isolates(servingStdio: supervisorOptions.servesStdio(config)) && !CoreHost.isCore {
         // This process holds the client and restarts the core; the core is this program again.
         exit(CoreHost(config: config, arguments: Array(CommandLine.arguments.dropFirst()), options: supervisorOptions, log: log).run())
     }

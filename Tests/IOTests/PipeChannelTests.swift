@@ -8,11 +8,12 @@ final class PipePair {
     let loop = EventLoop.forTesting()
     let channel: PipeChannel
     let peerWrite: Int32
-    let peerRead: Int32
+    private(set) var peerRead: Int32
     var messages: [String] = []
     var oversized: [(Int, String)] = []
     var inputEnds: [PipeChannel.InputEnd] = []
     var outputClosed = 0
+    var undelivered: [[String]] = []
 
     init(maxMessageBytes: Int = 1024, maxQueuedBytes: Int = 1 << 20) {
         var toUs: [Int32] = [0, 0]
@@ -28,14 +29,23 @@ final class PipePair {
         channel.onOversizedMessage = { [unowned self] in oversized.append(($0, String(decoding: $1, as: UTF8.self))) }
         channel.onInputClosed = { [unowned self] in inputEnds.append($0) }
         channel.onOutputClosed = { [unowned self] in outputClosed += 1 }
+        channel.onUndelivered = { [unowned self] in undelivered.append($0.map { String(decoding: $0, as: UTF8.self) }) }
         channel.start()
     }
 
     deinit {
         channel.onOutputClosed = {}
+        channel.onUndelivered = { _ in }
         channel.close()
         close(peerWrite)
+        if peerRead >= 0 { close(peerRead) }
+    }
+
+    /// The peer goes away: its end of our output closes.
+    func peerStopsReading() {
+        signal(SIGPIPE, SIG_IGN)
         close(peerRead)
+        peerRead = -1
     }
 
     func peerSends(_ text: String) {
@@ -119,5 +129,31 @@ struct PipeChannelTests {
         }
         #expect(queued > 256 * 1024)
         #expect(pair.channel.queuedBytes == queued)
+    }
+
+    @Test("messages no byte of which reached a vanished peer are handed back in order; one cut mid-way is not")
+    func undeliveredMessages() {
+        let pair = PipePair(maxMessageBytes: 4 << 20, maxQueuedBytes: 8 << 20)
+        let big = String(repeating: "x", count: 3 << 20)
+        pair.channel.send(Array(big.utf8))
+        pair.channel.send(Array("after the big one".utf8))
+        pair.loop.runPending()
+        #expect(pair.channel.queuedBytes > 0, "the pipe took only part of the big message")
+        pair.peerStopsReading()
+        pair.loop.runPending()
+        #expect(pair.undelivered == [["after the big one"]])
+
+        let second = PipePair()
+        second.peerStopsReading()
+        second.channel.send(Array("one".utf8))
+        second.channel.send(Array("two".utf8))
+        second.loop.runPending()
+        #expect(second.undelivered == [["one", "two"]])
+        #expect(second.channel.send(Array("three".utf8)) == .closed)
+
+        let third = PipePair()
+        third.channel.send(Array("sent, not yet written".utf8))
+        third.channel.close()
+        #expect(third.undelivered == [["sent, not yet written"]], "closing hands back what was never written")
     }
 }

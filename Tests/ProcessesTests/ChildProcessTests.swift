@@ -130,6 +130,23 @@ extension ProcessBehaviour {
             #expect(output.split(separator: "\n") == ["0", "1", "2"])
         }
 
+        @Test("passed descriptors become the child's 3, 4, … in the order given, and nothing above them is inherited")
+        func passedDescriptors() throws {
+            let first = try FileDescriptor.pipe()
+            let second = try FileDescriptor.pipe()
+            defer { first.read.close(); second.read.close() }
+            _ = Glibc.write(first.write.rawValue, "one", 3)
+            _ = Glibc.write(second.write.rawValue, "two", 3)
+            first.write.close()
+            second.write.close()
+            let child = try ChildProcess.spawn(.init(
+                executable: "/bin/sh", arguments: ["-c", "cat <&3; echo; cat <&4; echo; ls /proc/$$/fd"], standardInput: .discard,
+                passedDescriptors: [second.read, first.read]))
+            defer { closePipes(child) }
+            #expect(try readAll(child.standardOutput!).split(separator: "\n") == ["two", "one", "0", "1", "2", "3", "4"])
+            #expect(child.waitForExit(timeout: .seconds(10)) == .exited(0))
+        }
+
         @Test("a child leads its own process group")
         func ownProcessGroup() throws {
             let child = try ChildProcess.spawn(.init(

@@ -1,0 +1,67 @@
+import Config
+import Foundation
+import Glibc
+import Network
+import Testing
+
+@Suite("listening sockets handed from the outer process to the core")
+struct InheritedListenersTests {
+    @Test("each socket is named by its endpoint in the environment and read back as the same endpoint and descriptor")
+    func roundTrip() throws {
+        let path = NSTemporaryDirectory() + "plugboard-inherit-\(UUID().uuidString.prefix(8)).sock"
+        defer { unlink(path) }
+        let tcp = ListenAddress(host: "127.0.0.1", port: 0, family: .ipv4)
+        var bound = try InheritedListeners.bind([.http(tcp), .unix(path: path)])
+        defer { bound.closeAll() }
+        let value = bound.environmentValue(numbering: bound.descriptors)
+        setenv(InheritedListeners.environmentKey, value, 1)
+        var read = try InheritedListeners.fromEnvironment()
+        #expect(getenv(InheritedListeners.environmentKey) == nil, "read once: the core's own children do not see it")
+        #expect(read.descriptors == bound.descriptors)
+        #expect(read.take(.http(tcp)) == bound.descriptors[.http(tcp)])
+        #expect(read.take(.http(tcp)) == nil)
+        #expect(read.descriptors.keys.map(\.description) == ["unix \(path)"])
+    }
+
+    @Test("a connection made before anyone accepts waits in the backlog of the bound socket")
+    func backlogHoldsConnections() throws {
+        var bound = try InheritedListeners.bind([.http(ListenAddress(host: "127.0.0.1", port: 0, family: .ipv4))])
+        defer { bound.closeAll() }
+        let descriptor = try #require(bound.descriptors.values.first)
+        let address = try #require(ListeningSocket.boundAddress(of: descriptor, family: .ipv4))
+        #expect(address.port != 0)
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(client) }
+        var target = sockaddr_in()
+        target.sin_family = sa_family_t(AF_INET)
+        target.sin_port = in_port_t(UInt16(address.port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &target.sin_addr)
+        let connected = withUnsafePointer(to: &target) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+    }
+
+    @Test("a malformed variable is an error that names it")
+    func malformed() {
+        setenv(InheritedListeners.environmentKey, #"[{"fd": 9}]"#, 1)
+        #expect {
+            _ = try InheritedListeners.fromEnvironment()
+        } throws: { error in
+            "\(error)".contains(InheritedListeners.environmentKey) && "\(error)".contains(#"{"fd":9}"#)
+        }
+    }
+
+    @Test("binding stops at the first endpoint that cannot be bound and says which")
+    func bindFailure() throws {
+        var first = try InheritedListeners.bind([.http(ListenAddress(host: "127.0.0.1", port: 0, family: .ipv4))])
+        defer { first.closeAll() }
+        let descriptor = try #require(first.descriptors.values.first)
+        let taken = try #require(ListeningSocket.boundAddress(of: descriptor, family: .ipv4))
+        #expect {
+            _ = try InheritedListeners.bind([.admin(taken)])
+        } throws: { error in
+            "\(error)".contains("bind \(taken)") && "\(error)".contains("in use")
+        }
+    }
+}
