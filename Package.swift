@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "JSON", "JSONRPC", "Config", "Cryptography", "IO", "Logging"], swiftSettings: strict),
         .testTarget(name: "ProcessesTests", dependencies: ["Processes"], swiftSettings: strict),
         .testTarget(name: "IOTests", dependencies: ["IO"], swiftSettings: strict),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Config", "IO", "Logging", "Network"], swiftSettings: strict),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Config", "IO", "JSON", "Logging", "Network", "Watcher"], swiftSettings: strict),
         .testTarget(name: "WatcherTests", dependencies: ["Watcher", "IO"], swiftSettings: strict),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "JSON", "Config", "IO", "Logging", "Processes"], swiftSettings: strict),
         .testTarget(

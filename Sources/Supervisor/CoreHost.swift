@@ -6,12 +6,15 @@ import JSONRPC
 import Logging
 import Network
 import Processes
+import Watcher
 
-/// plugboard's outer process when the core runs as its child (`[core] isolate`, the default).
+/// plugboard's outer process when the core runs as its child (`[core] isolate`; by default
+/// when no client comes over stdio).
 ///
 /// It holds what must outlive a core: the stdio client's stdin and stdout (relayed to the
-/// core's own over two pipes, so the client never sees the core go), signals, the pid file and
-/// the service manager's notifications. It pings the core over a control socket; a core that
+/// core's own over two pipes, so the client never sees the core go), the listening sockets
+/// (each core accepts on them), the file watcher (the core is told to reload), signals, the pid
+/// file and the service manager's notifications. It pings the core over a control socket; a core that
 /// crashes, stops answering (hung, spinning, stopped) or outgrows its memory cap is ended
 /// (SIGTERM, then SIGKILL), every call it held is answered with an error, what it left running
 /// is stopped, and a new core starts (with backoff when it keeps failing), initialized with the
@@ -63,9 +66,10 @@ public final class CoreHost {
     private var toldStopping = false
     private var signalWatcher: SignalWatcher?
     private var nextPing = 1
-    private var restarts = 0
     private var failuresInARow = 0
-    private var lastRestart: (cause: String, at: String, recoveryMilliseconds: Double?)?
+    private var history = HostStatus()
+    private var restarts: Int { history.restarts }
+    private var watcher: DirectoryWatcher?
     private var failedAt: UInt64?
     private var exitStatus: Int32 = 0
     private static let replayID = Array(#""plugboard-replay""#.utf8)
@@ -111,6 +115,7 @@ public final class CoreHost {
             return finish()
         }
         if relaysStdio { openClient() }
+        if options.watch { startWatching() }
         spawnCore()
         scheduleHealthCheck()
         scheduleWatchdog()
@@ -187,6 +192,30 @@ public final class CoreHost {
         case .restarting:
             finish()
         }
+    }
+
+    // MARK: Watching
+
+    /// Changes are the core's to load: it is told to reload, and keeps serving what it has
+    /// when the new files are wrong. A core starting meanwhile reads the files as they are.
+    private func startWatching() {
+        let watcher = Supervisor.makeWatcher(config: config, loop: loop, log: log)
+        watcher.onChange = { [weak self] changes in self?.filesChanged(Supervisor.describe(changes)) }
+        do {
+            try watcher.start()
+            self.watcher = watcher
+            log.info("watching \(config.directory) and \(config.pluginsDirectory) for changes")
+        } catch {
+            log.error("not watching for changes: \(error); SIGHUP still reloads")
+        }
+    }
+
+    private func filesChanged(_ reason: String) {
+        guard let core, core.becameReady else {
+            return log.info("\(reason) while the core starts: the new core reads them")
+        }
+        sendHostStatus()
+        _ = core.control.send(JSONValue.object(["reload": .string(reason)]).serialized())
     }
 
     // MARK: The core
@@ -289,7 +318,7 @@ public final class CoreHost {
         self.core = core
         if let failedAt, restarts > 0 {
             let milliseconds = Double(loop.now() - failedAt) / 1e6
-            lastRestart?.recoveryMilliseconds = milliseconds
+            history.lastRestart?.recoveryMilliseconds = milliseconds
             log.notice("a new core serves (pid \(core.process.pid)), \(Int(milliseconds)) ms after the last one failed")
         }
         failedAt = nil
@@ -318,16 +347,11 @@ public final class CoreHost {
         for line in queued { fromClient(line) }
     }
 
-    /// The core's status dump carries what only the host knows: restarts and their causes.
+    /// The core's status dump carries what only the host knows: restarts, their causes, and
+    /// the watcher's counters.
     private func sendHostStatus() {
-        var status: JSONObject = ["isolated": true, "restarts": .number(JSONNumber(restarts))]
-        if let lastRestart {
-            status["lastRestart"] = [
-                "cause": .string(lastRestart.cause), "at": .string(lastRestart.at),
-                "recoveryMilliseconds": lastRestart.recoveryMilliseconds.map { .number(JSONNumber($0)) } ?? .null,
-            ]
-        }
-        _ = core?.control.send(JSONValue.object(["host": .object(status)]).serialized())
+        history.watcher = watcher?.counters
+        _ = core?.control.send(history.message.serialized())
     }
 
     private func coreExited(pid: Int32, status: ExitStatus) {
@@ -348,9 +372,9 @@ public final class CoreHost {
         }
         let cause = ended.endingBecause ?? "it exited: \(status)"
         failedAt = failedAt ?? loop.now()
-        restarts += 1
+        history.restarts += 1
         failuresInARow = ended.becameReady && loop.now() - ended.startedAt > 30_000_000_000 ? 1 : failuresInARow + 1
-        lastRestart = (cause, Timestamp.now(withMilliseconds: false), nil)
+        history.lastRestart = HostStatus.Restart(cause: cause, at: Timestamp.now(withMilliseconds: false))
         let errors = ledger.failOutstanding(because: cause)
         let delay = restartDelay()
         log.error(
@@ -463,7 +487,7 @@ public final class CoreHost {
     private func received(signal: Int32) {
         switch signal {
         case SIGUSR1, SIGHUP:
-            if let core { core.process.signal(signal) } else { log.notice("the core is restarting (\(lastRestart?.cause ?? "?")); \(signalName(signal)) not delivered") }
+            if let core { core.process.signal(signal) } else { log.notice("the core is restarting (\(history.lastRestart?.cause ?? "?")); \(signalName(signal)) not delivered") }
         default:
             notifyStopping()
             guard let core else { return finish() }
@@ -497,6 +521,7 @@ public final class CoreHost {
     private func finish() {
         guard phase != .finished else { return }
         phase = .finished
+        watcher?.stop()
         closeListeners()
         guard let client, client.isOutputOpen else { return loop.stop() }
         client.onOutputClosed = { [loop] in loop.stop() }
@@ -505,15 +530,17 @@ public final class CoreHost {
     }
 }
 
-/// The core's end of the control channel: answers the host's pings, says when it serves, and
-/// keeps what the host reports of restarts for the status dump.
+/// The core's end of the control channel: answers the host's pings, says when it serves, keeps
+/// what the host reports (restarts, the watcher) for the status dump, and hears when to reload.
 final class CoreControl: StatusNotifier {
     static let environmentKey = "PLUGBOARD_CORE_CONTROL_FD"
 
     private let channel: PipeChannel
-    private(set) var hostStatus: JSONObject?
+    private(set) var hostStatus = HostStatus()
     /// The outer process is gone (its end of the channel closed): a core alone serves nobody.
     var onHostGone: () -> Void = {}
+    /// Files changed (the outer process watches): the reason to log.
+    var onReload: (String) -> Void = { _ in }
 
     /// The channel named by the environment, when this process is a core.
     static func fromEnvironment(loop: EventLoop) -> CoreControl? {
@@ -555,7 +582,9 @@ final class CoreControl: StatusNotifier {
         if let ping = message["ping"] {
             _ = channel.send(JSONValue.object(["pong": ping]).serialized())
         } else if let host = message["host"]?.objectValue {
-            hostStatus = host
+            hostStatus = HostStatus(host: host)
+        } else if let reason = message["reload"]?.stringValue {
+            onReload(reason)
         }
     }
 }

@@ -20,7 +20,7 @@ extension Supervisor {
         text.sample("plugboard_reloads_total", reloadCount)
         text.declare("plugboard_generation", .gauge, help: "The configuration generation serving requests.")
         text.sample("plugboard_generation", core?.generation ?? 0)
-        if let counters = watcher?.counters {
+        if let counters = watcherCounters {
             text.declare("plugboard_watcher_events_total", .counter, help: "inotify events read.")
             text.sample("plugboard_watcher_events_total", counters.events)
             text.declare("plugboard_watcher_overflows_total", .counter, help: "inotify queue overflows (each followed by a rescan).")

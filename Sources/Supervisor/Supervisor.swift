@@ -46,7 +46,10 @@ public final class Supervisor {
     private var exitStatus: Int32 = 0
     /// The channel to the outer process, when this process is its core.
     private var control: CoreControl?
-    var coreRestarts: Int { control?.hostStatus?["restarts"]?.int64Value.map(Int.init) ?? 0 }
+    var coreRestarts: Int { control?.hostStatus.restarts ?? 0 }
+    /// The file watcher's counters: this process's own, or those of the outer process, which
+    /// watches when the core is its child.
+    var watcherCounters: WatcherCounters? { watcher?.counters ?? control?.hostStatus.watcher }
 
     public init(config: PlugboardConfig, options: SupervisorOptions = SupervisorOptions(), log: Logger) {
         self.config = config
@@ -80,6 +83,7 @@ public final class Supervisor {
         // A core's outer process keeps the pid file and talks to the service manager.
         if let control {
             control.onHostGone = { [weak self] in self?.beginShutdown(reason: "the outer process is gone") }
+            control.onReload = { [weak self] reason in self?.requestReload(reason: reason) }
             control.start()
             notifier = control
         } else {
@@ -121,7 +125,8 @@ public final class Supervisor {
             loop.stop()
             return
         }
-        if options.watch { startWatching() }
+        // A core's outer process watches, and says when to reload.
+        if options.watch && control == nil { startWatching() }
         if control == nil { writePidFile() }
         phase = .serving
         control?.announceReady()
@@ -140,14 +145,7 @@ public final class Supervisor {
     /// Watches the config directory (TOML files) and the plugins directory (everything but tests)
     /// and reloads once per settled change.
     private func startWatching() {
-        let skipped: Set<String> = [".git", ".hg", ".svn", "test", "tests"]
-        let roots = [
-            WatchedRoot(path: config.directory, recursive: true, include: WatchedRoot.suffixes(".toml")),
-            WatchedRoot(
-                path: config.pluginsDirectory, recursive: true,
-                descend: { !skipped.contains(String($0.split(separator: "/").last ?? "")) }),
-        ]
-        let watcher = DirectoryWatcher(loop: loop, roots: roots) { [log] problem in log.warning(problem) }
+        let watcher = Self.makeWatcher(config: config, loop: loop, log: log)
         watcher.onChange = { [weak self] changes in
             self?.requestReload(reason: Self.describe(changes))
         }
@@ -161,7 +159,19 @@ public final class Supervisor {
         }
     }
 
-    private static func describe(_ changes: ChangeSet) -> String {
+    /// A watcher of the configuration directory's `.toml` files and of the plugins directory.
+    static func makeWatcher(config: PlugboardConfig, loop: EventLoop, log: Logger) -> DirectoryWatcher {
+        let skipped: Set<String> = [".git", ".hg", ".svn", "test", "tests"]
+        let roots = [
+            WatchedRoot(path: config.directory, recursive: true, include: WatchedRoot.suffixes(".toml")),
+            WatchedRoot(
+                path: config.pluginsDirectory, recursive: true,
+                descend: { !skipped.contains(String($0.split(separator: "/").last ?? "")) }),
+        ]
+        return DirectoryWatcher(loop: loop, roots: roots) { [log] problem in log.warning(problem) }
+    }
+
+    static func describe(_ changes: ChangeSet) -> String {
         let names = changes.paths.map { String($0.split(separator: "/").last ?? "") }
         let shown = names.prefix(3).joined(separator: ", ")
         return "changed: " + (names.count > 3 ? "\(shown) and \(names.count - 3) more" : shown)
@@ -336,16 +346,9 @@ public final class Supervisor {
             "loopStalls": .number(JSONNumber(loopWatchdog?.stallCount ?? 0)),
         ]
         if let core { status["proxy"] = .object(core.status.json) }
-        status["core"] = control.map { .object($0.hostStatus ?? ["isolated": true, "restarts": 0]) } ?? ["isolated": false]
+        status["core"] = control.map { .object($0.hostStatus.coreJSON) } ?? ["isolated": false]
         if let httpFrontend { status["http"] = .object(httpFrontend.status) }
-        if let counters = watcher?.counters {
-            status["watcher"] = [
-                "watches": .number(JSONNumber(counters.watches)), "events": .number(JSONNumber(counters.events)),
-                "overflows": .number(JSONNumber(counters.overflows)), "rescans": .number(JSONNumber(counters.rescans)),
-                "changeSets": .number(JSONNumber(counters.changeSets)), "ignoredEvents": .number(JSONNumber(counters.ignoredEvents)),
-                "watchFailures": .number(JSONNumber(counters.watchFailures)),
-            ]
-        }
+        if let counters = watcherCounters { status["watcher"] = .object(counters.json) }
         return status
     }
 

@@ -81,13 +81,17 @@ struct ReloadTests {
         #expect(text == "v3:c")
     }
 
-    @Test("saving a plugin file reloads it with no signal, exactly once; saving identical bytes reloads nothing")
-    func watchedPluginReload() throws {
+    @Test(
+        "saving a plugin file reloads it with no signal, exactly once; saving identical bytes reloads nothing",
+        arguments: ["in one process", "with the core a child, the outer process watching"])
+    func watchedPluginReload(shape: String) throws {
         let plugins = try Self.pluginsCopy()
         defer { try? FileManager.default.removeItem(atPath: plugins) }
         let source = "export default (input) => ({ text: 'v1:' + input.rawContent })\n"
         try Self.write(source, to: plugins + "/tag.mjs")
-        let config = try TemporaryConfig(Self.configText(servers: ["demo"], plugin: "tag").replacingOccurrences(of: "PLUGINS", with: plugins))
+        let extra = shape == "in one process" ? "" : "[core]\nisolate = true"
+        let config = try TemporaryConfig(
+            Self.configText(servers: ["demo"], plugin: "tag", extra: extra).replacingOccurrences(of: "PLUGINS", with: plugins))
         let statusFile = config.directory + "/status.json"
         let plugboard = try PlugboardUnderTest(config: config, extraArguments: ["--status-file", statusFile])
         try plugboard.initialize()
@@ -109,6 +113,7 @@ struct ReloadTests {
         #expect(status["reloads"] == 1, "\(status["lastReload"]?.serializedString ?? "")")
         #expect(status["generation"]?["number"] == 2)
         #expect(status["watcher"]?["changeSets"] == 1)
+        #expect(status["core"]?["isolated"] == .bool(shape != "in one process"))
     }
 
     @Test("calls in flight while a plugin is rewritten 100 times all succeed, each through one version only")
