@@ -524,9 +524,9 @@ public final class CoreHost {
         watcher?.stop()
         closeListeners()
         guard let client, client.isOutputOpen else { return loop.stop() }
-        client.onOutputClosed = { [loop] in loop.stop() }
+        client.onOutputClosed = { [weak loop] in loop?.stop() }
         client.closeOutputAfterFlush()
-        loop.schedule(afterNanoseconds: 2_000_000_000) { [loop] in loop.stop() }
+        loop.schedule(afterNanoseconds: 2_000_000_000) { [weak loop] in loop?.stop() }
     }
 }
 
