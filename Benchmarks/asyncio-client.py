@@ -7,7 +7,10 @@ validation layer, so the figures are the transport's and the server's. Standard 
 Each target is a command line (split on spaces) started as a stdio MCP server and spoken to
 in one era: `legacy` (initialize first) or `modern` (2026-07-28: `_meta` on every request).
 For each size: --iterations sequential calls (p50/p99 latency), then --in-flight calls kept
-outstanding for --duration-ms (calls per second). Several targets are measured in turns.
+outstanding for --duration-ms (calls per second, and the target's CPU per call: the user and
+system time of its process and of every descendant running the same executable, from /proc,
+over that phase: for plugboard its own cost, its core's included, its upstream's not). Several
+targets are measured in turns.
 
     asyncio-client.py --target legacy=legacy:"plugboard run --config etc" \\
                       --target modern=modern:"plugboard run --config etc" [--json]
@@ -19,9 +22,33 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import shlex
 import sys
 import time
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds(root: int) -> float | None:
+    """User + system time of `root` and of its descendants that run the same executable."""
+    try:
+        executable = os.readlink(f"/proc/{root}/exe")
+    except OSError:
+        return None
+    total, frontier = 0, [root]
+    while frontier:
+        pid = frontier.pop()
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            if pid == root or os.readlink(f"/proc/{pid}/exe") == executable:
+                total += int(fields[11]) + int(fields[12])
+            with open(f"/proc/{pid}/task/{pid}/children") as children:
+                frontier += [int(child) for child in children.read().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / TICKS_PER_SECOND
 
 META = {
     "io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -90,7 +117,8 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
-async def throughput(client: Client, size: int, in_flight: int, duration: float) -> float:
+async def throughput(client: Client, size: int, in_flight: int, duration: float) -> tuple[float, float | None]:
+    """Calls per second, and the target's CPU µs per call over the same time."""
     done = 0
     deadline = time.monotonic() + duration
 
@@ -100,9 +128,13 @@ async def throughput(client: Client, size: int, in_flight: int, duration: float)
             await client.call(size)
             done += 1
 
+    cpu_before = own_cpu_seconds(client.process.pid)
     start = time.monotonic()
     await asyncio.gather(*(worker() for _ in range(in_flight)))
-    return done / (time.monotonic() - start)
+    elapsed = time.monotonic() - start
+    cpu_after = own_cpu_seconds(client.process.pid)
+    cpu = (cpu_after - cpu_before) * 1e6 / done if cpu_before is not None and cpu_after is not None and done else None
+    return done / elapsed, cpu
 
 
 async def main() -> int:
@@ -138,20 +170,21 @@ async def main() -> int:
                 await client.call(size)
                 samples[client.label].append((time.perf_counter_ns() - start) / 1000)
         for client in clients:
-            rate = await throughput(client, size, options.in_flight, options.duration_ms / 1000)
+            rate, cpu = await throughput(client, size, options.in_flight, options.duration_ms / 1000)
             s = samples[client.label]
             results.append(
                 {"target": client.label, "era": client.era, "size": size, "p50_us": percentile(s, 0.5),
-                 "p99_us": percentile(s, 0.99), "calls_per_s": rate}
+                 "p99_us": percentile(s, 0.99), "calls_per_s": rate, "cpu_us_per_call": cpu}
             )
     for client in clients:
         await client.stop()
 
     print(f"asyncio client: {options.iterations} sequential calls per size after {options.warmup} warm-up; "
           f"throughput with {options.in_flight} in flight for {options.duration_ms} ms")
-    print(f"{'target':<12}{'size':>8}{'p50 µs':>11}{'p99 µs':>11}{'calls/s':>11}")
+    print(f"{'target':<12}{'size':>8}{'p50 µs':>11}{'p99 µs':>11}{'calls/s':>11}{'CPU µs/call':>13}")
     for r in results:
-        print(f"{r['target']:<12}{r['size'] // 1024:>5} KB{r['p50_us']:>11.1f}{r['p99_us']:>11.1f}{r['calls_per_s']:>11.0f}")
+        cpu = f"{r['cpu_us_per_call']:>13.1f}" if r["cpu_us_per_call"] is not None else f"{'-':>13}"
+        print(f"{r['target']:<12}{r['size'] // 1024:>5} KB{r['p50_us']:>11.1f}{r['p99_us']:>11.1f}{r['calls_per_s']:>11.0f}{cpu}")
     base = clients[0].label
     for other in clients[1:]:
         for size in sorted({r["size"] for r in results}):
@@ -162,7 +195,21 @@ async def main() -> int:
     errors = sum(c.errors for c in clients)
     print(f"errors: {errors}")
     if options.json:
-        print(json.dumps({"asyncio": results, "errors": errors}))
+        comparison = []
+        for other in clients[1:]:
+            for size in sorted({r["size"] for r in results}):
+                a = next(r for r in results if r["target"] == base and r["size"] == size)
+                b = next(r for r in results if r["target"] == other.label and r["size"] == size)
+                comparison.append({
+                    "target": other.label, "size": size, "delta_p50_us": b["p50_us"] - a["p50_us"],
+                    "delta_p99_us": b["p99_us"] - a["p99_us"], "throughput_ratio": b["calls_per_s"] / a["calls_per_s"],
+                    "cpu_us_per_call": b["cpu_us_per_call"],
+                })
+        print(json.dumps({
+            "benchmark": "proxy-asyncio", "iterations": options.iterations, "warmup": options.warmup,
+            "in_flight": options.in_flight, "duration_ms": options.duration_ms,
+            "asyncio": results, "comparison": comparison, "errors": errors,
+        }))
     return 1 if errors else 0
 
 
