@@ -90,7 +90,7 @@ struct ConfigDecoder {
         let reader = TableReader(table: table, name: "[limits]", log: log)
         reader.rejectUnknownKeys(known: [
             "max_message_bytes", "request_timeout", "initialize_timeout", "shutdown_timeout", "max_in_flight", "max_queued_bytes",
-            "input_timeout",
+            "input_timeout", "busy_poll_us",
         ])
         if let value = reader.integer("max_message_bytes", minimum: 1024) { limits.maxMessageBytes = value }
         if let value = reader.duration("request_timeout") { limits.requestTimeout = value }
@@ -99,6 +99,10 @@ struct ConfigDecoder {
         if let value = reader.integer("max_in_flight", minimum: 1) { limits.maxInFlightPerUpstream = value }
         if let value = reader.integer("max_queued_bytes", minimum: 1024) { limits.maxQueuedBytes = value }
         if let value = reader.duration("input_timeout") { limits.inputTimeout = value }
+        if let value = reader.integer("busy_poll_us", minimum: 0) {
+            if value > 1000 { log.add("`busy_poll_us` must be at most 1000", at: reader.entry("busy_poll_us")?.valueLocation) }
+            limits.busyPollMicroseconds = min(value, 1000)
+        }
         return limits
     }
 

@@ -83,6 +83,9 @@ public struct Limits: Sendable, Equatable {
     /// How long a call waits for a modern client to retry with the input its legacy server asked for
     /// (`input_timeout`, default 5m); then it is cancelled upstream.
     public var inputTimeout: TimeSpan
+    /// How long the core's event loop keeps polling after serving something before it sleeps,
+    /// while most waits have been that short (`busy_poll_us`, default 50; 0: never).
+    public var busyPollMicroseconds: Int
 
     public init(
         maxMessageBytes: Int = 16 * 1024 * 1024,
@@ -91,7 +94,8 @@ public struct Limits: Sendable, Equatable {
         shutdownTimeout: TimeSpan = .seconds(10),
         maxInFlightPerUpstream: Int = 1024,
         maxQueuedBytes: Int = 64 * 1024 * 1024,
-        inputTimeout: TimeSpan = .seconds(300)
+        inputTimeout: TimeSpan = .seconds(300),
+        busyPollMicroseconds: Int = 50
     ) {
         self.maxMessageBytes = maxMessageBytes
         self.requestTimeout = requestTimeout
@@ -100,6 +104,7 @@ public struct Limits: Sendable, Equatable {
         self.maxInFlightPerUpstream = maxInFlightPerUpstream
         self.maxQueuedBytes = maxQueuedBytes
         self.inputTimeout = inputTimeout
+        self.busyPollMicroseconds = busyPollMicroseconds
     }
 }
 

@@ -39,13 +39,13 @@ public final class EventLoop: @unchecked Sendable {
     /// What timers and every loop-confined component read the time from.
     public let clock: LoopClock
 
-    /// How long the loop polls for more events after handling some, before it sleeps: 0 for a
-    /// loop whose wake-ups are rare or whose CPU is better left to others (a relay).
-    private let spinNanoseconds: UInt64
+    /// Whether the loop polls for more events after handling some, before it sleeps; a window
+    /// of 0 never does (a loop whose wake-ups are rare, or whose CPU is better left to others).
+    private var spin: SpinPolicy
 
     public init(clock: LoopClock = .monotonic, spinNanoseconds: UInt64 = EventLoop.defaultSpinNanoseconds) {
         self.clock = clock
-        self.spinNanoseconds = spinNanoseconds
+        spin = SpinPolicy(window: spinNanoseconds)
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epollDescriptor >= 0, "epoll_create1 failed: errno \(errno)")
         wakeDescriptor = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
@@ -157,10 +157,11 @@ public final class EventLoop: @unchecked Sendable {
             guard state == .running else { break }
             let timeout = timers.millisecondsUntilNextDeadline(now: clock.now())
             var count = Int32(0)
-            if didWork && timeout != 0 && spinNanoseconds > 0 {
+            let idleSince = Self.now()
+            if didWork && timeout != 0 && spin.shouldSpin {
                 // Right after serving something, the answer to it often follows within tens of
                 // microseconds; polling briefly saves the wake-up of a sleeping thread.
-                let spinUntil = Self.now() + spinNanoseconds
+                let spinUntil = idleSince + spin.window
                 repeat {
                     count = events.withUnsafeMutableBufferPointer { epoll_wait(epollDescriptor, $0.baseAddress, Int32($0.count), 0) }
                 } while count == 0 && Self.now() < spinUntil
@@ -170,6 +171,7 @@ public final class EventLoop: @unchecked Sendable {
                     epoll_wait(epollDescriptor, $0.baseAddress, Int32($0.count), timeout)
                 }
             }
+            if count > 0 && didWork { spin.gapEnded(after: Self.now() - idleSince) }
             didWork = count > 0
             if count < 0 {
                 precondition(errno == EINTR, "epoll_wait failed: errno \(errno)")

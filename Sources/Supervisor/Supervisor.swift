@@ -21,7 +21,7 @@ public final class Supervisor {
     var config: PlugboardConfig
     let options: SupervisorOptions
     let log: Logger
-    let loop = EventLoop()
+    let loop: EventLoop
     var phase = Phase.starting
     private var reloadState = ReloadState.idle
     var core: ProxyCore?
@@ -53,6 +53,7 @@ public final class Supervisor {
 
     public init(config: PlugboardConfig, options: SupervisorOptions = SupervisorOptions(), log: Logger) {
         self.config = config
+        loop = EventLoop(spinNanoseconds: UInt64(config.limits.busyPollMicroseconds) * 1000)
         self.options = options
         self.log = log.tagged("supervisor")
     }
