@@ -491,9 +491,13 @@ public final class CoreHost {
         default:
             notifyStopping()
             guard let core else { return finish() }
-            if phase != .stopping { log.info("shutting down (\(signalName(signal)))") }
+            if signal == SIGQUIT { return core.process.signal(SIGQUIT) }
+            // Told over the channel, not by a signal: `pkill plugboard` signals the core too,
+            // and a second signal of its own would make it stop without draining.
+            let again = phase == .stopping
+            if !again { log.info("shutting down (\(signalName(signal)))") }
+            _ = core.control.send(JSONValue.object(["stop": .string(signalName(signal)), "now": .bool(again)]).serialized())
             phase = .stopping
-            core.process.signal(signal == SIGQUIT ? SIGQUIT : SIGTERM)
         }
     }
 
@@ -541,6 +545,16 @@ final class CoreControl: StatusNotifier {
     var onHostGone: () -> Void = {}
     /// Files changed (the outer process watches): the reason to log.
     var onReload: (String) -> Void = { _ in }
+    /// The outer process was asked to stop: by which signal, and whether again (stop now).
+    struct Stop {
+        let signal: String
+        let now: Bool
+    }
+
+    /// The outer process is shutting down: drain and exit, or stop now.
+    var onStop: (Stop) -> Void = { _ in }
+    /// The stop asked for, kept for a core that heard it before it could act on it.
+    private(set) var stopRequest: Stop?
 
     /// The channel named by the environment, when this process is a core.
     static func fromEnvironment(loop: EventLoop) -> CoreControl? {
@@ -585,6 +599,10 @@ final class CoreControl: StatusNotifier {
             hostStatus = HostStatus(host: host)
         } else if let reason = message["reload"]?.stringValue {
             onReload(reason)
+        } else if let signal = message["stop"]?.stringValue {
+            let stop = Stop(signal: signal, now: message["now"]?.boolValue ?? false)
+            stopRequest = stop
+            onStop(stop)
         }
     }
 }

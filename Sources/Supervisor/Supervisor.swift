@@ -46,6 +46,7 @@ public final class Supervisor {
     private var exitStatus: Int32 = 0
     /// The channel to the outer process, when this process is its core.
     private var control: CoreControl?
+    private var terminatingSignals = 0
     var coreRestarts: Int { control?.hostStatus.restarts ?? 0 }
     /// The file watcher's counters: this process's own, or those of the outer process, which
     /// watches when the core is its child.
@@ -85,6 +86,9 @@ public final class Supervisor {
         if let control {
             control.onHostGone = { [weak self] in self?.beginShutdown(reason: "the outer process is gone") }
             control.onReload = { [weak self] reason in self?.requestReload(reason: reason) }
+            control.onStop = { [weak self] stop in
+                if stop.now { self?.stopNow(because: "\(stop.signal) to the outer process, again") } else { self?.beginShutdown(reason: "\(stop.signal) to the outer process") }
+            }
             control.start()
             notifier = control
         } else {
@@ -131,6 +135,7 @@ public final class Supervisor {
         if control == nil { writePidFile() }
         phase = .serving
         control?.announceReady()
+        if let stop = control?.stopRequest { beginShutdown(reason: "\(stop.signal) to the outer process") }
         log.info("plugboard \(PlugboardVersion.current) ready on \(endpointDescription)", ["config": config.directory, "pid": "\(getpid())"])
         // READY only once the plugin pools have loaded their plugins (or said why they cannot).
         plugins.prepare { [weak self] failures in
@@ -185,14 +190,21 @@ public final class Supervisor {
         case SIGHUP:
             requestReload(reason: "SIGHUP")
         default:
-            if phase == .shuttingDown {
-                log.warning("\(signalName(signal)) received again: stopping now")
-                services.forceStop()
-                finish()
+            terminatingSignals += 1
+            // A core is also told to stop over its channel, and `pkill plugboard` signals it
+            // besides: only a second signal of its own means "now".
+            if phase == .shuttingDown && (control == nil || terminatingSignals > 1) {
+                stopNow(because: "\(signalName(signal)) received again")
             } else {
                 beginShutdown(reason: signalName(signal))
             }
         }
+    }
+
+    private func stopNow(because reason: String) {
+        log.warning("\(reason): stopping now")
+        services.forceStop()
+        finish()
     }
 
     // MARK: Reloads

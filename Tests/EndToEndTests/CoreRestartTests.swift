@@ -102,6 +102,19 @@ struct CoreRestartTests {
         try rig.expectRecovered()
     }
 
+    @Test("SIGTERM to both processes at once (pkill plugboard) drains the call in flight instead of cutting it")
+    func signalledTogether() throws {
+        let rig = try Rig()
+        let core = try rig.corePID()
+        let draining = try rig.start("slow", ["ms": 1500])
+        usleep(300_000)
+        kill(core, SIGTERM)
+        kill(rig.plugboard.process.pid, SIGTERM)
+        let answer = try rig.plugboard.response(to: draining, timeout: 10)
+        #expect(answer["result"] != nil, "drained, not cut: \(answer.serializedString)")
+        #expect(rig.plugboard.waitForExit(timeout: 10) == .exited(0))
+    }
+
     @Test("without [core] isolate there is one process, as before")
     func singleProcess() throws {
         let rig = try Rig(core: "")
