@@ -1,16 +1,18 @@
 // curate — a response plugin that cuts large documentation results down to what the
-// question needs. Deterministic and local: it detects the format (Markdown, HTML, plain
-// text), strips page chrome and boilerplate, splits the page into sections by heading,
-// ranks the sections against the user's query with BM25, and keeps the best ones that fit
-// the token budget, in document order, ending with a note that names what was left out.
+// question needs. Deterministic and local: it detects the format (Markdown, HTML, a Context7
+// snippet list, plain text), strips page chrome and boilerplate, splits the page into
+// sections by heading, ranks the sections against the user's query with BM25, keeps of each
+// example the variant the query asks for (lib/variants.mjs), and keeps the best sections that
+// fit the token budget, in document order, ending with a note that names what was left out.
 // It only selects and trims; it never writes text of its own apart from that note.
 // See docs/curate.md.
 
 import { spawn } from 'node:child_process';
 import { bm25, expandQuery, identifiers, termFrequencies, terms } from './lib/bm25.mjs';
 import { htmlToMarkdown, looksLikeHtml } from './lib/html.mjs';
-import { buildSections, parseBlocks } from './lib/markdown.mjs';
+import { buildSections, looksLikeContext7, parseBlocks } from './lib/markdown.mjs';
 import { estimateTokens } from './lib/tokens.mjs';
+import { alternateUnits, queryVariant, sectionStyle } from './lib/variants.mjs';
 
 export { estimateTokens };
 
@@ -32,6 +34,9 @@ const MAX_RANKED_CHARS = 100000;
 // its query-matching paragraphs and code to what is left of the budget, if that is at least
 // MIN_PARTIAL_TOKENS: on API references one long entry would otherwise crowd out the next.
 const PARTIAL_MIN_RELATIVE = 0.5;
+// The best section, trimmed to fit, takes at most this share of the budget when another section
+// scores at least PARTIAL_MIN_RELATIVE of it.
+const FIRST_TRIM_SHARE = 0.6;
 const MIN_PARTIAL_TOKENS = 100;
 // A section costing more than this share of the budget (and more than PASSAGE_MIN_TOKENS) is
 // also ranked passage by passage (a paragraph, or a paragraph with the code it introduces),
@@ -41,6 +46,8 @@ const PASSAGE_MIN_TOKENS = 300;
 // Sections marked deprecated or legacy, and the sections under them, rank at this fraction of
 // their score: the current API comes first when it answers about as well.
 const SUPERSEDED_FACTOR = 0.5;
+// Sections of another API style than the one the query names rank at this fraction of their score.
+const OTHER_STYLE_FACTOR = 0.7;
 // A candidate whose text is more than REDUNDANCY_FLOOR similar (cosine of term counts) to a kept
 // section loses up to REDUNDANCY_WEIGHT of its score, in proportion to the excess.
 const REDUNDANCY_FLOOR = 0.7;
@@ -50,14 +57,23 @@ const REDUNDANCY_WEIGHT = 0.6;
 // only code blocks of at most MAX_EXAMPLE_LINES lines count as examples.
 const MAX_EXAMPLES_PER_ENTRY = 2;
 const MAX_EXAMPLE_LINES = 60;
+// A paragraph this short before code is a label ("LANGUAGE: javascript / CODE:"), not an introduction.
+const MAX_LABEL_CHARS = 40;
+// A man page's SYNOPSIS (and a reference page's "Synopsis") is its entry signature: taken
+// first when it costs at most LEAD_SHARE of the budget.
+const LEAD_SHARE = 0.2;
+const LEAD_TITLE = /^synopsis$/i;
+// explain: at most this many matched terms are listed per section.
+const MAX_EXPLAINED_TERMS = 6;
 // "> Stability: 0 - Deprecated" and "> Stability: 3 - Legacy" (Node.js), "Deprecated since
 // version 3.6" (Sphinx), "**Deprecated**", "Deprecated:", "Legacy." at the start of one of a
 // section's first two paragraphs.
 const SUPERSEDED_MARK = /^\s*(?:>\s*)*(?:\[!\w+\]\s*)?(?:\*\*|__)?\s*(?:stability:\s*[03]\b|deprecated(?:\*\*|__)?(?:\s*[:.!]|\s+(?:since|in|as of)\b|\s*$)|legacy(?:\*\*|__)?\s*[:.])/i;
 
-/** Which of "html", "markdown" or "plain" a text is. */
+/** Which of "html", "context7" (a Context7-style snippet list), "markdown" or "plain" a text is. */
 export function detectFormat(text) {
   if (looksLikeHtml(text)) return 'html';
+  if (looksLikeContext7(text)) return 'context7';
   const sample = text.length > 300000 ? text.slice(0, 300000) : text;
   if (/^ {0,3}#{1,6}[ \t]/m.test(sample) || /^ {0,3}(?:```|~~~)/m.test(sample) || /\[[^\]\n]{1,200}\]\([^)\s]{1,500}\)/.test(sample)) return 'markdown';
   return 'plain';
@@ -67,14 +83,15 @@ export function detectFormat(text) {
  * Curates `text` for `query` within `maxTokens` (when not a positive number: the automatic
  * budget, see autoBudget). Pure: the plugin's `response` wraps it.
  * @returns {{text: string, markdown: string, format: string, originalTokens: number, keptTokens: number,
- *   maxTokens: number, sectionsKept: number, sectionsTotal: number, omitted: string[], trimmed: boolean}}
+ *   maxTokens: number, sectionsKept: number, sectionsTotal: number, omitted: string[], trimmed: boolean,
+ *   explain?: object}} `explain` only when asked (see explainSections)
  */
-export function curate(text, { query = '', maxTokens = null, keepSectionsMatching = [], minRelativeScore = DEFAULT_MIN_RELATIVE_SCORE } = {}) {
+export function curate(text, { query = '', maxTokens = null, keepSectionsMatching = [], minRelativeScore = DEFAULT_MIN_RELATIVE_SCORE, explain = false } = {}) {
   const original = text.replace(/\r\n?/g, '\n');
   const originalTokens = estimateTokens(original);
   const format = detectFormat(original);
   const markdown = format === 'html' ? htmlToMarkdown(original) : original;
-  const sections = buildSections(parseBlocks(markdown, { plain: format === 'plain' }));
+  const sections = buildSections(parseBlocks(markdown, { plain: format === 'plain', context7: format === 'context7' }));
   const content = sections.filter((s) => s.content);
   for (const s of content) prepareSection(s);
   markSuperseded(sections);
@@ -82,6 +99,15 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
     : autoBudget(content.reduce((a, s) => a + ownHeadingTokens(s) + s.bodyCost, 0));
   const reserve = Math.min(150, Math.floor(limit / 3));
   const budget = Math.max(1, limit - reserve);
+  // Variants of one example (ES module and CommonJS, promise and callback): the ones the query
+  // does not ask for are left out of every section, and cost nothing.
+  const want = queryVariant(query);
+  for (const s of content) {
+    s.alternates = alternateUnits(s.units, want);
+    if (s.alternates.size === 0) continue;
+    s.units = s.units.filter((u) => !s.alternates.has(u));
+    s.bodyCost = unitsCost(s.units);
+  }
 
   // Ranking: BM25 over section text and over heading paths, plus matching code identifiers.
   const queryTerms = [...new Set(terms(query))];
@@ -91,10 +117,15 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
   const pins = compilePatterns(keepSectionsMatching);
   content.forEach((s, i) => {
     s.tf = bodyScore.frequencies(i);
-    s.factor = s.superseded ? SUPERSEDED_FACTOR : 1;
+    // A section of another API style than the one the query names ("with promises": the
+    // Callback API's twin of the entry) ranks lower.
+    const style = want.named.style ? sectionStyle(pathOf(s)) : null;
+    s.otherStyle = style !== null && style !== want.style;
+    s.factor = (s.superseded ? SUPERSEDED_FACTOR : 1) * (s.otherStyle ? OTHER_STYLE_FACTOR : 1);
     s.headingScore = HEADING_WEIGHT * headScore(i, q);
     s.score = s.factor * (bodyScore(i, q) + s.headingScore + IDENTIFIER_WEIGHT * identifierHits(s.ids, q.weights));
     s.pinned = pins.length > 0 && pins.some((re) => re.test(pathOf(s)));
+    s.lead = !s.pinned && q.size > 0 && s.heading !== null && LEAD_TITLE.test(s.heading.title) && s.bodyCost <= budget * LEAD_SHARE;
   });
   // Passages of long sections compete with whole sections, under the same heading score.
   const passages = [];
@@ -112,7 +143,7 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
   const top = [...content, ...passages].reduce((m, c) => Math.max(m, c.score), 0);
   const threshold = top > 0 ? top * minRelativeScore : 0;
   const candidates = [
-    ...content.filter((s) => s.pinned || top === 0 || s.score >= threshold).map((s) => ({ section: s, unit: null, score: s.score })),
+    ...content.filter((s) => s.pinned || s.lead || top === 0 || s.score >= threshold).map((s) => ({ section: s, unit: null, score: s.score })),
     ...passages.filter((p) => p.score >= threshold),
   ].sort(byRank);
 
@@ -121,6 +152,15 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
   // A kept API entry brings its usage examples from elsewhere on the page in right behind it.
   const emittedHeadings = new Set();
   const kept = new Map(); // section → { whole, units: Set, cut: a block cut to fit, or null }
+  // With `explain`, why each section was kept or not: section → list of reasons.
+  const why = explain ? new Map() : null;
+  const because = (sec, reason) => {
+    if (!why) return;
+    let list = why.get(sec);
+    if (!list) why.set(sec, (list = []));
+    if (!list.includes(reason)) list.push(reason);
+  };
+  let keptRanked = 0; // kept sections other than lead ones
   const examples = usageExamples(content);
   const pending = []; // examples of kept entries and candidates that lost score, best first
   let used = 0;
@@ -133,9 +173,14 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
   const admit = (c, entry, cost) => {
     const s = c.section;
     if (!kept.has(s)) for (const l of headingLinesFor(s, emittedHeadings)) emittedHeadings.add(l);
+    if (!kept.has(s) && !s.lead) keptRanked++;
     kept.set(s, entry);
     used += cost;
-    first ??= s;
+    if (!s.lead) first ??= s;
+    if (why) {
+      because(s, s.pinned ? 'pinned by keep_sections_matching' : s.lead && !c.unit ? 'synopsis of the page, taken first'
+        : c.example ? `usage example of a kept entry` : c.unit ? 'passage matching the query' : entry.whole ? 'matches the query' : 'matches the query; trimmed to fit the budget');
+    }
     if (c.example || withExamples.has(s)) return;
     withExamples.add(s);
     // Only examples in sections relevant on their own, and matching the query themselves.
@@ -153,8 +198,12 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
     const headingCost = have ? 0 : headingLinesFor(s, emittedHeadings).reduce((a, l) => a + estimateTokens(l) + 1, 0);
     const left = budget - used - headingCost;
     const haveUnits = have ? have.units : new Set();
-    const partialAllowed = kept.size === 0 || (!s.pinned && top > 0 && s.score >= top * PARTIAL_MIN_RELATIVE && left >= MIN_PARTIAL_TOKENS);
-    if (c.unit ? haveUnits.has(c.unit) || c.unit.cost > left : s.bodyCost - unitsCost(haveUnits) > left && !partialAllowed) continue;
+    const partialAllowed = keptRanked === 0 || (!s.pinned && top > 0 && s.score >= top * PARTIAL_MIN_RELATIVE && left >= MIN_PARTIAL_TOKENS);
+    if (c.unit ? haveUnits.has(c.unit) || c.unit.cost > left : s.bodyCost - unitsCost(haveUnits) > left && !partialAllowed) {
+      if (!c.unit) because(s, `did not fit the budget (${s.bodyCost} tokens, ${Math.max(0, left)} left)`);
+      else if (!haveUnits.has(c.unit)) because(s, `a passage did not fit the budget (${c.unit.cost} tokens, ${Math.max(0, left)} left)`);
+      continue;
+    }
     // What repeats a kept section (the promise twin of a callback API, the sync twin of an
     // async one) loses score by how much it repeats, and waits for its new turn.
     if (!c.example && !s.pinned && c.seen !== kept.size) {
@@ -162,6 +211,7 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
       c.base ??= c.score;
       const score = c.base * (1 - REDUNDANCY_WEIGHT * Math.max(0, redundancy(s, kept) - REDUNDANCY_FLOOR) / (1 - REDUNDANCY_FLOOR));
       if (score < c.score) {
+        because(s, `near copy of a kept section: score lowered from ${round(c.base)} to ${round(score)}`);
         c.score = score;
         requeue(c);
         continue;
@@ -175,8 +225,11 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
     if (s.bodyCost - haveCost <= left) {
       admit(c, { whole: true, units: new Set(s.units), cut: null }, headingCost + s.bodyCost - haveCost);
     } else {
-      const r = trimSection(s, left, q.weights, { matchingOnly: kept.size > 0, exclude: haveUnits });
-      if (r.units.length === 0 && !r.cut) continue;
+      // The best section trimmed leaves room for the next ones when they score close to it:
+      // a question often touches several entries.
+      const room = keptRanked === 0 && candidates.some((o) => o.section !== s && !o.unit && o.score >= top * PARTIAL_MIN_RELATIVE) ? Math.floor(left * FIRST_TRIM_SHARE) : left;
+      const r = trimSection(s, room, q.weights, { matchingOnly: keptRanked > 0, exclude: haveUnits });
+      if (r.units.length === 0 && !r.cut) { because(s, `did not fit the budget (${s.bodyCost} tokens, ${Math.max(0, left)} left) and no part of it that matches fits`); continue; }
       admit(c, { whole: false, units: new Set([...haveUnits, ...r.units]), cut: r.cut }, headingCost + unitsCost(r.units) + (r.cut ? blockTokens(r.cut) + 1 : 0));
     }
   }
@@ -186,6 +239,7 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
   while (estimateTokens(body) > budget && kept.size > 1) {
     const weakest = [...kept.keys()].sort((a, b) => a.score - b.score || b.index - a.index)[0];
     kept.delete(weakest);
+    because(weakest, 'dropped again: the rendered text overshot the budget');
     body = render(sections, kept);
   }
   const keptTokens = estimateTokens(body);
@@ -210,6 +264,46 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
     sectionsTotal: content.length,
     omitted,
     trimmed: trimmed > 0,
+    ...(why ? { explain: explainSections(content, kept, why, { q, threshold, top, want, limit, budget }) } : {}),
+  };
+}
+
+const round = (x) => Math.round(x * 100) / 100;
+
+/**
+ * The per-section explanation (`metadata.explain`): for each content section in document
+ * order, its heading path, whether it was kept (whole, in part, or not), its score and the
+ * reasons — the query terms it matched, the threshold, the budget, the variants left out.
+ */
+function explainSections(content, kept, why, { q, threshold, top, want, limit, budget }) {
+  const sections = content.map((s) => {
+    const entry = kept.get(s);
+    const reasons = [...(why.get(s) ?? [])];
+    const matched = [...q.weights].filter(([t]) => s.tf.has(t)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, MAX_EXPLAINED_TERMS).map(([t]) => t);
+    if (!entry && !reasons.length) {
+      if (matched.length === 0) reasons.push('no query term matches');
+      else if (s.score < threshold) reasons.push(`score below min_relative_score (${round(s.score)} < ${round(threshold)})`);
+      else reasons.push('not reached: the budget was spent');
+    }
+    if (s.superseded) reasons.push('marked deprecated or legacy: score halved');
+    if (s.otherStyle) reasons.push(`another API style than the query's (${want.style}): score lowered`);
+    if (s.alternates.size) reasons.push(...new Set([...s.alternates.values()].map((r) => `left out ${r}`)));
+    return {
+      heading: pathOf(s) || '(introduction)',
+      kept: !entry ? 'no' : entry.whole ? 'whole' : 'part',
+      score: round(s.score),
+      tokens: s.bodyCost,
+      matched,
+      reasons,
+    };
+  });
+  return {
+    query: { terms: [...q.weights.keys()].slice(0, 40), variant: { module: want.module, style: want.style, named: want.named } },
+    budget: { maxTokens: limit, forBody: budget },
+    threshold: round(threshold),
+    topScore: round(top),
+    sections,
   };
 }
 
@@ -238,9 +332,10 @@ function vectorOf(s) {
   return s.vector;
 }
 
-/** Candidate order: pinned sections, then score, then document order. */
+/** Candidate order: pinned sections, then a small synopsis, then score, then document order. */
 function byRank(a, b) {
-  return Number(b.section.pinned && !b.unit) - Number(a.section.pinned && !a.unit) || b.score - a.score
+  return Number(b.section.pinned && !b.unit) - Number(a.section.pinned && !a.unit)
+    || Number(b.section.lead && !b.unit) - Number(a.section.lead && !a.unit) || b.score - a.score
     || a.section.index - b.section.index || (a.unit ? a.unit.index : -1) - (b.unit ? b.unit.index : -1);
 }
 
@@ -263,7 +358,10 @@ function usageExamples(content) {
         const code = u.blocks.find((b) => b.type === 'code');
         if (!code || code.lines.length > MAX_EXAMPLE_LINES) continue;
         const keys = new Set();
-        const intro = u.blocks[0].type === 'para' ? u.blocks[0].lines.join(' ') : '';
+        // A short label before the code ("LANGUAGE: javascript / CODE:" in a Context7 list) is
+        // not an introduction: the code's first call says what it shows.
+        const para = u.blocks[0].type === 'para' ? u.blocks[0].lines.join(' ') : '';
+        const intro = para.length > MAX_LABEL_CHARS || para.includes('`') ? para : '';
         if (intro.length < 5000) {
           for (const span of intro.matchAll(CODE_SPAN)) for (const m of span[1].matchAll(CALL)) for (const k of callKeys(m[1])) keys.add(k);
         }
@@ -470,12 +568,18 @@ function trimSection(s, budget, weights, { matchingOnly = false, exclude = new S
     const present = unitFrequencies(u);
     let match = 0;
     for (const [t, w] of weights) if (present.has(t)) match += w;
-    return { u, match, rank: match + (u.blocks.some((b) => b.type === 'code') ? 0.5 : 0) + (u.index === 0 ? 0.25 : 0) };
+    const code = u.blocks.some((b) => b.type === 'code');
+    // Code ranks by how its identifiers match the query too (`rl.question`, `readFile`).
+    const ids = code ? IDENTIFIER_WEIGHT * identifierHits(unitIdentifiers(u), weights) : 0;
+    return { u, match, rank: match + ids + (code ? 0.5 : 0) + (u.index === 0 ? 0.25 : 0) };
   });
   let left = budget;
   const chosen = [];
+  // The units that contain a query term, when there are any: what does not match is no part of
+  // the answer, and the budget it would take is better left to the next section.
+  const onlyMatching = matchingOnly || ranked.some((r) => r.match > 0);
   for (const r of ranked.sort((a, b) => b.rank - a.rank || a.u.index - b.u.index)) {
-    if (matchingOnly && r.match === 0) continue;
+    if (onlyMatching && r.match === 0) continue;
     if (r.u.cost <= left) { chosen.push(r.u); left -= r.u.cost; }
   }
   if (chosen.length > 0) return { units: chosen, cut: null };
@@ -508,7 +612,7 @@ function render(sections, kept) {
     const entry = kept.get(s);
     if (!entry) continue;
     for (const h of headingLinesFor(s, emitted)) { emitted.add(h); parts.push(h); }
-    const blocks = entry.whole ? s.blocks
+    const blocks = entry.whole ? (s.alternates.size ? s.units.flatMap((u) => u.blocks) : s.blocks)
       : entry.cut ? [entry.cut]
       : [...entry.units].sort((a, b) => a.index - b.index).flatMap((u) => u.blocks);
     for (const b of blocks) parts.push(b.lines.join('\n'));
@@ -621,7 +725,8 @@ export default {
     if (estimateTokens(raw) <= (maxTokens ?? AUTO_MIN_TOKENS)) return null;
     const query = queryFrom(input);
     const minRelative = typeof config.min_relative_score === 'number' ? Math.min(1, Math.max(0, config.min_relative_score)) : DEFAULT_MIN_RELATIVE_SCORE;
-    const r = curate(raw, { query, maxTokens, keepSectionsMatching: config.keep_sections_matching, minRelativeScore: minRelative });
+    const explain = config.explain === true;
+    const r = curate(raw, { query, maxTokens, keepSectionsMatching: config.keep_sections_matching, minRelativeScore: minRelative, explain });
     let text = r.text;
     let keptTokens = r.keptTokens;
     const metadata = {
@@ -634,6 +739,7 @@ export default {
       query,
       format: r.format,
     };
+    if (explain) metadata.explain = r.explain;
     const command = config.summarizer === false ? null
       : typeof config.summarizer === 'string' && config.summarizer.trim() ? config.summarizer
       : process.env.PLUGBOARD_CURATE_SUMMARIZER || null;

@@ -127,7 +127,8 @@ export function terms(text, out = []) {
     if (plainWord && previous && m.index === previousEnd + 1 && text.charCodeAt(previousEnd) === 32) {
       pushWord(out, previous + raw, true);
     }
-    previous = plainWord ? raw : null;
+    // A lone letter that is not a word of its own joins the next word ("n largest" → nlargest).
+    previous = plainWord || (/^[A-Za-z]$/.test(raw) && !STOPWORDS.has(raw.toLowerCase())) ? raw : null;
     previousEnd = m.index + raw.length;
     const pieces = raw.includes('-') ? raw.split('-') : [raw];
     if (pieces.length > 1 && pieces.length <= 3) pushWord(out, pieces.join(''));

@@ -21,7 +21,7 @@ const MAX_ALIASES = 8; // a run of empty headings longer than this is not an ove
  * section names of a man page) are headings too.
  * @returns {Block[]}
  */
-export function parseBlocks(text, { plain = false } = {}) {
+export function parseBlocks(text, { plain = false, context7 = false } = {}) {
   const lines = text.split('\n');
   const closers = { '`': [], '~': [] };
   for (let i = 0; i < lines.length; i++) {
@@ -44,8 +44,20 @@ export function parseBlocks(text, { plain = false } = {}) {
   let para = null;
   const flush = () => { if (para) { blocks.push(para); para = null; } };
   let previousBlank = true;
+  let lastLevel = 1; // of the last ATX or setext heading
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
+    // A Context7 snippet list: each `TITLE: …` line starts a snippet, and the dashes between
+    // snippets are separators.
+    if (context7) {
+      if (CONTEXT7_SEPARATOR.test(line)) { flush(); previousBlank = true; continue; }
+      if (line.startsWith('TITLE: ') && line.length < MAX_ANALYSED_LINE) {
+        flush();
+        blocks.push({ type: 'heading', level: 2, title: line.slice(7).trim(), line });
+        previousBlank = false;
+        continue;
+      }
+    }
     const open = openingFence(line);
     if (open) {
       const close = findClose(open.ch, open.len, i);
@@ -61,6 +73,18 @@ export function parseBlocks(text, { plain = false } = {}) {
     if (atx) {
       flush();
       blocks.push({ type: 'heading', level: atx.level, title: atx.title, line });
+      lastLevel = atx.level;
+      previousBlank = false;
+      continue;
+    }
+    // A Sphinx definition term converted by a generic HTML-to-Markdown tool (markdownify keeps
+    // the permalink's "¶"): `Path.glob(pattern)¶` at the start of a paragraph, its description
+    // on the next line. Each API entry becomes a section, one level below the page heading,
+    // deeper when indented (a method inside its class).
+    if (!plain && (previousBlank || !para) && isSphinxTerm(line)) {
+      flush();
+      const depth = leadingSpaces(line) >= 4 ? 2 : 1;
+      blocks.push({ type: 'heading', level: Math.min(6, lastLevel + depth), title: line.trim().slice(0, -1), line, term: true });
       previousBlank = false;
       continue;
     }
@@ -72,6 +96,7 @@ export function parseBlocks(text, { plain = false } = {}) {
     const underline = setextUnderline(line);
     if (underline && para && para.lines.length === 1 && isSetextCandidate(para.lines[0])) {
       blocks.push({ type: 'heading', level: underline, title: para.lines[0].trim(), line: para.lines[0], underline: line });
+      lastLevel = underline;
       para = null;
       previousBlank = false;
       continue;
@@ -159,6 +184,22 @@ function setextUnderline(line) {
 function isSetextCandidate(line) {
   if (leadingSpaces(line) > 3 || line.length > 200) return false;
   return !/^\s*(?:[-*+>|]|\d+[.)]\s)/.test(line) && /[\p{L}\p{N}]/u.test(line);
+}
+
+const CONTEXT7_SEPARATOR = /^-{40}\s*$/;
+
+/** Whether a line is a Sphinx definition term with its permalink sign: a signature ending in "¶". */
+function isSphinxTerm(line) {
+  if (line.length > 600 || !line.endsWith('¶') || leadingSpaces(line) > 8) return false;
+  const t = line.trim();
+  return t.length > 1 && !/^[>:*+-]/.test(t) && /[\p{L}_]/u.test(t);
+}
+
+/** Whether a text is a Context7-style snippet list: `TITLE:` lines and 40-dash separators. */
+export function looksLikeContext7(text) {
+  const sample = text.length > 200000 ? text.slice(0, 200000) : text;
+  const titles = sample.match(/^TITLE: .+\n(?:DESCRIPTION|SOURCE): /gm);
+  return titles !== null && titles.length >= 2 && /^-{40}\s*$/m.test(sample);
 }
 
 // A man page's subsection: three spaces, then a short capitalised title without final punctuation.

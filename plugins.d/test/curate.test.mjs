@@ -91,7 +91,7 @@ function assertNoNoise(text) {
 
 function assertNote(text, { omitted = [] } = {}) {
   const note = text.slice(text.indexOf(NOTE_START));
-  assert.match(note, /^\n\n---\n\[curated by plugboard: kept \d+ of \d+ sections \(~\d+ of ~\d+ tokens\)(?:, the first one trimmed)?(?:\. Omitted: .+ — ask for a topic to see them\.\]|; navigation and boilerplate removed\.\])$/);
+  assert.match(note, /^\n\n---\n\[curated by plugboard: kept \d+ of \d+ sections \(~\d+ of ~\d+ tokens\)(?:, the first one trimmed|, (?:one|\d+) of them trimmed)?(?:\. Omitted: .+ — ask for a topic to see them\.\]|; navigation and boilerplate removed\.\])$/);
   for (const title of omitted) assert.ok(note.includes(`"${title}"`), `note does not list ${title}: ${note}`);
 }
 
