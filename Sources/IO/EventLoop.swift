@@ -157,21 +157,20 @@ public final class EventLoop: @unchecked Sendable {
             guard state == .running else { break }
             let timeout = timers.millisecondsUntilNextDeadline(now: clock.now())
             var count = Int32(0)
-            let idleSince = Self.now()
-            if didWork && timeout != 0 && spin.shouldSpin {
+            if didWork && timeout != 0 && spin.pollsThisWait() {
                 // Right after serving something, the answer to it often follows within tens of
                 // microseconds; polling briefly saves the wake-up of a sleeping thread.
-                let spinUntil = idleSince + spin.window
+                let spinUntil = Self.now() + spin.window
                 repeat {
                     count = events.withUnsafeMutableBufferPointer { epoll_wait(epollDescriptor, $0.baseAddress, Int32($0.count), 0) }
                 } while count == 0 && Self.now() < spinUntil
+                spin.polled(foundEvent: count > 0)
             }
             if count == 0 {
                 count = events.withUnsafeMutableBufferPointer {
                     epoll_wait(epollDescriptor, $0.baseAddress, Int32($0.count), timeout)
                 }
             }
-            if count > 0 && didWork { spin.gapEnded(after: Self.now() - idleSince) }
             didWork = count > 0
             if count < 0 {
                 precondition(errno == EINTR, "epoll_wait failed: errno \(errno)")

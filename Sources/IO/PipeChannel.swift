@@ -203,6 +203,24 @@ public final class PipeChannel {
         }
     }
 
+    /// Delivers every complete line the peer has already written, however many, then closes
+    /// the input; a line it was cut off in the middle of is dropped. For a peer that is gone,
+    /// whose last messages are still in the pipe.
+    public func drainInput() {
+        while let input {
+            let count = read(input, readBuffer.baseAddress, readBuffer.count)
+            if count > 0 {
+                framer.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+                deliverFrames()
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        closeInput()
+    }
+
     private func scheduleFileRead() {
         let bound = LoopBound(self, loop: loop)
         loop.execute {

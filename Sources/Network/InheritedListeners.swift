@@ -79,20 +79,36 @@ public struct InheritedListeners: Sendable {
     public static func fromEnvironment() throws(SocketError) -> InheritedListeners {
         guard let text = getenv(environmentKey).map({ String(cString: $0) }) else { return InheritedListeners() }
         unsetenv(environmentKey)
-        guard let entries = (try? JSONParser.parse(text))?.arrayValue else {
-            throw SocketError("read \(environmentKey) (not a JSON array)", code: EINVAL)
+        let listeners = try InheritedListeners(environmentValue: text)
+        for descriptor in listeners.descriptors.values {
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
         }
+        return listeners
+    }
+
+    /// Reads `environmentValue(numbering:)`'s text. Every entry must name a distinct endpoint
+    /// and a distinct descriptor above 2 that is a listening socket.
+    public init(environmentValue text: String) throws(SocketError) {
+        func invalid(_ why: String) -> SocketError { SocketError("read \(Self.environmentKey) (\(why))", code: EINVAL) }
+        guard let entries = (try? JSONParser.parse(text))?.arrayValue else { throw invalid("not a JSON array") }
         var descriptors: [Endpoint: Int32] = [:]
         for entry in entries {
             guard let object = entry.objectValue, let number = object["fd"]?.int64Value, let descriptor = Int32(exactly: number),
                 let (key, value) = object.first(where: { $0.key != "fd" }).flatMap({ member in member.value.stringValue.map { (member.key, $0) } }),
                 let endpoint = Endpoint(key: key, value: value)
-            else { throw SocketError("read \(environmentKey) (an entry that names no descriptor and endpoint: \(entry.serializedString))", code: EINVAL) }
-            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            else { throw invalid("an entry that names no descriptor and endpoint: \(entry.serializedString)") }
+            guard descriptor > 2, !descriptors.values.contains(descriptor), descriptors[endpoint] == nil else {
+                throw invalid("descriptor \(descriptor) for \(endpoint): a standard stream, or named twice")
+            }
+            var listening: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(descriptor, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0, listening == 1 else {
+                throw invalid("descriptor \(descriptor) for \(endpoint) is not a listening socket")
+            }
             descriptors[endpoint] = descriptor
         }
-        return InheritedListeners(descriptors)
+        self.init(descriptors)
     }
 
     /// The descriptor for `endpoint`, which is then the caller's.

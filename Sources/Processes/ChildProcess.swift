@@ -88,15 +88,20 @@ public final class ChildProcess: Sendable {
         let firstFree = Int32(3 + configuration.passedDescriptors.count)
         var lifted: [Int32] = []
         defer { for descriptor in lifted { Glibc.close(descriptor) } }
-        let passed = configuration.passedDescriptors.map { descriptor -> Int32 in
-            guard descriptor.rawValue < firstFree else { return descriptor.rawValue }
+        var passed: [Int32] = []
+        for descriptor in configuration.passedDescriptors {
+            guard descriptor.rawValue < firstFree else {
+                passed.append(descriptor.rawValue)
+                continue
+            }
             let copy = fcntl(descriptor.rawValue, F_DUPFD_CLOEXEC, firstFree)
-            if copy >= 0 { lifted.append(copy) }
-            return copy
-        }
-        if passed.contains(where: { $0 < 0 }) {
-            closeAll(parentEnds + childEnds)
-            throw failure(.spawnFailed(errno: errno))
+            guard copy >= 0 else {
+                let code = pb_errno()
+                closeAll(parentEnds + childEnds)
+                throw failure(.spawnFailed(errno: code))
+            }
+            lifted.append(copy)
+            passed.append(copy)
         }
         let arguments = [configuration.executable] + configuration.arguments
         let environment = configuration.environment.map { "\($0.key)=\($0.value)" }

@@ -68,8 +68,9 @@ public final class CoreHost {
     private var nextPing = 1
     private var failuresInARow = 0
     private var history = HostStatus()
-    private var restarts: Int { history.restarts }
     private var watcher: DirectoryWatcher?
+    /// Files that changed while no core served.
+    private var pendingReload: String?
     private var failedAt: UInt64?
     private var exitStatus: Int32 = 0
     private static let replayID = Array(#""plugboard-replay""#.utf8)
@@ -115,8 +116,8 @@ public final class CoreHost {
             return finish()
         }
         if relaysStdio { openClient() }
-        if options.watch { startWatching() }
         spawnCore()
+        if options.watch { startWatching() }
         scheduleHealthCheck()
         scheduleWatchdog()
     }
@@ -158,6 +159,12 @@ public final class CoreHost {
     /// Lines written after the core's end of the pipe closed (it died, and this process has
     /// not heard yet): they never reached it, so they wait for the next core, first in line.
     private func undelivered(_ lines: [[UInt8]]) {
+        // The host's own lines are not handed on: a next core is initialized afresh, with the
+        // client's `initialize` replayed and `initialized` sent after its answer.
+        var lines = lines.filter { JSONRPCEnvelope.id(inPrefix: $0)?.jsonBytes != Self.replayID }
+        if let initialize = ledger.initialize, !lines.contains(initialize), !waiting.contains(initialize) {
+            lines.removeAll { (try? JSONRPCEnvelope.scan($0))?.method == "notifications/initialized" }
+        }
         for line in lines { ledger.withdraw(line) }
         waiting.insert(contentsOf: lines, at: 0)
         waitingBytes += lines.reduce(0) { $0 + $1.count }
@@ -188,6 +195,7 @@ public final class CoreHost {
         case .stopping, .finished: return
         case .starting, .replaying, .serving:
             phase = .stopping
+            closeListeners()
             core?.relay?.closeOutputAfterFlush()
         case .restarting:
             finish()
@@ -212,7 +220,9 @@ public final class CoreHost {
 
     private func filesChanged(_ reason: String) {
         guard let core, core.becameReady else {
-            return log.info("\(reason) while the core starts: the new core reads them")
+            // It may have read its files before they changed: it reloads once it serves.
+            pendingReload = reason
+            return
         }
         sendHostStatus()
         _ = core.control.send(JSONValue.object(["reload": .string(reason)]).serialized())
@@ -229,6 +239,7 @@ public final class CoreHost {
         environment[CoreControl.environmentKey] = "3"
         environment["NOTIFY_SOCKET"] = nil
         let passed = listeners.descriptors.sorted { $0.key.description < $1.key.description }
+        environment[InheritedListeners.environmentKey] = nil
         if !passed.isEmpty {
             let numbering = Dictionary(uniqueKeysWithValues: passed.enumerated().map { ($1.key, Int32(4 + $0)) })
             environment[InheritedListeners.environmentKey] = listeners.environmentValue(numbering: numbering)
@@ -301,10 +312,12 @@ public final class CoreHost {
             self.core = core
         } else if message["ready"] != nil {
             coreReady()
+        } else if let unclaimed = message["unclaimed"]?.arrayValue {
+            closeUnclaimed(unclaimed.compactMap(\.stringValue))
         } else if let event = message["notify"]?.stringValue {
             let status = message["status"]?.stringValue ?? ""
             switch event {
-            case "ready": notifier?.ready(status: restarts == 0 ? status : "\(status) (core restarted \(restarts) time(s))")
+            case "ready": notifier?.ready(status: history.restarts == 0 ? status : "\(status) (core restarted \(history.restarts) time(s))")
             case "reloading": notifier?.reloading(status: status)
             case "stopping": notifyStopping()
             default: break
@@ -316,13 +329,17 @@ public final class CoreHost {
         guard var core, !core.becameReady else { return }
         core.becameReady = true
         self.core = core
-        if let failedAt, restarts > 0 {
+        if let failedAt, history.restarts > 0 {
             let milliseconds = Double(loop.now() - failedAt) / 1e6
             history.lastRestart?.recoveryMilliseconds = milliseconds
             log.notice("a new core serves (pid \(core.process.pid)), \(Int(milliseconds)) ms after the last one failed")
         }
         failedAt = nil
         sendHostStatus()
+        if let reason = pendingReload {
+            pendingReload = nil
+            _ = core.control.send(JSONValue.object(["reload": .string(reason)]).serialized())
+        }
         guard phase == .starting else { return }
         // An `initialize` still waiting here never reached a core: it goes with the rest.
         if let initialize = ledger.initialize, !waiting.contains(initialize), let replay = Self.withReplayID(initialize), let relay = core.relay {
@@ -358,12 +375,14 @@ public final class CoreHost {
         guard let ended = core, ended.process.pid == pid else { return }
         core = nil
         ended.control.close()
+        // Answers the core wrote before it died are still in the pipe: they are the client's.
+        ended.relay?.drainInput()
         ended.relay?.close()
         if phase == .stopping || phase == .finished {
             if case .exited(let code) = status { exitStatus = code } else { exitStatus = 1 }
             return finish()
         }
-        if !ended.becameReady && restarts == 0 {
+        if !ended.becameReady && history.restarts == 0 {
             // The first core never came up (a configuration it rejects, a port in use): nothing
             // to keep alive, and its own log said why.
             log.error("the core exited before it was ready (\(status))")
@@ -378,7 +397,7 @@ public final class CoreHost {
         let errors = ledger.failOutstanding(because: cause)
         let delay = restartDelay()
         log.error(
-            "the core failed (\(cause)); \(errors.count) call(s) in flight answered with errors; a new core starts in \(delay / 1_000_000) ms (restart \(restarts))")
+            "the core failed (\(cause)); \(errors.count) call(s) in flight answered with errors; a new core starts in \(delay / 1_000_000) ms (restart \(history.restarts))")
         for error in errors { toClient(error) }
         stopOrphans()
         phase = .restarting
@@ -451,6 +470,7 @@ public final class CoreHost {
         {
             return end(core, because: "it used \(resident >> 20) MiB, over [core] max_memory_mb (\(config.core.maxMemoryMegabytes))")
         }
+        if watcher != nil { sendHostStatus() }
         core.unansweredPing = (nextPing, now)
         _ = core.control.send(JSONValue.object(["ping": .number(JSONNumber(nextPing))]).serialized())
         nextPing += 1
@@ -496,8 +516,20 @@ public final class CoreHost {
             // and a second signal of its own would make it stop without draining.
             let again = phase == .stopping
             if !again { log.info("shutting down (\(signalName(signal)))") }
+            closeListeners()
             _ = core.control.send(JSONValue.object(["stop": .string(signalName(signal)), "now": .bool(again)]).serialized())
             phase = .stopping
+        }
+    }
+
+    /// Listeners the core's configuration no longer names: closed, so that they refuse rather
+    /// than hold connections nobody accepts. The new addresses the core binds itself, without a
+    /// backlog across its restarts until plugboard restarts.
+    private func closeUnclaimed(_ names: [String]) {
+        for endpoint in listeners.descriptors.keys where names.contains(endpoint.description) {
+            log.warning("the configuration no longer listens on \(endpoint); closed (a restart of plugboard holds the new listeners across core restarts)")
+            if let descriptor = listeners.take(endpoint) { close(descriptor) }
+            if case .unix(let path) = endpoint { unlink(path) }
         }
     }
 
@@ -574,6 +606,11 @@ final class CoreControl: StatusNotifier {
         channel.onMessage = { [weak self] line in self?.received(line) }
         channel.onInputClosed = { [weak self] _ in self?.onHostGone() }
         channel.start()
+    }
+
+    func reportUnclaimed(_ endpoints: [String]) {
+        guard !endpoints.isEmpty else { return }
+        _ = channel.send(JSONValue.object(["unclaimed": .array(endpoints.map { .string($0) })]).serialized())
     }
 
     func announceReady() {

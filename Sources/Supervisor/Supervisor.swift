@@ -113,8 +113,14 @@ public final class Supervisor {
         self.plugins = plugins
         generationLoadedAt = Timestamp.now(withMilliseconds: false)
         do {
-            var inherited = try InheritedListeners.fromEnvironment()
-            defer { inherited.closeAll() }
+            // Only a core is handed listeners; anywhere else the variable is someone else's.
+            var inherited = control == nil ? InheritedListeners() : try InheritedListeners.fromEnvironment()
+            defer {
+                // The configuration no longer names these (it changed since the outer process
+                // bound them): it closes its copies too, so that they refuse instead of hang.
+                control?.reportUnclaimed(inherited.descriptors.keys.map(\.description))
+                inherited.closeAll()
+            }
             try buildFrontends(core: core, inherited: &inherited)
             let flush: UInt64 = 2_000_000_000
             let requests = config.limits.shutdownTimeout.nanoseconds

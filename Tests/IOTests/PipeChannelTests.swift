@@ -156,4 +156,14 @@ struct PipeChannelTests {
         third.channel.close()
         #expect(third.undelivered == [["sent, not yet written"]], "closing hands back what was never written")
     }
+
+    @Test("draining a vanished peer's input delivers its complete lines and drops the one it was cut off in")
+    func drainInput() {
+        let pair = PipePair()
+        let bytes = Array("one\ntwo\nhalf of thr".utf8)
+        _ = bytes.withUnsafeBytes { write(pair.peerWrite, $0.baseAddress, $0.count) }
+        pair.channel.drainInput()
+        #expect(pair.messages == ["one", "two"])
+        #expect(pair.inputEnds.isEmpty, "not an end the peer chose: nothing reports it")
+    }
 }

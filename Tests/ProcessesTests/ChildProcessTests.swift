@@ -147,6 +147,22 @@ extension ProcessBehaviour {
             #expect(child.waitForExit(timeout: .seconds(10)) == .exited(0))
         }
 
+        @Test("a passed descriptor numbered below its target (0, here) still arrives where it is asked for")
+        func passedLowDescriptor() throws {
+            let pipe = try FileDescriptor.pipe()
+            defer { pipe.read.close() }
+            _ = Glibc.write(pipe.write.rawValue, "piped", 5)
+            pipe.write.close()
+            // Descriptor 0 of this process as the child's 4, the pipe as its 3: the first must be
+            // moved out of the way of the second's dup2.
+            let child = try ChildProcess.spawn(.init(
+                executable: "/bin/sh", arguments: ["-c", "cat <&3; test -e /proc/$$/fd/4 && echo ' and 4'"], standardInput: .discard,
+                passedDescriptors: [pipe.read, FileDescriptor(rawValue: 0)]))
+            defer { closePipes(child) }
+            #expect(try readAll(child.standardOutput!) == "piped and 4\n")
+            #expect(child.waitForExit(timeout: .seconds(10)) == .exited(0))
+        }
+
         @Test("a child leads its own process group")
         func ownProcessGroup() throws {
             let child = try ChildProcess.spawn(.init(

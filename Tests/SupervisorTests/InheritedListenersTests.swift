@@ -13,10 +13,7 @@ struct InheritedListenersTests {
         let tcp = ListenAddress(host: "127.0.0.1", port: 0, family: .ipv4)
         var bound = try InheritedListeners.bind([.http(tcp), .unix(path: path)])
         defer { bound.closeAll() }
-        let value = bound.environmentValue(numbering: bound.descriptors)
-        setenv(InheritedListeners.environmentKey, value, 1)
-        var read = try InheritedListeners.fromEnvironment()
-        #expect(getenv(InheritedListeners.environmentKey) == nil, "read once: the core's own children do not see it")
+        var read = try InheritedListeners(environmentValue: bound.environmentValue(numbering: bound.descriptors))
         #expect(read.descriptors == bound.descriptors)
         #expect(read.take(.http(tcp)) == bound.descriptors[.http(tcp)])
         #expect(read.take(.http(tcp)) == nil)
@@ -42,13 +39,25 @@ struct InheritedListenersTests {
         #expect(connected == 0)
     }
 
-    @Test("a malformed variable is an error that names it")
-    func malformed() {
-        setenv(InheritedListeners.environmentKey, #"[{"fd": 9}]"#, 1)
-        #expect {
-            _ = try InheritedListeners.fromEnvironment()
-        } throws: { error in
-            "\(error)".contains(InheritedListeners.environmentKey) && "\(error)".contains(#"{"fd":9}"#)
+    @Test("a malformed value, a standard stream, a repeated descriptor or one that is not listening is an error naming it")
+    func malformed() throws {
+        var bound = try InheritedListeners.bind([.http(ListenAddress(host: "127.0.0.1", port: 0, family: .ipv4))])
+        defer { bound.closeAll() }
+        let listening = try #require(bound.descriptors.values.first)
+        let notListening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(notListening) }
+        let cases = [
+            (#"[{"fd": 9}]"#, #"{"fd":9}"#),
+            (#"[{"fd": 1, "http": "127.0.0.1:1"}]"#, "a standard stream"),
+            (#"[{"fd": \#(listening), "http": "127.0.0.1:1"}, {"fd": \#(listening), "admin": "127.0.0.1:2"}]"#, "named twice"),
+            (#"[{"fd": \#(notListening), "http": "127.0.0.1:1"}]"#, "not a listening socket"),
+        ]
+        for (value, expected) in cases {
+            #expect {
+                _ = try InheritedListeners(environmentValue: value)
+            } throws: { error in
+                "\(error)".contains(InheritedListeners.environmentKey) && "\(error)".contains(expected)
+            }
         }
     }
 
