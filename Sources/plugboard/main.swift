@@ -24,6 +24,7 @@ let usage = """
       plugboard auth status [--config DIR]
       plugboard auth logout SERVER [--config DIR]
       plugboard plugin run FILE --input FILE.json [--phase request|response] [--timeout 30s]
+                      [--explain]
       plugboard plugin new NAME [--plugins-dir DIR]
       plugboard version
       plugboard help
@@ -47,7 +48,9 @@ let usage = """
       auth logout  Revoke a server's tokens where its authorization server allows, then
                    delete them.
       plugin run   Run one plugin once through the real plugin host on the input in
-                   FILE.json and print its output (or its error).
+                   FILE.json and print its output (or its error). With --explain the
+                   plugin is asked (config.explain) to say what it kept and why, and
+                   stderr shows it: curate's sections, kept or not, with scores and reasons.
       plugin new   Scaffold DIR/NAME.mjs (default DIR: plugins.d) and a node --test file for it.
 
     OPTIONS
@@ -91,6 +94,7 @@ struct Invocation {
     var phase = PluginPhase.response
     var timeout = TimeSpan.seconds(30)
     var printJSON = false
+    var explain = false
     var statusFile: String?
     var pidFile: String?
     var notifyDescriptor: Int32?
@@ -178,6 +182,7 @@ func parseArguments(_ arguments: [String]) -> Invocation {
             guard let timeout = TimeSpan(parsing: text) else { fail("--timeout takes a duration like 5s or 500ms, not '\(text)'") }
             parsed.timeout = timeout
         case "--json" where parsed.command == .call: parsed.printJSON = true
+        case "--explain" where parsed.command == .pluginRun: parsed.explain = true
         case "--plugins-dir" where parsed.command == .pluginNew: parsed.pluginsDirectory = value(for: argument)
         case "--status-file" where parsed.command == .run || parsed.command == .status: parsed.statusFile = value(for: argument)
         case "--pid-file" where parsed.command == .run || parsed.command == .status: parsed.pidFile = value(for: argument)
@@ -309,12 +314,16 @@ case .pluginRun:
     }
     do {
         let outcome = try PluginTrial.run(
-            file: file, phase: options.phase, input: input, timeout: options.timeout, log: logger(for: options, config: nil))
+            file: file, phase: options.phase, input: options.explain ? PluginExplanation.asking(input) : input, timeout: options.timeout,
+            log: logger(for: options, config: nil))
         if let failure = outcome.failure {
             Output.standardError("\(failure)\n")
             exit(1)
         }
         Output.standardOutput((outcome.output ?? .null).serializedString + "\n")
+        if options.explain {
+            Output.standardError(PluginExplanation.report(of: outcome.output) ?? "the plugin explained nothing (it does not read config.explain)\n")
+        }
         Output.standardError("ok in \((outcome.milliseconds * 100).rounded() / 100) ms\n")
     } catch {
         Output.standardError("plugboard: \(error)\n")

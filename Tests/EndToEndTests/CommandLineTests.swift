@@ -112,6 +112,30 @@ extension CommandLineTests {
         #expect(sloppy.stderr.contains("plugin 'sloppy' (response phase) returned invalid output: unknown field \"txt\""), "\(sloppy.stderr)")
     }
 
+    @Test("plugin run --explain asks curate why: every section with its mark, score and reasons, the kept one first among equals")
+    func pluginRunExplain() throws {
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("input-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        let filler = (1...40).map { "Unrelated prose about configuration number \($0), with no bearing on the question." }.joined(separator: " ")
+        var sections = (1...12).map { "## Topic \($0)\n\n\(filler)\n" }
+        sections.insert("## Retry with backoff\n\nCall `retry(fn, { backoff: 'exponential' })` to retry with exponential backoff.\n", at: 5)
+        let page = "# Library\n\n" + sections.joined(separator: "\n")
+        let request: JSONValue = [
+            "toolName": "get-library-docs", "rawContent": .string(page), "maxTokens": 400,
+            "metadata": ["phase": "response", "userQuery": "retry with exponential backoff"],
+            "result": ["content": [["type": "text", "text": .string(page)]]], "config": [:],
+        ]
+        try request.serializedString.write(toFile: input, atomically: true, encoding: .utf8)
+        let explained = try Self.run(["plugin", "run", "plugins.d/curate.mjs", "--input", input, "--explain"])
+        #expect(explained.status == .exited(0), "\(explained.stderr)")
+        #expect(explained.stderr.contains("query terms: "), "\(explained.stderr)")
+        let retry = explained.stderr.split(separator: "\n").first { $0.contains("Library › Retry with backoff") }
+        #expect(retry?.hasPrefix("✔") == true, "\(explained.stderr)")
+        #expect(explained.stderr.contains("✗"), "sections left out are listed too: \(explained.stderr)")
+        let plain = try Self.run(["plugin", "run", "plugins.d/curate.mjs", "--input", input])
+        #expect(!plain.stderr.contains("query terms: "))
+    }
+
     @Test("plugin new scaffolds a plugin whose own tests pass, and refuses to overwrite it")
     func pluginNew() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scaffold-\(UUID().uuidString)").path
