@@ -71,13 +71,17 @@ channel.on("error", (error) => {
   exit(1);
 });
 
-/** Writes one message; strings with lone UTF-16 surrogates are repaired (see `wellFormed`). */
+/** Writes one message. */
 function send(message) {
-  let line = JSON.stringify(message);
+  channel.write(encode(message) + "\n");
+}
+
+/** One message's line; strings with lone UTF-16 surrogates are repaired (see `wellFormed`). */
+function encode(message) {
+  const line = JSON.stringify(message);
   // JSON.stringify escapes a lone surrogate as \udXXX, which plugboard's strict parser rejects
   // (and would replace the worker for). Only then pay for a second, repairing pass.
-  if (line.includes("\\ud")) line = JSON.stringify(message, wellFormed);
-  channel.write(line + "\n");
+  return line.includes("\\ud") ? JSON.stringify(message, wellFormed) : line;
 }
 
 function wellFormed(_key, value) {
@@ -171,12 +175,13 @@ function sendResult(id, output) {
   try {
     // Anything else is sent as it is, objects or not: plugboard validates outputs and says what is wrong.
     // An output over plugboard's message limit fails this call only, not the whole worker.
-    const size = Buffer.byteLength(JSON.stringify(output ?? null) ?? "null");
-    if (size > maxMessageBytes - 1024) {
+    const line = encode({ type: "result", id, output: output ?? null });
+    const size = Buffer.byteLength(line);
+    if (size > maxMessageBytes) {
       send({ type: "error", id, error: { message: `output is ${size} bytes, over plugboard's limit of ${maxMessageBytes} (limits.max_message_bytes)`, stack: "" } });
       return;
     }
-    send({ type: "result", id, output: output ?? null });
+    channel.write(line + "\n");
   } catch (error) {
     // BigInt, a cycle, or a toJSON that throws: nothing was written, so the call can still be answered.
     send({ type: "error", id, error: { message: `output is not JSON-serializable: ${error.message}`, stack: error.stack ?? "" } });
