@@ -101,7 +101,7 @@ struct ConfigDecoder {
         if let value = reader.duration("input_timeout") { limits.inputTimeout = value }
         if let value = reader.integer("busy_poll_us", minimum: 0) {
             if value > 1000 { log.add("`busy_poll_us` must be at most 1000", at: reader.entry("busy_poll_us")?.valueLocation) }
-            limits.busyPollMicroseconds = min(value, 1000)
+            limits.busyPollMicroseconds = value
         }
         return limits
     }

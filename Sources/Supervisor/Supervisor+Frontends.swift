@@ -38,12 +38,14 @@ extension Supervisor {
         }
         if http.isEnabled {
             let token = try Self.loadToken(http.bearerToken)
-            let frontend = StreamableHTTPFrontend(
-                settings: http, maxMessageBytes: config.limits.maxMessageBytes, maxQueuedBytes: config.limits.maxQueuedBytes,
-                token: token, core: core, loop: loop, log: log, admin: adminAddress == nil ? admin : nil)
+            var sockets: [ListenAddress: Int32] = [:]
             for address in http.listen + http.tlsListen {
-                if let descriptor = inherited.take(.http(address)) { frontend.inheritedListeners[address] = descriptor }
+                if let descriptor = inherited.take(.http(address)) { sockets[address] = descriptor }
             }
+            let frontend = StreamableHTTPFrontend(
+                settings: http, inherited: sockets, maxMessageBytes: config.limits.maxMessageBytes,
+                maxQueuedBytes: config.limits.maxQueuedBytes, token: token, core: core, loop: loop, log: log,
+                admin: adminAddress == nil ? admin : nil)
             frontends.append(frontend)
             httpFrontend = frontend
         }

@@ -43,8 +43,14 @@ public final class StreamableHTTPFrontend {
     private var allLoopback = true
     var accepting = true
 
-    public init(settings: HTTPSettings, maxMessageBytes: Int, maxQueuedBytes: Int, token: [UInt8]?, core: ProxyCore, loop: EventLoop, log: Logger, admin: AdminEndpoints?) {
+    /// `inherited`: sockets already listening on some of the addresses, bound by plugboard's
+    /// outer process.
+    public init(
+        settings: HTTPSettings, inherited: [ListenAddress: Int32] = [:], maxMessageBytes: Int, maxQueuedBytes: Int, token: [UInt8]?,
+        core: ProxyCore, loop: EventLoop, log: Logger, admin: AdminEndpoints?
+    ) {
         self.settings = settings
+        inheritedListeners = inherited
         self.core = core
         self.loop = loop
         self.log = log.tagged("http")
@@ -108,8 +114,7 @@ public final class StreamableHTTPFrontend {
         return host
     }
 
-    /// Sockets already listening on some of the addresses, bound by plugboard's outer process.
-    public var inheritedListeners: [ListenAddress: Int32] = [:]
+    private var inheritedListeners: [ListenAddress: Int32]
 
     /// The bound addresses that speak TLS.
     public private(set) var tlsAddresses: [ListenAddress] = []
