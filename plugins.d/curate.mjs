@@ -34,9 +34,10 @@ const MAX_RANKED_CHARS = 100000;
 // its query-matching paragraphs and code to what is left of the budget, if that is at least
 // MIN_PARTIAL_TOKENS: on API references one long entry would otherwise crowd out the next.
 const PARTIAL_MIN_RELATIVE = 0.5;
-// The best section, trimmed to fit, takes at most this share of the budget when another section
-// scores at least PARTIAL_MIN_RELATIVE of it.
-const FIRST_TRIM_SHARE = 0.6;
+// While another section scoring at least PARTIAL_MIN_RELATIVE of the best one is still out, a
+// section kept in part (trimmed, or passage by passage) takes at most PART_SHARE of the budget:
+// a question often touches several entries, and one long entry would crowd out the next.
+const PART_SHARE = 0.5;
 const MIN_PARTIAL_TOKENS = 100;
 // A section costing more than this share of the budget (and more than PASSAGE_MIN_TOKENS) is
 // also ranked passage by passage (a paragraph, or a paragraph with the code it introduces),
@@ -57,11 +58,14 @@ const REDUNDANCY_WEIGHT = 0.6;
 // only code blocks of at most MAX_EXAMPLE_LINES lines count as examples.
 const MAX_EXAMPLES_PER_ENTRY = 2;
 const MAX_EXAMPLE_LINES = 60;
+// Trimming ranks the first code block of a section that matches the query this much higher:
+// an entry's first example is the one that shows it in use.
+const FIRST_CODE_BONUS = 1;
 // A paragraph this short before code is a label ("LANGUAGE: javascript / CODE:"), not an introduction.
 const MAX_LABEL_CHARS = 40;
 // A man page's SYNOPSIS (and a reference page's "Synopsis") is its entry signature: taken
 // first when it costs at most LEAD_SHARE of the budget.
-const LEAD_SHARE = 0.2;
+const LEAD_SHARE = 0.25;
 const LEAD_TITLE = /^synopsis$/i;
 // explain: at most this many matched terms are listed per section.
 const MAX_EXPLAINED_TERMS = 6;
@@ -217,6 +221,13 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
         continue;
       }
     }
+    // A section kept in part stops at its share of the budget while a close rival is still out.
+    const rivalOut = candidates.some((o) => o.section !== s && !o.unit && !kept.get(o.section)?.whole && o.score >= top * PARTIAL_MIN_RELATIVE);
+    const partRoom = rivalOut ? Math.floor(budget * PART_SHARE) - unitsCost(haveUnits) : Infinity;
+    if (c.unit && c.unit.cost > partRoom) {
+      because(s, `a passage did not fit the share of the budget a section kept in part may take (${c.unit.cost} tokens, ${Math.max(0, partRoom)} left)`);
+      continue;
+    }
     if (c.unit) {
       admit(c, { whole: false, units: new Set([...haveUnits, c.unit]), cut: null }, headingCost + c.unit.cost);
       continue;
@@ -225,10 +236,8 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
     if (s.bodyCost - haveCost <= left) {
       admit(c, { whole: true, units: new Set(s.units), cut: null }, headingCost + s.bodyCost - haveCost);
     } else {
-      // The best section trimmed leaves room for the next ones when they score close to it:
-      // a question often touches several entries.
-      const room = keptRanked === 0 && candidates.some((o) => o.section !== s && !o.unit && o.score >= top * PARTIAL_MIN_RELATIVE) ? Math.floor(left * FIRST_TRIM_SHARE) : left;
-      const r = trimSection(s, room, q.weights, { matchingOnly: keptRanked > 0, exclude: haveUnits });
+      // Trimmed, it leaves room for the next sections when they score close to it.
+      const r = trimSection(s, Math.min(left, partRoom), q.weights, { matchingOnly: keptRanked > 0, exclude: haveUnits });
       if (r.units.length === 0 && !r.cut) { because(s, `did not fit the budget (${s.bodyCost} tokens, ${Math.max(0, left)} left) and no part of it that matches fits`); continue; }
       admit(c, { whole: false, units: new Set([...haveUnits, ...r.units]), cut: r.cut }, headingCost + unitsCost(r.units) + (r.cut ? blockTokens(r.cut) + 1 : 0));
     }
@@ -571,8 +580,10 @@ function trimSection(s, budget, weights, { matchingOnly = false, exclude = new S
     const code = u.blocks.some((b) => b.type === 'code');
     // Code ranks by how its identifiers match the query too (`rl.question`, `readFile`).
     const ids = code ? IDENTIFIER_WEIGHT * identifierHits(unitIdentifiers(u), weights) : 0;
-    return { u, match, rank: match + ids + (code ? 0.5 : 0) + (u.index === 0 ? 0.25 : 0) };
+    return { u, match, code, rank: match + ids + (code ? 0.5 : 0) + (u.index === 0 ? 0.25 : 0) };
   });
+  const firstCode = ranked.find((r) => r.code && r.match > 0);
+  if (firstCode) firstCode.rank += FIRST_CODE_BONUS;
   let left = budget;
   const chosen = [];
   // The units that contain a query term, when there are any: what does not match is no part of

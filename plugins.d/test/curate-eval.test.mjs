@@ -16,7 +16,7 @@
 //   - at a fixed 1,200-token budget: within the budget, and every must-keep snippet kept in
 //     at least 95 % of the pairs.
 // The two retention targets are not met yet: the test prints how far off they are and asserts
-// the floors measured when the held-out set was first run (FLOOR), so a regression fails.
+// the last measured held-out figures as floors (FLOOR), so a regression fails.
 // On every pair of both sets, as invariants: a result, within its budget, fences balanced,
 // every line from the page.
 //
@@ -27,6 +27,7 @@
 //   CURATE_EVAL_SHOW=1       prints every output
 //   CURATE_EVAL_TABLE=1      prints the per-pair table
 //   CURATE_EVAL_SETS=dev     runs only the dev set (while tuning, so the held-out misses stay unseen)
+//   node plugins.d/test/curate-dev-misses.mjs [auto|N]   says why each dev miss is missed
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -43,10 +44,10 @@ const CACHE = join(ROOT, '.cache', 'eval-docs');
 const NOTE_START = '\n\n---\n[curated by plugboard:';
 const FIXED_MAX_TOKENS = 1200;
 // The targets for the held-out set, and the floors asserted where a target is not met
-// yet: the figures measured when the split was first evaluated (docs/curate.md), so that the
-// test still fails on a regression. A floor is raised, never lowered, and goes once its target is met.
+// yet: the last measured figures (docs/curate.md), so that the test still fails on a
+// regression. A floor is raised, never lowered, and goes once its target is met.
 const TARGET = { complete: 0.98, fixedComplete: 0.95, medianMin: 0.6, medianMax: 0.8 };
-const FLOOR = { complete: 77 / 89, fixedComplete: 61 / 89 };
+const FLOOR = { complete: 77 / 89, fixedComplete: 62 / 89 };
 
 export const PAIRS = loadPairs();
 
