@@ -13,12 +13,13 @@ struct LoopWatchdogTests {
         let thread = Thread { loop.run() }
         thread.start()
         let quiet = Logger(component: "test", output: LogOutput(descriptor: -1))
-        let watchdog = LoopWatchdog(loop: loop, log: quiet, threshold: 300_000_000)
+        // A threshold well above what a loaded 2-core machine delays a turning loop by.
+        let watchdog = LoopWatchdog(loop: loop, log: quiet, threshold: 1_000_000_000)
         watchdog.start()
-        Thread.sleep(forTimeInterval: 1.2)
+        Thread.sleep(forTimeInterval: 1.5)
         #expect(watchdog.stallCount == 0)
-        loop.execute { usleep(1_500_000) }
-        Thread.sleep(forTimeInterval: 2.5)
+        loop.execute { usleep(3_000_000) }
+        Thread.sleep(forTimeInterval: 4.0)
         #expect(watchdog.stallCount == 1)
         watchdog.stop()
         loop.stop()
