@@ -48,6 +48,8 @@ public final class Supervisor {
     private var control: CoreControl?
     private var terminatingSignals = 0
     var coreRestarts: Int { control?.hostStatus.restarts ?? 0 }
+    /// The process that was started and that signals go to: the outer one when this is a core.
+    var instancePID: pid_t { control == nil ? getpid() : getppid() }
     /// The file watcher's counters: this process's own, or those of the outer process, which
     /// watches when the core is its child.
     var watcherCounters: WatcherCounters? { watcher?.counters ?? control?.hostStatus.watcher }
@@ -142,7 +144,7 @@ public final class Supervisor {
         phase = .serving
         control?.announceReady()
         if let stop = control?.stopRequest { beginShutdown(reason: "\(stop.signal) to the outer process") }
-        log.info("plugboard \(PlugboardVersion.current) ready on \(endpointDescription)", ["config": config.directory, "pid": "\(getpid())"])
+        log.info("plugboard \(PlugboardVersion.current) ready on \(endpointDescription)", ["config": config.directory, "pid": "\(instancePID)"])
         // READY only once the plugin pools have loaded their plugins (or said why they cannot).
         plugins.prepare { [weak self] failures in
             for (name, reason) in failures.sorted(by: { $0.key < $1.key }) {
@@ -350,7 +352,7 @@ public final class Supervisor {
 
     var status: JSONObject {
         var status: JSONObject = [
-            "pid": .number(JSONNumber(Int64(getpid()))),
+            "pid": .number(JSONNumber(Int64(instancePID))),
             "version": .string(PlugboardVersion.current),
             "uptimeSeconds": .number(JSONNumber(Double(EventLoop.now() - startedAt) / 1e9)),
             "config": .string(config.directory),
@@ -365,7 +367,11 @@ public final class Supervisor {
             "loopStalls": .number(JSONNumber(loopWatchdog?.stallCount ?? 0)),
         ]
         if let core { status["proxy"] = .object(core.status.json) }
-        status["core"] = control.map { .object($0.hostStatus.coreJSON) } ?? ["isolated": false]
+        status["core"] = control.map { control in
+            var core = control.hostStatus.coreJSON
+            core["pid"] = .number(JSONNumber(Int64(getpid())))
+            return .object(core)
+        } ?? ["isolated": false]
         if let httpFrontend { status["http"] = .object(httpFrontend.status) }
         if let counters = watcherCounters { status["watcher"] = .object(counters.json) }
         return status

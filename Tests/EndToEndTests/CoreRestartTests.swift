@@ -71,6 +71,8 @@ struct CoreRestartTests {
         let status = try rig.plugboard.status(statusFile: rig.statusFile)
         #expect(status["core"]?["restarts"] == 1)
         #expect(status["core"]?["lastRestart"]?["cause"]?.stringValue?.contains("SIGKILL") == true, "\(status["core"]?.serializedString ?? "")")
+        #expect(status["pid"]?.int64Value == Int64(rig.plugboard.process.pid), "the pid is the process that was started")
+        #expect(status["core"]?["pid"]?.int64Value == Int64(try rig.corePID()))
     }
 
     @Test("a stopped core (SIGSTOP) misses its health checks, is replaced, and its call is answered with an error")
