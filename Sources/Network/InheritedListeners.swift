@@ -46,8 +46,6 @@ public struct InheritedListeners: Sendable {
         self.descriptors = descriptors
     }
 
-    public var isEmpty: Bool { descriptors.isEmpty }
-
     /// Binds every endpoint; on a failure the ones bound so far are closed.
     public static func bind(_ endpoints: [Endpoint]) throws(SocketError) -> InheritedListeners {
         var bound: [Endpoint: Int32] = [:]

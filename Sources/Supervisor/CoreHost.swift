@@ -225,6 +225,10 @@ public final class CoreHost {
             return
         }
         sendHostStatus()
+        tellReload(core, reason)
+    }
+
+    private func tellReload(_ core: Core, _ reason: String) {
         _ = core.control.send(JSONValue.object(["reload": .string(reason)]).serialized())
     }
 
@@ -338,7 +342,7 @@ public final class CoreHost {
         sendHostStatus()
         if let reason = pendingReload {
             pendingReload = nil
-            _ = core.control.send(JSONValue.object(["reload": .string(reason)]).serialized())
+            tellReload(core, reason)
         }
         guard phase == .starting else { return }
         // An `initialize` still waiting here never reached a core: it goes with the rest.
@@ -528,14 +532,18 @@ public final class CoreHost {
     private func closeUnclaimed(_ names: [String]) {
         for endpoint in listeners.descriptors.keys where names.contains(endpoint.description) {
             log.warning("the configuration no longer listens on \(endpoint); closed (a restart of plugboard holds the new listeners across core restarts)")
-            if let descriptor = listeners.take(endpoint) { close(descriptor) }
-            if case .unix(let path) = endpoint { unlink(path) }
+            closeListener(endpoint)
         }
     }
 
     private func closeListeners() {
-        for case .unix(let path) in listeners.descriptors.keys { unlink(path) }
-        listeners.closeAll()
+        for endpoint in listeners.descriptors.keys { closeListener(endpoint) }
+    }
+
+    /// Closes a listener this process bound; a Unix socket's path, being its own, goes too.
+    private func closeListener(_ endpoint: InheritedListeners.Endpoint) {
+        if let descriptor = listeners.take(endpoint) { close(descriptor) }
+        if case .unix(let path) = endpoint { unlink(path) }
     }
 
     private func notifyStopping() {

@@ -6,6 +6,16 @@ import Testing
 
 @Suite("listening sockets handed from the outer process to the core")
 struct InheritedListenersTests {
+    /// One TCP listener on a free loopback port, and the address it got.
+    static func loopbackListener() throws -> (InheritedListeners, ListenAddress) {
+        var bound = try InheritedListeners.bind([.http(ListenAddress(host: "127.0.0.1", port: 0, family: .ipv4))])
+        guard let descriptor = bound.descriptors.values.first, let address = ListeningSocket.boundAddress(of: descriptor, family: .ipv4) else {
+            bound.closeAll()
+            throw SocketError("bind a loopback listener", code: EADDRNOTAVAIL)
+        }
+        return (bound, address)
+    }
+
     @Test("each socket is named by its endpoint in the environment and read back as the same endpoint and descriptor")
     func roundTrip() throws {
         let path = NSTemporaryDirectory() + "plugboard-inherit-\(UUID().uuidString.prefix(8)).sock"
@@ -22,10 +32,8 @@ struct InheritedListenersTests {
 
     @Test("a connection made before anyone accepts waits in the backlog of the bound socket")
     func backlogHoldsConnections() throws {
-        var bound = try InheritedListeners.bind([.http(ListenAddress(host: "127.0.0.1", port: 0, family: .ipv4))])
+        var (bound, address) = try Self.loopbackListener()
         defer { bound.closeAll() }
-        let descriptor = try #require(bound.descriptors.values.first)
-        let address = try #require(ListeningSocket.boundAddress(of: descriptor, family: .ipv4))
         #expect(address.port != 0)
         let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(client) }
@@ -63,10 +71,8 @@ struct InheritedListenersTests {
 
     @Test("binding stops at the first endpoint that cannot be bound and says which")
     func bindFailure() throws {
-        var first = try InheritedListeners.bind([.http(ListenAddress(host: "127.0.0.1", port: 0, family: .ipv4))])
+        var (first, taken) = try Self.loopbackListener()
         defer { first.closeAll() }
-        let descriptor = try #require(first.descriptors.values.first)
-        let taken = try #require(ListeningSocket.boundAddress(of: descriptor, family: .ipv4))
         #expect {
             _ = try InheritedListeners.bind([.admin(taken)])
         } throws: { error in
