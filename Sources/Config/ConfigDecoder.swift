@@ -51,6 +51,7 @@ struct ConfigDecoder {
         reader.rejectUnknownKeys(known: [
             "min_workers", "max_workers", "concurrency", "max_queue", "max_concurrent_calls", "timeout",
             "max_calls_per_worker", "max_worker_age", "drain_timeout", "max_memory_mb", "node", "pass_env", "env", "permissions",
+            "isolation",
         ])
         if let value = reader.integer("min_workers", minimum: 0) { settings.minWorkers = value }
         if let value = reader.integer("max_workers", minimum: 1) { settings.maxWorkers = value }
@@ -66,6 +67,7 @@ struct ConfigDecoder {
         if let value = reader.duration("drain_timeout") { settings.drainTimeout = value }
         if let value = reader.integer("max_memory_mb", minimum: 16) { settings.maxMemoryMegabytes = value }
         if let value = reader.string("node") { settings.node = value }
+        if let isolation = reader.choice("isolation", of: PluginSettings.Isolation.self) { settings.isolation = isolation }
         if let value = reader.stringArray("pass_env") { settings.passEnvironment = value }
         if let env = reader.subtable("env") {
             let envReader = TableReader(table: env, name: "[plugins.env]", log: log)

@@ -198,13 +198,25 @@ public struct PluginSettings: Sendable, Equatable {
     public var environment: [String: String]
     /// Node's permission model (`[plugins.permissions]`); nil when off.
     public var permissions: PluginPermissions?
+    /// Which plugins share worker processes (`isolation`, default `chain`).
+    public var isolation: Isolation
+
+    public enum Isolation: String, Sendable, Equatable, CaseIterable {
+        /// The pool-mode plugins of one server share its workers, and consecutive entries of a
+        /// chain run in one round trip.
+        case chain
+        /// Every plugin has workers of its own, and each entry is a round trip.
+        case plugin
+    }
 
     public init(
         minWorkers: Int = 1, maxWorkers: Int = 4, concurrency: Int = 4, maxQueue: Int = 256, maxConcurrentCalls: Int = 64,
         timeout: TimeSpan = .seconds(30), maxCallsPerWorker: Int = 10_000, maxWorkerAge: TimeSpan = .seconds(3600),
         drainTimeout: TimeSpan = .seconds(5), maxMemoryMegabytes: Int = 256, node: String = "node",
-        passEnvironment: [String] = [], environment: [String: String] = [:], permissions: PluginPermissions? = nil
+        passEnvironment: [String] = [], environment: [String: String] = [:], permissions: PluginPermissions? = nil,
+        isolation: Isolation = .chain
     ) {
+        self.isolation = isolation
         self.minWorkers = minWorkers
         self.maxWorkers = maxWorkers
         self.concurrency = concurrency

@@ -32,7 +32,7 @@ final class ExecPluginRunner {
             process = try ChildProcess.spawn(
                 ChildProcess.Configuration(
                     executable: settings.plugins.node, arguments: [plugin.path],
-                    environment: PluginWorker.environment(settings.plugins, plugin: plugin), workingDirectory: plugin.directory,
+                    environment: PluginWorker.environment(settings.plugins, plugins: [plugin]), workingDirectory: plugin.directory,
                     standardInput: .pipe, standardOutput: .pipe, standardError: .pipe))
         } catch {
             completion(.failure(fail(.unavailable(reason: "\(error)"))))

@@ -118,15 +118,15 @@ public final class PluginChain {
     }
 
     private func step(_ index: Int, of run: Run, current: JSONObject) {
-        let (phase, context, params, completion) = (run.phase, run.context, run.params, run.completion)
-        guard index < run.entries.count else { return completion(.proceed(current)) }
+        guard index < run.entries.count else { return run.completion(.proceed(current)) }
+        let fused = registry.fusedLength(of: run.entries, from: index, server: run.context.serverName)
+        if fused > 1 { return runFused(index..<index + fused, of: run, current: current) }
+        let (phase, context, completion) = (run.phase, run.context, run.completion)
         let entry = run.entries[index]
         let key = CallMemory.key(of: index, in: run.entries)
-        let input = PluginInput.build(
-            entry: entry, phase: phase, context: context, params: phase == .request ? current : params,
-            result: phase == .response ? current : nil, state: run.memory.state(for: key), shared: run.memory.context)
+        let input = input(for: entry, at: index, of: run, current: current)
         let started = EventLoopClock.now()
-        registry.call(entry, phase: phase, input: input) { [weak self] reply in
+        registry.call(entry, phase: phase, input: input, server: context.serverName) { [weak self] reply in
             guard let self else { return }
             let elapsedMs = Double(EventLoopClock.now() - started) / 1e6
             let outcome: Result<PluginOutput, PluginFailure> = reply.flatMap { value in
@@ -135,7 +135,6 @@ public final class PluginChain {
                 }
             }
             if let observer = self.observer {
-                let bytesIn = JSONValue.object(current).serialized().count
                 let outcomeName: String
                 switch outcome {
                 case .failure(let failure): outcomeName = failure.kind.name
@@ -146,23 +145,19 @@ public final class PluginChain {
                     default: outcomeName = "ok"
                     }
                 }
+                let bytesIn = JSONValue.object(current).serialized().count
                 let bytesOut = (try? reply.get())?.map { $0.serialized().count } ?? 0
                 observer(PluginStepReport(plugin: entry.plugin, phase: phase, milliseconds: elapsedMs, bytesIn: bytesIn, bytesOut: bytesOut, outcome: outcomeName))
             }
             switch outcome {
             case .failure(let failure):
-                guard entry.onError == .skip else {
-                    self.log.error("\(failure) (\(context.method) on '\(context.serverName)')")
-                    return completion(.failed(failure))
-                }
-                self.log.warning("\(failure); skipped (on_error = \"skip\")")
-                self.step(index + 1, of: run, current: current)
+                self.skipOrFail(failure, policy: entry.onError, run: run) { self.step(index + 1, of: run, current: current) }
             case .success(let output):
                 var output = output
                 if let state = output.state { run.memory.remember(state: state, for: key) }
                 if let shared = output.context { run.memory.replace(context: shared) }
                 if let softError = output.softError {
-                    self.log.warning("plugin '\(entry.plugin)' (\(phase) phase) reported: \(softError); content left unchanged")
+                    self.reportSoftError(softError, plugin: entry.plugin, phase: phase)
                     output.change = .none
                     output.metadata = nil
                 }
@@ -172,12 +167,9 @@ public final class PluginChain {
                 switch applied {
                 case .failure(let problem):
                     let failure = PluginFailure(plugin: entry.plugin, phase: phase, kind: .invalidOutput(reason: problem.reason))
-                    guard entry.onError == .skip else { return completion(.failed(failure)) }
-                    self.log.warning("\(failure); skipped (on_error = \"skip\")")
-                    self.step(index + 1, of: run, current: current)
+                    self.skipOrFail(failure, policy: entry.onError, run: run) { self.step(index + 1, of: run, current: current) }
                 case .success(.blocked(let reason)):
-                    self.log.notice("plugin '\(entry.plugin)' blocked \(context.method) \(context.subject ?? ""): \(reason)")
-                    completion(.blocked(plugin: entry.plugin, reason: reason))
+                    self.reportBlock(by: entry.plugin, reason: reason, run: run)
                 case .success(.replaced(let next)):
                     if output.continueChain {
                         self.step(index + 1, of: run, current: next)
@@ -187,6 +179,91 @@ public final class PluginChain {
                 }
             }
         }
+    }
+
+    /// Entries `range` of the run, in one round trip to the worker that holds their plugins.
+    private func runFused(_ range: Range<Int>, of run: Run, current: JSONObject) {
+        let (phase, context) = (run.phase, run.context)
+        let timeout = registry.defaultTimeout
+        let steps = range.map { index in
+            FusedRun.Step(
+                entry: run.entries[index], state: phase == .response ? run.memory.state(for: CallMemory.key(of: index, in: run.entries)) : nil,
+                timeout: run.entries[index].timeout ?? timeout)
+        }
+        let body = FusedRun.body(
+            phase: phase, method: context.method, steps: steps, input: input(for: steps[0].entry, at: range.lowerBound, of: run, current: current),
+            current: phase == .request ? current : nil, measure: observer != nil)
+        registry.run(steps, phase: phase, body: body, server: context.serverName) { [weak self] answer in
+            guard let self else { return }
+            let reply: FusedRun.Reply
+            switch answer {
+            case .failure(let failure):
+                // The run as a whole: its worker crashed or stopped answering inside some step.
+                let policy: PluginChainEntry.FailurePolicy = steps.allSatisfy { $0.entry.onError == .skip } ? .skip : .fail
+                return self.skipOrFail(failure, policy: policy, run: run) { self.step(range.upperBound, of: run, current: current) }
+            case .success(let message):
+                guard let message, let parsed = FusedRun.reply(message, steps: steps) else {
+                    let failure = PluginFailure(
+                        plugin: steps.map(\.entry.plugin).joined(separator: " → "), phase: phase,
+                        kind: .crashed(status: "answered a fused run with a message plugboard cannot read"))
+                    return self.skipOrFail(failure, policy: .fail, run: run) {}
+                }
+                reply = parsed
+            }
+            for (offset, report) in reply.reports.enumerated() {
+                let index = range.lowerBound + offset
+                self.registry.record(step: report.plugin, server: context.serverName, milliseconds: report.milliseconds, failure: report.failure)
+                self.observer?(
+                    PluginStepReport(
+                        plugin: report.plugin, phase: phase, milliseconds: report.milliseconds, bytesIn: report.bytesIn, bytesOut: report.bytesOut,
+                        outcome: report.outcome))
+                if let state = report.state { run.memory.remember(state: state, for: CallMemory.key(of: index, in: run.entries)) }
+                if let warning = report.warning { self.reportSoftError(warning, plugin: report.plugin, phase: phase) }
+                if let metadata = report.metadata { self.onMetadata?(report.plugin, context.serverName, metadata) }
+                if let kind = report.failure, offset < reply.reports.count - 1 || reply.end != .failed {
+                    self.log.warning("\(PluginFailure(plugin: report.plugin, phase: phase, kind: kind)); skipped (on_error = \"skip\")")
+                }
+            }
+            if let shared = reply.context { run.memory.replace(context: shared) }
+            let next = reply.current ?? current
+            switch reply.end {
+            case .proceed(let stopped):
+                if stopped { return run.completion(.proceed(next)) }
+                self.step(range.upperBound, of: run, current: next)
+            case .blocked(let reason):
+                self.reportBlock(by: reply.reports[reply.reports.count - 1].plugin, reason: reason, run: run)
+            case .failed:
+                let last = reply.reports[reply.reports.count - 1]
+                self.skipOrFail(PluginFailure(plugin: last.plugin, phase: phase, kind: last.failure ?? .noHook), policy: .fail, run: run) {}
+            }
+        }
+    }
+
+    private func input(for entry: PluginChainEntry, at index: Int, of run: Run, current: JSONObject) -> JSONValue {
+        let phase = run.phase
+        return PluginInput.build(
+            entry: entry, phase: phase, context: run.context, params: phase == .request ? current : run.params,
+            result: phase == .response ? current : nil, state: run.memory.state(for: CallMemory.key(of: index, in: run.entries)),
+            shared: run.memory.context)
+    }
+
+    /// A failed step: skipped (logged) when its entry says `on_error = "skip"`, else the chain's end.
+    private func skipOrFail(_ failure: PluginFailure, policy: PluginChainEntry.FailurePolicy, run: Run, skip: () -> Void) {
+        guard policy == .skip else {
+            log.error("\(failure) (\(run.context.method) on '\(run.context.serverName)')")
+            return run.completion(.failed(failure))
+        }
+        log.warning("\(failure); skipped (on_error = \"skip\")")
+        skip()
+    }
+
+    private func reportSoftError(_ text: String, plugin: String, phase: PluginPhase) {
+        log.warning("plugin '\(plugin)' (\(phase) phase) reported: \(text); content left unchanged")
+    }
+
+    private func reportBlock(by plugin: String, reason: String, run: Run) {
+        log.notice("plugin '\(plugin)' blocked \(run.context.method) \(run.context.subject ?? ""): \(reason)")
+        run.completion(.blocked(plugin: plugin, reason: reason))
     }
 }
 

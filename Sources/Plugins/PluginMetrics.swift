@@ -12,6 +12,13 @@ struct PluginMetrics {
     mutating func recordFailure(_ kind: PluginFailure.Kind) {
         failuresByKind[kind.name, default: 0] += 1
     }
+
+    /// One call counted, its latency if it ran, its failure if it failed.
+    mutating func record(nanoseconds: UInt64?, failure: PluginFailure.Kind?) {
+        calls += 1
+        if let nanoseconds { latency.record(nanoseconds: nanoseconds) }
+        if let failure { recordFailure(failure) }
+    }
 }
 
 /// Call latency in fixed buckets (Prometheus-style upper bounds, in seconds).

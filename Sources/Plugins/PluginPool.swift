@@ -33,7 +33,8 @@ final class ExecutionBudget {
     }
 }
 
-/// The warm workers of one plugin: calls go to the least busy ready worker, wait (bounded) while
+/// The warm workers of one plugin, or of the plugins of a chain (each worker loads them all):
+/// calls go to the least busy ready worker, wait (bounded) while
 /// all are busy or starting, and fail, never hang, when the plugin cannot run. The pool grows to
 /// `max_workers` under load and replaces crashed, stuck, bloated, old or worn-out workers.
 /// Loop-confined.
@@ -48,17 +49,15 @@ final class PluginPool {
 
     /// A call from the moment it is asked until it is answered, times out, or fails.
     private final class Ticket {
-        let phase: PluginPhase
-        let input: JSONValue
+        let job: WorkerJob
         let timeout: TimeSpan
         let deadline: UInt64
         let enqueuedAt: UInt64
         private var completion: ((Result<JSONValue?, PluginFailure>) -> Void)?
         var worker: PoolWorker?
 
-        init(phase: PluginPhase, input: JSONValue, timeout: TimeSpan, now: UInt64, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
-            self.phase = phase
-            self.input = input
+        init(job: WorkerJob, timeout: TimeSpan, now: UInt64, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
+            self.job = job
             self.timeout = timeout
             self.enqueuedAt = now
             self.deadline = enqueuedAt + timeout.nanoseconds
@@ -66,6 +65,11 @@ final class PluginPool {
         }
 
         var isFinished: Bool { completion == nil }
+        var phase: PluginPhase { job.phase }
+
+        func fail(_ kind: PluginFailure.Kind) {
+            finish(.failure(PluginFailure(plugin: job.culprit, phase: job.phase, kind: kind)))
+        }
 
         func finish(_ result: Result<JSONValue?, PluginFailure>) {
             let completion = self.completion
@@ -81,7 +85,10 @@ final class PluginPool {
         var callsServed = 0
     }
 
-    let plugin: PluginDescriptor
+    /// The plugins every worker loads, in their order; one, unless chains share the pool.
+    let members: [PluginDescriptor]
+    /// The member names joined by "+": the pool's name in logs, status and metrics.
+    let name: String
     private let settings: PluginSettings
     private let poolSettings: PoolSettings
     private let hostScript: String
@@ -101,23 +108,39 @@ final class PluginPool {
     private var sweepTimer: EventLoop.TimerID?
     private var drainCompletions: [() -> Void] = []
     /// Makes each worker; tests hand in fakes.
-    private let makeWorker: ((PluginDescriptor) throws -> PoolWorker)?
+    private let makeWorker: (([PluginDescriptor]) throws -> PoolWorker)?
+    /// The pool's jobs: for a pool of one plugin, that plugin's calls.
     private(set) var metrics = PluginMetrics()
+    /// Per member, when there are several: each plugin's turns, whether run alone or in a fused run.
+    private(set) var memberMetrics: [String: PluginMetrics] = [:]
+
+    convenience init(
+        plugin: PluginDescriptor, settings: PoolSettings, hostScript: String, budget: ExecutionBudget, loop: EventLoop, log: Logger,
+        fingerprint: String = "", makeWorker: (([PluginDescriptor]) throws -> PoolWorker)? = nil
+    ) {
+        self.init(
+            members: [plugin], settings: settings, hostScript: hostScript, budget: budget, loop: loop, log: log, fingerprint: fingerprint,
+            makeWorker: makeWorker)
+    }
 
     init(
-        plugin: PluginDescriptor, settings: PoolSettings, hostScript: String, budget: ExecutionBudget, loop: EventLoop, log: Logger,
-        fingerprint: String = "", makeWorker: ((PluginDescriptor) throws -> PoolWorker)? = nil
+        members: [PluginDescriptor], settings: PoolSettings, hostScript: String, budget: ExecutionBudget, loop: EventLoop, log: Logger,
+        fingerprint: String = "", makeWorker: (([PluginDescriptor]) throws -> PoolWorker)? = nil
     ) {
+        precondition(!members.isEmpty, "a pool runs at least one plugin")
         self.makeWorker = makeWorker
         self.fingerprint = fingerprint
-        self.plugin = plugin
+        self.members = members
+        self.name = members.map(\.name).joined(separator: "+")
         self.settings = settings.plugins
         self.poolSettings = settings
         self.hostScript = hostScript
         self.budget = budget
         self.loop = loop
-        self.log = log.tagged("plugin:\(plugin.name)")
+        self.log = log.tagged("plugin:\(name)")
     }
+
+    var isShared: Bool { members.count > 1 }
 
     private var workers: [PoolWorker] { records.values.map(\.worker).sorted { $0.pid < $1.pid } }
 
@@ -129,12 +152,20 @@ final class PluginPool {
 
     // MARK: Calls
 
+    /// A call of the pool's first (in a pool of one, its only) plugin.
     func call(
         phase: PluginPhase, input: JSONValue, timeout: TimeSpan?, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void
     ) {
+        submit(.call(plugin: members[0].name, phase: phase, input: input), timeout: timeout, completion: completion)
+    }
+
+    func submit(_ job: WorkerJob, timeout: TimeSpan?, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
         metrics.calls += 1
-        let fail = { [plugin] (kind: PluginFailure.Kind) in
-            completion(.failure(PluginFailure(plugin: plugin.name, phase: phase, kind: kind)))
+        let phase = job.phase
+        let fail = { [weak self] (kind: PluginFailure.Kind) in
+            let failure = PluginFailure(plugin: job.culprit, phase: phase, kind: kind)
+            if case .call(let plugin, _, _) = job { self?.recordMember(plugin, nanoseconds: nil, failure: failure.kind) }
+            completion(.failure(failure))
         }
         switch health {
         case .broken(let reason):
@@ -150,8 +181,13 @@ final class PluginPool {
             metrics.recordFailure(.unavailable(reason: reason))
             return fail(.unavailable(reason: reason))
         }
-        let ticket = Ticket(phase: phase, input: input, timeout: timeout ?? settings.timeout, now: loop.now()) { [weak self] result in
-            if case .failure(let failure) = result { self?.metrics.recordFailure(failure.kind) }
+        let enqueuedAt = loop.now()
+        let ticket = Ticket(job: job, timeout: timeout ?? settings.timeout, now: enqueuedAt) { [weak self] result in
+            guard let self else { return completion(result) }
+            if case .failure(let failure) = result { self.metrics.recordFailure(failure.kind) }
+            if case .call(let plugin, _, _) = job {
+                self.recordMember(plugin, nanoseconds: self.loop.now() - enqueuedAt, failure: result.failureKind)
+            }
             completion(result)
         }
         waiting.append(ticket)
@@ -175,20 +211,25 @@ final class PluginPool {
     }
 
     private func run(_ ticket: Ticket, on worker: PoolWorker) {
-        if case .ready(let hooks) = worker.state, !hooks.contains(ticket.phase) {
-            ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .noHook)))
+        if case .ready(let hooks) = worker.state, case .call(let plugin, let phase, _) = ticket.job, hooks[plugin]?.contains(phase) != true {
+            ticket.fail(.noHook)
             return
         }
         ticket.worker = worker
         running[ObjectIdentifier(ticket)] = ticket
         records[ObjectIdentifier(worker)]?.callsServed += 1
         budget.take()
-        worker.call(phase: ticket.phase, input: ticket.input) { [weak self] result in
+        worker.call(ticket.job) { [weak self] result in
             guard let self else { return }
             if self.running.removeValue(forKey: ObjectIdentifier(ticket)) != nil {
                 self.metrics.latency.record(nanoseconds: loop.now() - ticket.enqueuedAt)
                 ticket.finish(result)
                 self.budget.release()
+            }
+            if case .run = ticket.job, let ran = try? result.get(), FusedRun.timedOut(ran) {
+                // As when a call of its own times out: the step may still hold the worker.
+                self.log.warning("a step of a fused run timed out; replacing the worker", ["pid": "\(worker.pid)"])
+                worker.terminate(grace: self.settings.drainTimeout.nanoseconds)
             }
             self.recycleIfWornOut(worker)
             self.finishDrainIfIdle()
@@ -200,7 +241,7 @@ final class PluginPool {
     private func spawnWorker() {
         let worker: PoolWorker
         do {
-            worker = try makeWorker?(plugin) ?? PluginWorker(plugin: plugin, hostScript: hostScript, settings: poolSettings, loop: loop, log: log)
+            worker = try makeWorker?(members) ?? PluginWorker(plugins: members, hostScript: hostScript, settings: poolSettings, loop: loop, log: log)
         } catch {
             markBroken("cannot start a worker: \(error)")
             return
@@ -250,7 +291,7 @@ final class PluginPool {
         }
         health = .broken(reason: reason)
         for ticket in waiting.takeAll() {
-            ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .unavailable(reason: reason))))
+            ticket.fail(.unavailable(reason: reason))
         }
     }
 
@@ -322,7 +363,7 @@ final class PluginPool {
         for ticket in overdue {
             if running.removeValue(forKey: ObjectIdentifier(ticket)) != nil { budget.release() }
             log.warning("\(ticket.phase) call timed out after \(ticket.timeout)")
-            ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .timedOut(seconds: ticket.timeout.seconds))))
+            ticket.fail(.timedOut(seconds: ticket.timeout.seconds))
             if let worker = ticket.worker, worker.state != .draining {
                 worker.terminate(grace: settings.drainTimeout.nanoseconds)
             }
@@ -338,7 +379,7 @@ final class PluginPool {
         drainCompletions.append(completion)
         if let heartbeatTimer { loop.cancelTimer(heartbeatTimer) }
         for ticket in waiting.takeAll() {
-            ticket.finish(.failure(PluginFailure(plugin: plugin.name, phase: ticket.phase, kind: .unavailable(reason: "plugboard is shutting down"))))
+            ticket.fail(.unavailable(reason: "plugboard is shutting down"))
         }
         for worker in workers { worker.drain(within: settings.drainTimeout.nanoseconds) }
         finishDrainIfIdle()
@@ -372,7 +413,7 @@ final class PluginPool {
         case .draining: "draining"
         }
         return PluginPoolStatus(
-            plugin: plugin.name, state: state, fingerprint: fingerprint, queued: waiting.count, inFlight: running.count,
+            plugin: name, state: state, fingerprint: fingerprint, queued: waiting.count, inFlight: running.count,
             workers: workers.map { worker in
                 PluginPoolStatus.Worker(
                     pid: worker.pid, state: worker.stateName, inFlight: worker.inFlight,
@@ -380,6 +421,19 @@ final class PluginPool {
             },
             calls: metrics.calls, failuresByKind: metrics.failuresByKind, workersStarted: metrics.workersStarted,
             workerCrashes: metrics.workerCrashes, recycled: metrics.recycled, latencyBuckets: metrics.latency.cumulative,
-            latencySumSeconds: metrics.latency.sumSeconds, latencyCount: metrics.latency.count)
+            latencySumSeconds: metrics.latency.sumSeconds, latencyCount: metrics.latency.count,
+            members: isShared ? members.map { PluginCallStatus(plugin: $0.name, metrics: memberMetrics[$0.name] ?? PluginMetrics()) } : [])
+    }
+
+    /// One member plugin's turn: `nanoseconds` is nil when it never ran (the pool could not take it).
+    func recordMember(_ plugin: String, nanoseconds: UInt64?, failure: PluginFailure.Kind?) {
+        guard isShared else { return }
+        memberMetrics[plugin, default: PluginMetrics()].record(nanoseconds: nanoseconds, failure: failure)
+    }
+}
+
+extension Result where Failure == PluginFailure {
+    var failureKind: PluginFailure.Kind? {
+        if case .failure(let failure) = self { failure.kind } else { nil }
     }
 }

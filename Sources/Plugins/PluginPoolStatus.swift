@@ -26,22 +26,24 @@ public struct PluginPoolStatus: Sendable {
     public let latencyBuckets: [(upperBound: Double, cumulativeCount: Int)]
     public let latencySumSeconds: Double
     public let latencyCount: Int
+    /// Each plugin of a pool that several share; empty for a pool of one, whose figures above are its plugin's.
+    public let members: [PluginCallStatus]
+
+    /// The calls of each plugin: the pool's own figures, or its members'.
+    public var callsByPlugin: [PluginCallStatus] {
+        members.isEmpty
+            ? [PluginCallStatus(plugin: plugin, calls: calls, failuresByKind: failuresByKind, latencyBuckets: latencyBuckets, latencySumSeconds: latencySumSeconds, latencyCount: latencyCount)]
+            : members
+    }
 
     public var json: JSONObject {
-        var failures: JSONObject = [:]
-        for (kind, count) in failuresByKind.sorted(by: { $0.key < $1.key }) { failures[kind] = .number(JSONNumber(count)) }
-        var buckets: JSONObject = [:]
-        for bucket in latencyBuckets { buckets[String(bucket.upperBound)] = .number(JSONNumber(bucket.cumulativeCount)) }
-        buckets["+Inf"] = .number(JSONNumber(latencyCount))
-        return [
+        var object: JSONObject = [
             "calls": .number(JSONNumber(calls)),
-            "failures": .object(failures),
+            "failures": PluginCallStatus.json(failuresByKind),
             "workersStarted": .number(JSONNumber(workersStarted)),
             "workerCrashes": .number(JSONNumber(workerCrashes)),
             "recycled": .number(JSONNumber(recycled)),
-            "latency": [
-                "count": .number(JSONNumber(latencyCount)), "sumSeconds": .number(JSONNumber(latencySumSeconds)), "buckets": .object(buckets),
-            ],
+            "latency": PluginCallStatus.json(buckets: latencyBuckets, sum: latencySumSeconds, count: latencyCount),
             "state": .string(state),
             "fingerprint": .string(fingerprint),
             "queued": .number(JSONNumber(queued)),
@@ -57,6 +59,56 @@ public struct PluginPoolStatus: Sendable {
                     ]
                 }),
         ]
+        if !members.isEmpty {
+            object["plugins"] = .object(JSONObject(uniqueKeysWithValues: members.map { ($0.plugin, JSONValue.object($0.json)) }))
+        }
+        return object
+    }
+}
+
+/// One plugin's calls, counted per plugin even where it shares its pool with others.
+public struct PluginCallStatus: Sendable {
+    public let plugin: String
+    public let calls: Int
+    public let failuresByKind: [String: Int]
+    public let latencyBuckets: [(upperBound: Double, cumulativeCount: Int)]
+    public let latencySumSeconds: Double
+    public let latencyCount: Int
+
+    init(plugin: String, metrics: PluginMetrics) {
+        self.init(
+            plugin: plugin, calls: metrics.calls, failuresByKind: metrics.failuresByKind, latencyBuckets: metrics.latency.cumulative,
+            latencySumSeconds: metrics.latency.sumSeconds, latencyCount: metrics.latency.count)
+    }
+
+    public init(
+        plugin: String, calls: Int, failuresByKind: [String: Int], latencyBuckets: [(upperBound: Double, cumulativeCount: Int)],
+        latencySumSeconds: Double, latencyCount: Int
+    ) {
+        self.plugin = plugin
+        self.calls = calls
+        self.failuresByKind = failuresByKind
+        self.latencyBuckets = latencyBuckets
+        self.latencySumSeconds = latencySumSeconds
+        self.latencyCount = latencyCount
+    }
+
+    var json: JSONObject {
+        [
+            "calls": .number(JSONNumber(calls)), "failures": Self.json(failuresByKind),
+            "latency": Self.json(buckets: latencyBuckets, sum: latencySumSeconds, count: latencyCount),
+        ]
+    }
+
+    static func json(_ failuresByKind: [String: Int]) -> JSONValue {
+        .object(JSONObject(uniqueKeysWithValues: failuresByKind.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.number(JSONNumber($0.value))) }))
+    }
+
+    static func json(buckets: [(upperBound: Double, cumulativeCount: Int)], sum: Double, count: Int) -> JSONValue {
+        var table: JSONObject = [:]
+        for bucket in buckets { table[String(bucket.upperBound)] = .number(JSONNumber(bucket.cumulativeCount)) }
+        table["+Inf"] = .number(JSONNumber(count))
+        return ["count": .number(JSONNumber(count)), "sumSeconds": .number(JSONNumber(sum)), "buckets": .object(table)]
     }
 }
 

@@ -8,7 +8,10 @@ import Logging
 public final class PluginRegistry {
     private let loop: EventLoop
     private let log: Logger
+    /// By name: a plugin's, or with `isolation = "chain"` the "+"-joined names of a server's plugins.
     private var pools: [String: PluginPool] = [:]
+    /// With `isolation = "chain"`, the pool that holds all of a server's pool-mode plugins.
+    private var sharedPools: [String: String] = [:]
     private var execRunners: [String: ExecPluginRunner] = [:]
 
     private let settings: PoolSettings?
@@ -38,28 +41,58 @@ public final class PluginRegistry {
         self.budget = budget
         let hostScript = entries.contains { $0.mode == .pool } ? try PluginHostScript.materialize() : ""
         let fingerprints = fingerprints ?? .compute(for: config)
-        for entry in entries {
-            let plugin = PluginDescriptor(name: entry.plugin, path: Self.path(of: entry.plugin, in: config.pluginsDirectory))
-            switch entry.mode {
-            case .pool where pools[entry.plugin] == nil:
-                // Computed from the same configuration, so every pool plugin has one; "" never matches.
-                let fingerprint = fingerprints.byPlugin[entry.plugin] ?? ""
-                if let old = previous?.pools[entry.plugin], old.fingerprint == fingerprint, old.plugin == plugin,
-                    previous?.settings == settings, old.readiness != .starting
-                {
-                    pools[entry.plugin] = old
-                } else {
-                    pools[entry.plugin] = PluginPool(
-                        plugin: plugin, settings: settings, hostScript: hostScript, budget: budget, loop: loop, log: log,
-                        fingerprint: fingerprint)
-                    freshPools.append(entry.plugin)
-                }
-            case .exec where execRunners[entry.plugin] == nil:
-                execRunners[entry.plugin] = ExecPluginRunner(plugin: plugin, settings: settings, loop: loop, log: log)
-            default:
-                break
+        let descriptor = { (name: String) in PluginDescriptor(name: name, path: Self.path(of: name, in: config.pluginsDirectory)) }
+        for group in Self.poolGroups(config) where pools[group.joined(separator: "+")] == nil {
+            let name = group.joined(separator: "+")
+            // Computed from the same configuration, so every pool plugin has one; "" never matches.
+            let fingerprint = group.map { fingerprints.byPlugin[$0] ?? "" }.joined(separator: "|")
+            let members = group.map(descriptor)
+            if let old = previous?.pools[name], old.fingerprint == fingerprint, old.members == members,
+                previous?.settings == settings, old.readiness != .starting
+            {
+                pools[name] = old
+            } else {
+                pools[name] = PluginPool(
+                    members: members, settings: settings, hostScript: hostScript, budget: budget, loop: loop, log: log, fingerprint: fingerprint)
+                freshPools.append(name)
             }
         }
+        if config.plugins.isolation == .chain {
+            for server in config.servers where server.enabled {
+                let group = Self.poolPlugins(of: server)
+                if !group.isEmpty { sharedPools[server.name] = group.joined(separator: "+") }
+            }
+        }
+        for entry in entries where entry.mode == .exec && execRunners[entry.plugin] == nil {
+            execRunners[entry.plugin] = ExecPluginRunner(plugin: descriptor(entry.plugin), settings: settings, loop: loop, log: log)
+        }
+    }
+
+    /// The plugins each pool loads: one pool per plugin, or with `isolation = "chain"` one per
+    /// distinct set of a server's pool-mode plugins (servers with the same set share it).
+    static func poolGroups(_ config: PlugboardConfig) -> [[String]] {
+        let servers = config.servers.filter(\.enabled)
+        switch config.plugins.isolation {
+        case .plugin: return Set(servers.flatMap(poolPlugins(of:))).sorted().map { [$0] }
+        case .chain: return Set(servers.map(poolPlugins(of:)).filter { !$0.isEmpty }).sorted { $0.joined() < $1.joined() }
+        }
+    }
+
+    /// A server's pool-mode plugins, sorted, each once.
+    static func poolPlugins(of server: UpstreamServer) -> [String] {
+        Set((server.plugins.request + server.plugins.response).filter { $0.mode == .pool }.map(\.plugin)).sorted()
+    }
+
+    /// The pool that runs `entry` for `server`'s chains.
+    private func pool(for entry: PluginChainEntry, server: String) -> PluginPool? {
+        pools[sharedPools[server] ?? entry.plugin]
+    }
+
+    /// How many entries from `index` on run in one round trip: consecutive pool-mode entries
+    /// whose plugins one worker holds. 1 means the entry runs on its own.
+    func fusedLength(of entries: [PluginChainEntry], from index: Int, server: String) -> Int {
+        guard sharedPools[server] != nil else { return 1 }
+        return entries[index...].prefix { $0.mode == .pool }.count
     }
 
     /// Starts the pools this registry created and waits until each has a worker that loaded its
@@ -120,17 +153,39 @@ public final class PluginRegistry {
     }
 
     func call(
-        _ entry: PluginChainEntry, phase: PluginPhase, input: JSONValue,
+        _ entry: PluginChainEntry, phase: PluginPhase, input: JSONValue, server: String,
         completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void
     ) {
         switch entry.mode {
         case .pool:
-            guard let pool = pools[entry.plugin] else { return missing(entry, phase, completion) }
-            pool.call(phase: phase, input: input, timeout: entry.timeout, completion: completion)
+            guard let pool = pool(for: entry, server: server) else { return missing(entry, phase, completion) }
+            pool.submit(.call(plugin: entry.plugin, phase: phase, input: input), timeout: entry.timeout, completion: completion)
         case .exec:
             guard let runner = execRunners[entry.plugin] else { return missing(entry, phase, completion) }
             runner.call(phase: phase, input: input, timeout: entry.timeout ?? runner.defaultTimeout, completion: completion)
         }
+    }
+
+    /// The default timeout of a pool entry that sets none.
+    var defaultTimeout: TimeSpan { settings?.plugins.timeout ?? PluginSettings().timeout }
+
+    /// Runs `steps` (entries `fusedLength` grouped) in their shared worker. The run may take as
+    /// long as its steps' timeouts together; each step is also held to its own in the worker.
+    func run(
+        _ steps: [FusedRun.Step], phase: PluginPhase, body: JSONObject, server: String,
+        completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void
+    ) {
+        let name = steps.map(\.entry.plugin).joined(separator: " → ")
+        guard let first = steps.first?.entry, let pool = pool(for: first, server: server) else {
+            return completion(.failure(PluginFailure(plugin: name, phase: phase, kind: .unavailable(reason: "not configured"))))
+        }
+        let total = TimeSpan(milliseconds: steps.reduce(0) { $0 + $1.timeout.milliseconds })
+        pool.submit(.run(name: name, phase: phase, body: body), timeout: total, completion: completion)
+    }
+
+    /// Counts one step of a fused run against its plugin.
+    func record(step plugin: String, server: String, milliseconds: Double, failure: PluginFailure.Kind?) {
+        pools[sharedPools[server] ?? plugin]?.recordMember(plugin, nanoseconds: UInt64(max(milliseconds, 0) * 1e6), failure: failure)
     }
 
     private func missing(_ entry: PluginChainEntry, _ phase: PluginPhase, _ completion: (Result<JSONValue?, PluginFailure>) -> Void) {

@@ -20,8 +20,8 @@ protocol PoolWorker: AnyObject {
     var onFatal: (PoolWorker, String) -> Void { get set }
     var onExit: (PoolWorker, ExitStatus) -> Void { get set }
     func start()
-    /// Sends one call; the completion runs exactly once (answer, crash or exit).
-    func call(phase: PluginPhase, input: JSONValue, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void)
+    /// Sends one job; the completion runs exactly once (answer, crash or exit).
+    func call(_ job: WorkerJob, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void)
     /// Sends a heartbeat; false when the previous one was never answered (the worker is stuck).
     func heartbeat() -> Bool
     /// Finish the calls held, then exit; escalated to SIGTERM, then SIGKILL.
@@ -31,24 +31,49 @@ protocol PoolWorker: AnyObject {
     func terminate(grace: UInt64)
 }
 
-/// One warm Node.js process running the plugin host with one plugin loaded. It talks to
-/// plugboard over descriptor 3 (a socketpair), never stdout, whose lines go to the log.
-/// Loop-confined.
+/// What a pool hands a worker.
+enum WorkerJob {
+    /// One plugin's turn: answered with its output.
+    case call(plugin: String, phase: PluginPhase, input: JSONValue)
+    /// Consecutive chain entries run in the worker in one round trip: answered with the whole
+    /// `ran` message (see `FusedRun`). `name` is whom failures of the run as a whole are put to.
+    case run(name: String, phase: PluginPhase, body: JSONObject)
+
+    var phase: PluginPhase {
+        switch self {
+        case .call(_, let phase, _), .run(_, let phase, _): phase
+        }
+    }
+
+    /// Whom a failure of the whole job (crash, timeout, an error of the host) is put to.
+    var culprit: String {
+        switch self {
+        case .call(let plugin, _, _): plugin
+        case .run(let name, _, _): name
+        }
+    }
+}
+
+/// One warm Node.js process running the plugin host with one plugin, or the plugins of a chain,
+/// loaded. It talks to plugboard over descriptor 3 (a socketpair), never stdout, whose lines go
+/// to the log. Loop-confined.
 final class PluginWorker: PoolWorker {
     enum State: Equatable {
         case starting
-        case ready(hooks: Set<PluginPhase>)
+        /// The phases each loaded plugin has hooks for.
+        case ready(hooks: [String: Set<PluginPhase>])
         /// Told to finish what it holds and exit; takes no new calls.
         case draining
         case exited(String)
     }
 
     struct Call {
-        let phase: PluginPhase
+        let job: WorkerJob
         let completion: (Result<JSONValue?, PluginFailure>) -> Void
     }
 
-    let plugin: PluginDescriptor
+    let plugins: [PluginDescriptor]
+    private let name: String
     let process: ChildProcess
     private let loop: EventLoop
     private let log: Logger
@@ -69,18 +94,19 @@ final class PluginWorker: PoolWorker {
     var inFlight: Int { calls.count }
     var pid: Int32 { process.pid }
 
-    init(plugin: PluginDescriptor, hostScript: String, settings: PoolSettings, loop: EventLoop, log: Logger) throws {
+    init(plugins: [PluginDescriptor], hostScript: String, settings: PoolSettings, loop: EventLoop, log: Logger) throws {
+        let name = plugins.map(\.name).joined(separator: "+")
         var descriptors: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &descriptors) == 0 else {
-            throw SystemError(call: "socketpair", errno: errno, context: "plugin '\(plugin.name)' channel")
+            throw SystemError(call: "socketpair", errno: errno, context: "plugin '\(name)' channel")
         }
-        let plugins = settings.plugins
         let process: ChildProcess
         do {
             process = try ChildProcess.spawn(
                 ChildProcess.Configuration(
-                    executable: plugins.node, arguments: Self.nodeArguments(plugins, plugin: plugin, hostScript: hostScript),
-                    environment: Self.environment(plugins, plugin: plugin, maxMessageBytes: settings.maxMessageBytes), workingDirectory: plugin.directory,
+                    executable: settings.plugins.node, arguments: Self.nodeArguments(settings.plugins, plugins: plugins, hostScript: hostScript),
+                    environment: Self.environment(settings.plugins, plugins: plugins, maxMessageBytes: settings.maxMessageBytes),
+                    workingDirectory: plugins[0].directory,
                     standardInput: .discard, standardOutput: .pipe, standardError: .pipe,
                     passedDescriptors: [FileDescriptor(rawValue: descriptors[1])]))
         } catch {
@@ -89,15 +115,16 @@ final class PluginWorker: PoolWorker {
             throw error
         }
         close(descriptors[1])
-        self.plugin = plugin
+        self.plugins = plugins
+        self.name = name
         self.process = process
         self.loop = loop
-        self.log = log.tagged("plugin:\(plugin.name)")
+        self.log = log.tagged("plugin:\(name)")
         self.channel = PipeChannel(
-            name: "plugin \(plugin.name)", loop: loop, input: descriptors[0], output: dup(descriptors[0]),
+            name: "plugin \(name)", loop: loop, input: descriptors[0], output: dup(descriptors[0]),
             maxMessageBytes: settings.maxMessageBytes, maxQueuedBytes: settings.maxMessageBytes * 2)
         self.outputs = [process.standardOutput, process.standardError].compactMap { $0 }.map {
-            PipeChannel(name: "plugin \(plugin.name) output", loop: loop, input: $0.rawValue, output: nil, maxMessageBytes: 64 * 1024, maxQueuedBytes: 0)
+            PipeChannel(name: "plugin \(name) output", loop: loop, input: $0.rawValue, output: nil, maxMessageBytes: 64 * 1024, maxQueuedBytes: 0)
         }
     }
 
@@ -124,15 +151,24 @@ final class PluginWorker: PoolWorker {
 
     // MARK: Calls
 
-    /// Sends one call; the completion runs exactly once (answer, crash or `failAll`).
-    func call(phase: PluginPhase, input: JSONValue, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
+    /// Sends one job; the completion runs exactly once (answer, crash or `failAll`).
+    func call(_ job: WorkerJob, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
         let id = nextID
         nextID += 1
-        calls[id] = Call(phase: phase, completion: completion)
-        let message: JSONValue = ["type": "call", "id": .number(JSONNumber(id)), "phase": .string(phase.rawValue), "input": input]
-        if channel.send(message.serialized()) == .closed {
+        calls[id] = Call(job: job, completion: completion)
+        var message: JSONObject
+        switch job {
+        case .call(let plugin, let phase, let input):
+            message = ["type": "call", "id": .number(JSONNumber(id)), "phase": .string(phase.rawValue), "input": input]
+            if plugins.count > 1 { message["plugin"] = .string(plugin) }
+        case .run(_, _, let body):
+            message = body
+            message["type"] = "run"
+            message["id"] = .number(JSONNumber(id))
+        }
+        if channel.send(JSONValue.object(message).serialized()) == .closed {
             calls[id] = nil
-            completion(.failure(PluginFailure(plugin: plugin.name, phase: phase, kind: .crashed(status: "had closed its channel"))))
+            completion(.failure(PluginFailure(plugin: job.culprit, phase: job.phase, kind: .crashed(status: "had closed its channel"))))
         }
     }
 
@@ -184,26 +220,31 @@ final class PluginWorker: PoolWorker {
     }
 
     /// Only what the config allows: no secrets of plugboard's own environment leak by default.
-    static func environment(_ settings: PluginSettings, plugin: PluginDescriptor, maxMessageBytes: Int = 16 << 20) -> [String: String] {
+    static func environment(_ settings: PluginSettings, plugins: [PluginDescriptor], maxMessageBytes: Int = 16 << 20) -> [String: String] {
         let inherited = ChildProcess.inheritedEnvironment()
         var environment: [String: String] = [:]
         for name in ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"] + settings.passEnvironment {
             if let value = inherited[name] { environment[name] = value }
         }
         for (name, value) in settings.environment { environment[name] = value }
-        environment["PLUGBOARD_PLUGIN"] = plugin.path
-        environment["PLUGBOARD_PLUGIN_NAME"] = plugin.name
+        if let plugin = plugins.first, plugins.count == 1 {
+            environment["PLUGBOARD_PLUGIN"] = plugin.path
+            environment["PLUGBOARD_PLUGIN_NAME"] = plugin.name
+        } else {
+            let list = plugins.map { plugin -> JSONValue in ["name": .string(plugin.name), "path": .string(plugin.path)] }
+            environment["PLUGBOARD_PLUGINS"] = JSONValue.array(list).serializedString
+        }
         environment["PLUGBOARD_WORKER_CONCURRENCY"] = String(settings.concurrency)
         environment["PLUGBOARD_MAX_MESSAGE_BYTES"] = String(maxMessageBytes)
         return environment
     }
 
-    static func nodeArguments(_ settings: PluginSettings, plugin: PluginDescriptor, hostScript: String) -> [String] {
+    static func nodeArguments(_ settings: PluginSettings, plugins: [PluginDescriptor], hostScript: String) -> [String] {
         var arguments = ["--max-old-space-size=\(settings.maxMemoryMegabytes)"]
         if let permissions = settings.permissions {
             let hostDirectory = String(hostScript[..<(hostScript.lastIndex(of: "/") ?? hostScript.endIndex)])
             arguments.append("--experimental-permission")
-            for path in [plugin.directory, hostDirectory] + permissions.fileSystemRead {
+            for path in Set(plugins.map(\.directory)).sorted() + [hostDirectory] + permissions.fileSystemRead {
                 arguments.append("--allow-fs-read=\(path)")
             }
             for path in permissions.fileSystemWrite { arguments.append("--allow-fs-write=\(path)") }
@@ -222,27 +263,29 @@ final class PluginWorker: PoolWorker {
         }
         switch type {
         case "ready":
-            let hooks = Set((message["hooks"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(PluginPhase.init(rawValue:)) })
+            let hooks = Self.hooks(in: message, plugins: plugins)
             if state == .starting {
                 state = .ready(hooks: hooks)
-                log.debug("worker ready", ["pid": "\(pid)", "hooks": hooks.map(\.rawValue).sorted().joined(separator: ",")])
+                log.debug("worker ready", ["pid": "\(pid)"])
                 onReady(self)
             }
-        case "result", "error":
+        case "result", "ran", "error":
             guard let id = message["id"]?.int64Value, let call = calls.removeValue(forKey: id) else { return }
-            if type == "result" {
-                call.completion(.success(message["output"]))
-            } else {
+            switch type {
+            case "result": call.completion(.success(message["output"]))
+            case "ran": call.completion(.success(message))
+            default:
                 let text = message["error"]?["message"]?.stringValue ?? "unknown error"
                 if let stack = message["error"]?["stack"]?.stringValue { log.debug("threw: \(stack)") }
-                call.completion(.failure(PluginFailure(plugin: plugin.name, phase: call.phase, kind: .threw(message: text))))
+                call.completion(.failure(PluginFailure(plugin: call.job.culprit, phase: call.job.phase, kind: .threw(message: text))))
             }
         case "pong":
             unansweredPing = nil
             residentBytes = message["memory"]?["rss"]?.int64Value.map(Int.init)
         case "fatal":
             let reason = message["error"]?["message"]?.stringValue ?? "unknown error"
-            onFatal(self, reason)
+            let culprit = message["plugin"]?.stringValue
+            onFatal(self, plugins.count > 1 && culprit != nil ? "plugin '\(culprit!)': \(reason)" : reason)
         default:
             log.warning("sent an unknown message type \"\(type)\"")
         }
@@ -262,8 +305,18 @@ final class PluginWorker: PoolWorker {
         let outstanding = calls
         calls = [:]
         for (_, call) in outstanding.sorted(by: { $0.key < $1.key }) {
-            call.completion(.failure(PluginFailure(plugin: plugin.name, phase: call.phase, kind: kind)))
+            call.completion(.failure(PluginFailure(plugin: call.job.culprit, phase: call.job.phase, kind: kind)))
         }
+    }
+
+    /// The phases each plugin has hooks for, from a `ready` message; a host older than
+    /// `plugins` in it loads one plugin, and `hooks` are its.
+    static func hooks(in ready: JSONValue, plugins: [PluginDescriptor]) -> [String: Set<PluginPhase>] {
+        let phases = { (list: JSONValue?) in Set((list?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(PluginPhase.init(rawValue:)) }) }
+        if let table = ready["plugins"]?.objectValue {
+            return Dictionary(uniqueKeysWithValues: table.map { ($0.key, phases($0.value)) })
+        }
+        return Dictionary(uniqueKeysWithValues: plugins.map { ($0.name, phases(ready["hooks"])) })
     }
 }
 

@@ -130,7 +130,9 @@ async function withHost(plugin, options, body) {
 describe("handshake", () => {
   test("a default-exported function handles both phases", () =>
     withHost("echo-both.mjs", { name: "echo" }, async (host, ready) => {
-      assert.deepEqual(ready, { type: "ready", pid: host.child.pid, plugin: "echo", hooks: ["request", "response"], protocol: 1 });
+      assert.deepEqual(ready, {
+        type: "ready", pid: host.child.pid, plugin: "echo", hooks: ["request", "response"], plugins: { echo: ["request", "response"] }, protocol: 1,
+      });
     }));
 
   test("an object with only response lists only response", () =>
@@ -263,7 +265,7 @@ describe("loading failures", () => {
   test("a missing PLUGBOARD_PLUGIN is fatal", async () => {
     const host = new Host("", {});
     const fatal = await host.next((m) => m.type === "fatal");
-    assert.match(fatal.error.message, /PLUGBOARD_PLUGIN is not set/);
+    assert.match(fatal.error.message, /PLUGBOARD_PLUGINS and PLUGBOARD_PLUGIN are not set/);
     assert.equal((await host.exited).code, 1);
   });
 });

@@ -29,11 +29,12 @@ final class FakeWorker: PoolWorker {
     func start() {}
 
     func becomeReady(hooks: Set<PluginPhase> = [.request, .response]) {
-        state = .ready(hooks: hooks)
+        state = .ready(hooks: ["fake": hooks])
         onReady(self)
     }
 
-    func call(phase: PluginPhase, input: JSONValue, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
+    func call(_ job: WorkerJob, completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void) {
+        guard case .call(_, let phase, let input) = job else { preconditionFailure("the fake takes calls of one plugin") }
         calls.append((phase, input, completion))
     }
 
