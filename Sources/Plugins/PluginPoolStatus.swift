@@ -100,6 +100,20 @@ public struct PluginCallStatus: Sendable {
         ]
     }
 
+    /// One entry per plugin, sorted by name: a plugin in several pools is counted once, in all.
+    public static func merged(_ statuses: [PluginCallStatus]) -> [PluginCallStatus] {
+        Dictionary(grouping: statuses, by: \.plugin).sorted { $0.key < $1.key }.map { plugin, group in
+            let buckets = group[0].latencyBuckets.indices.map { index in
+                (upperBound: group[0].latencyBuckets[index].upperBound, cumulativeCount: group.reduce(0) { $0 + $1.latencyBuckets[index].cumulativeCount })
+            }
+            return PluginCallStatus(
+                plugin: plugin, calls: group.reduce(0) { $0 + $1.calls },
+                failuresByKind: group.reduce(into: [:]) { total, status in total.merge(status.failuresByKind, uniquingKeysWith: +) },
+                latencyBuckets: buckets, latencySumSeconds: group.reduce(0) { $0 + $1.latencySumSeconds },
+                latencyCount: group.reduce(0) { $0 + $1.latencyCount })
+        }
+    }
+
     static func json(_ failuresByKind: [String: Int]) -> JSONValue {
         .object(JSONObject(uniqueKeysWithValues: failuresByKind.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.number(JSONNumber($0.value))) }))
     }

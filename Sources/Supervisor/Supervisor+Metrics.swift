@@ -110,12 +110,13 @@ extension Supervisor {
     }
 
     private func addPluginMetrics(_ pools: [PluginPoolStatus], to text: inout PrometheusText) {
+        let plugins = PluginCallStatus.merged(pools.flatMap(\.callsByPlugin))
         text.declare("plugboard_plugin_calls_total", .counter, help: "Plugin calls, by plugin.")
-        for pool in pools { text.sample("plugboard_plugin_calls_total", labels: [("plugin", pool.plugin)], pool.calls) }
+        for plugin in plugins { text.sample("plugboard_plugin_calls_total", labels: [("plugin", plugin.plugin)], plugin.calls) }
         text.declare("plugboard_plugin_failures_total", .counter, help: "Plugin calls that failed, by plugin and kind.")
-        for pool in pools {
-            for (kind, count) in pool.failuresByKind.sorted(by: { $0.key < $1.key }) {
-                text.sample("plugboard_plugin_failures_total", labels: [("plugin", pool.plugin), ("kind", kind)], count)
+        for plugin in plugins {
+            for (kind, count) in plugin.failuresByKind.sorted(by: { $0.key < $1.key }) {
+                text.sample("plugboard_plugin_failures_total", labels: [("plugin", plugin.plugin), ("kind", kind)], count)
             }
         }
         let fields: [PrometheusText.Field<PluginPoolStatus>] = [
@@ -128,10 +129,10 @@ extension Supervisor {
         ]
         text.family("plugboard_plugin_", fields, of: pools) { ("plugin", $0.plugin) }
         text.declare("plugboard_plugin_duration_seconds", .histogram, help: "Plugin call latency, waiting included.")
-        for pool in pools {
+        for plugin in plugins {
             text.histogram(
-                "plugboard_plugin_duration_seconds", labels: [("plugin", pool.plugin)], buckets: pool.latencyBuckets,
-                sum: pool.latencySumSeconds, count: pool.latencyCount)
+                "plugboard_plugin_duration_seconds", labels: [("plugin", plugin.plugin)], buckets: plugin.latencyBuckets,
+                sum: plugin.latencySumSeconds, count: plugin.latencyCount)
         }
     }
 

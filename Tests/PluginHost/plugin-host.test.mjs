@@ -432,3 +432,116 @@ describe("example plugins in plugins.d", () => {
     assert.deepEqual(JSON.parse(lines[0]), { text: "three little  words\n\n(3 words)", continue: true });
   });
 });
+
+describe("fused runs", () => {
+  const scripted = join(here, "fixtures", "scripted.mjs");
+  const plugins = JSON.stringify([
+    { name: "one", path: scripted },
+    { name: "two", path: scripted },
+  ]);
+  const step = (plugin, config, extra = {}) => ({ plugin, config, onError: "fail", timeoutMs: 2000, ...extra });
+
+  /** Sends a run and returns its answer. */
+  async function run(host, phase, steps, overrides = {}) {
+    const id = host.nextID++;
+    const input = makeInput(phase, { config: steps[0].config, ...overrides });
+    const current = phase === "request" ? { name: "search", arguments: input.arguments } : undefined;
+    host.send({ type: "run", id, phase, method: "tools/call", steps, input, current });
+    return host.next((m) => m.id === id, `answer to run ${id}`);
+  }
+
+  const withPlugins = (body) => withHost(scripted, { env: { PLUGBOARD_PLUGINS: plugins } }, body);
+
+  test("the worker loads every plugin it is given and lists each one's hooks", () =>
+    withPlugins(async (_host, ready) => {
+      assert.deepEqual(ready.plugins, { one: ["request", "response"], two: ["request", "response"] });
+      assert.equal(ready.plugin, "one+two");
+    }));
+
+  test("each step works on what the one before produced; one answer reports every step", () =>
+    withPlugins(async (host) => {
+      const ran = await run(host, "response", [
+        step("one", { do: "append", suffix: "-1" }),
+        step("two", { do: "append", suffix: "-2" }),
+        step("one", { do: "report" }),
+      ]);
+      assert.equal(ran.type, "ran");
+      assert.deepEqual(ran.end, { kind: "proceed", stopped: false });
+      assert.deepEqual(ran.reports.map((r) => [r.plugin, r.outcome]), [["one", "ok"], ["two", "ok"], ["one", "unchanged"]]);
+      assert.equal(ran.current.content[0].text, "some text-1-2");
+      assert.equal(ran.reports[2].metadata.rawContent, "some text-1-2");
+      assert.deepEqual(ran.current._meta["dev.plugboard/plugins"].one.rawContent, "some text-1-2");
+    }));
+
+  test("request steps rewrite the arguments, and later steps see the new query", () =>
+    withPlugins(async (host) => {
+      const ran = await run(host, "request", [step("one", { do: "args", suffix: "!" }), step("two", { do: "args", suffix: "?" })]);
+      assert.deepEqual(ran.current, { name: "search", arguments: { query: "hello!?" } });
+    }));
+
+  test("continue: false ends the run, a block ends it with the reason", () =>
+    withPlugins(async (host) => {
+      const stopped = await run(host, "response", [step("one", { do: "stop", suffix: "." }), step("two", { do: "append", suffix: "never" })]);
+      assert.deepEqual(stopped.end, { kind: "proceed", stopped: true });
+      assert.equal(stopped.reports.length, 1);
+      assert.equal(stopped.current.content[0].text, "some text.");
+      const blocked = await run(host, "request", [step("one", { do: "args", suffix: "!" }), step("two", { do: "block", reason: "no" })]);
+      assert.deepEqual(blocked.end, { kind: "blocked", index: 1, reason: "no" });
+      assert.equal(blocked.reports[1].outcome, "blocked");
+    }));
+
+  test("a failing step ends the run, or with onError skip is passed by; the report names its plugin and kind", () =>
+    withPlugins(async (host) => {
+      const failed = await run(host, "response", [step("one", { do: "append", suffix: "-1" }), step("two", { do: "throw" })]);
+      assert.deepEqual(failed.end, { kind: "failed", index: 1 });
+      assert.deepEqual(failed.reports[1].failure, { kind: "thrown", message: "scripted failure" });
+      const skipped = await run(host, "response", [
+        step("one", { do: "throw" }, { onError: "skip" }),
+        step("two", { do: "odd", value: "a string" }, { onError: "skip" }),
+        step("one", { do: "hang" }, { onError: "skip", timeoutMs: 100 }),
+        step("two", { do: "append", suffix: "-ok" }),
+      ]);
+      assert.deepEqual(skipped.end, { kind: "proceed", stopped: false });
+      assert.deepEqual(skipped.reports.map((r) => r.outcome), ["thrown", "invalid_output", "timeout", "ok"]);
+      assert.equal(skipped.reports[1].failure.message, "expected an object (or nothing), found a string");
+      assert.equal(skipped.reports[2].failure.seconds, 0.1);
+      assert.equal(skipped.current.content[0].text, "some text-ok");
+    }));
+
+  test("outputs are held to the same contract as a call's", () =>
+    withPlugins(async (host) => {
+      const cases = [
+        [{ txt: "x" }, /^unknown field "txt"; an output may have arguments, block, context, continue, error, metadata, result, state, text$/],
+        [{ text: "a", result: {} }, /^only one of text, arguments, result and block may be given, found text and result$/],
+        [{ arguments: {} }, /^"arguments" can only be returned in the request phase$/],
+        [{ state: { x: 1 } }, /^"state" can only be returned in the request phase/],
+        [{ continue: "no" }, /^"continue" must be a boolean, found a string$/],
+        [{ block: {} }, /^"block" must be an object with a string "reason"$/],
+        [{ metadata: [1] }, /^"metadata" must be an object, found an array$/],
+      ];
+      for (const [value, message] of cases) {
+        const ran = await run(host, "response", [step("one", { do: "odd", value })]);
+        assert.equal(ran.reports[0].outcome, "invalid_output", JSON.stringify(value));
+        assert.match(ran.reports[0].failure.message, message);
+      }
+    }));
+
+  test("a soft error leaves the content alone; state and context are carried; measure reports sizes", () =>
+    withPlugins(async (host) => {
+      const soft = await run(host, "response", [step("one", { do: "soft" }), step("two", { do: "append", suffix: "-2" })]);
+      assert.equal(soft.reports[0].warning, "could not do it");
+      assert.equal(soft.reports[0].metadata, undefined);
+      assert.equal(soft.current.content[0].text, "some text-2");
+      const remembered = await run(host, "request", [step("one", { do: "remember", suffix: "a" }), step("two", { do: "remember", suffix: "b" })]);
+      assert.deepEqual(remembered.reports.map((r) => r.state), [{ from: "a" }, { from: "b" }]);
+      assert.deepEqual(remembered.context, { a: true, b: true });
+      assert.equal(remembered.current, null, "nothing changed the params");
+      const reported = await run(host, "response", [step("one", { do: "report" }), step("two", { do: "report", max_tokens: 7 }, { state: { from: "x" } })], {
+        context: { a: true },
+      });
+      assert.deepEqual(reported.reports[1].metadata.state, { from: "x" });
+      assert.deepEqual(reported.reports[1].metadata.context, { a: true });
+      assert.equal(reported.reports[1].metadata.maxTokens, 7);
+      assert.equal(reported.reports[1].metadata.userQuery, "hello");
+    }));
+});
