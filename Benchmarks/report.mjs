@@ -128,6 +128,7 @@ const CHAINS = [
   { key: "passthrough-5", title: "5 pass-through plugins", p50: { 1024: 225, 51200: 750 } },
   { key: "rewrite-1", title: "1 rewriting plugin", p50: { 1024: 150, 51200: 500 } },
   { key: "rewrite-5", title: "5 rewriting plugins", p50: { 1024: 225, 51200: 750 } },
+  { key: "rewrite-5-isolated", title: "5 rewriting plugins, isolation = plugin (reported, no target)", p50: {} },
 ];
 function parsePlugins(out) {
   const runs = jsonLines(out).filter((o) => o.benchmark === "proxy");
@@ -139,6 +140,8 @@ function parsePlugins(out) {
   if (Object.keys(result).length !== CHAINS.length) throw new Error(`found ${Object.keys(result).length} of ${CHAINS.length} comparisons`);
   const asyncio = jsonLines(out).filter((o) => o.benchmark === "proxy-asyncio").pop();
   if (asyncio) result.asyncio = asyncio;
+  const memory = jsonLines(out).filter((o) => o.benchmark === "plugin-memory").pop();
+  if (memory) result.memory = memory;
   return result;
 }
 function parseSoak(out) {
@@ -464,6 +467,25 @@ section(() => {
     }
   }
   table(["chain", "size", "Δp50 µs", "target", "throughput vs no plugins", "target"], asyncioRows);
+  const memoryData = pluginData.map((r) => r.memory).filter(Boolean);
+  if (!memoryData.length) return;
+  line();
+  line(`Idle workers' memory (\`Benchmarks/plugin-memory.mjs\`: curate and uppercase on one server, \`min_workers = 2\`, read from /proc/PID/smaps_rollup after two heartbeats). RSS counts Node's executable and libraries, which every worker shares; PSS divides shared pages among the processes that map them; anonymous memory is what each further worker adds. MB:`);
+  line();
+  const memoryRows = [];
+  for (const isolation of ["chain", "plugin"]) {
+    const workers = (run) => (run.isolations[isolation] ?? []).flatMap((pool) => pool.workers);
+    const pools = (memoryData[0].isolations[isolation] ?? []).map((pool) => pool.pool).join(", ");
+    const per = (key) => stat(memoryData.map((run) => Math.max(...workers(run).map((w) => w[key]))));
+    const total = (key) => stat(memoryData.map((run) => workers(run).reduce((sum, w) => sum + w[key], 0)));
+    const rss = per("rss");
+    const verdict = judge("plugins", `idle worker RSS, isolation = ${isolation}`, rss, atMost(memoryData[0].target_mb, " MB"), { unit: " MB" }).verdict;
+    memoryRows.push([
+      `\`${isolation}\`: ${pools}`, String(workers(memoryData[0]).length), range(rss), `≤ ${memoryData[0].target_mb} ${verdict}`, range(per("pss")),
+      range(per("anonymous")), range(total("rss")), range(total("pss")),
+    ]);
+  }
+  table(["isolation: pools", "workers", "RSS per worker", "target", "PSS per worker", "anonymous per worker", "RSS, all", "PSS, all"], memoryRows);
 });
 
 // Reload

@@ -9,15 +9,19 @@ enum PluginInput {
     static let queryArguments = ["query", "topic", "q", "question", "prompt", "search"]
     static let tokenArguments = ["tokens", "maxTokens", "max_tokens"]
 
+    /// Where the plugin host can rebuild `rawContent` from the result (the texts joined), pool-mode
+    /// inputs leave it out: the text then crosses the channel once, not twice.
+    static let textMethods: Set<String> = ["tools/call", "resources/read", "prompts/get"]
+
     static func build(
         entry: PluginChainEntry, phase: PluginPhase, context: ChainContext, params: JSONObject, result: JSONObject?,
         state: JSONValue? = nil, shared: JSONObject = [:]
     ) -> JSONValue {
         let config = (try? JSONParser.parse(entry.configJSON)) ?? .object([:])
         let arguments = arguments(of: params, method: context.method)
+        let hostRebuildsText = phase == .response && entry.mode == .pool && textMethods.contains(context.method)
         var input: JSONObject = [
             "toolName": context.method == "tools/call" ? context.subject.map(JSONValue.string) ?? .null : .null,
-            "rawContent": .string(phase == .request ? JSONValue.object(arguments).serializedString : rawContent(of: result ?? [:], method: context.method)),
             "maxTokens": maxTokens(config: config, arguments: arguments).map { .number(JSONNumber($0)) } ?? .null,
             "metadata": [
                 "requestId": .string(context.requestID),
@@ -32,6 +36,9 @@ enum PluginInput {
             "arguments": .object(arguments),
             "config": config,
         ]
+        if !hostRebuildsText {
+            input["rawContent"] = .string(phase == .request ? JSONValue.object(arguments).serializedString : rawContent(of: result ?? [:], method: context.method))
+        }
         if context.method != "tools/call", let subject = context.subject { input["subject"] = .string(subject) }
         if let result { input["result"] = .object(result) }
         input["context"] = .object(shared)

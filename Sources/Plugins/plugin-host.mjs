@@ -148,6 +148,7 @@ function pump() {
 }
 
 async function execute(message) {
+  withRawContent(message.input);
   if (message.type === "run") return sendRan(message.id, await runSteps(message));
   const { id, phase, input } = message;
   // A phase the plugin has no hook for: plugboard checks `hooks` first, so this is a safety
@@ -166,6 +167,13 @@ async function execute(message) {
     return;
   }
   sendResult(id, output);
+}
+
+/** plugboard leaves out a result's text as `rawContent` where it is the result's texts joined: rebuilt here. */
+function withRawContent(input) {
+  if (input !== null && typeof input === "object" && input.rawContent === undefined && isObject(input.result)) {
+    input.rawContent = rawContentOf(input.result, input.method);
+  }
 }
 
 function hookOf(plugin, phase) {

@@ -545,3 +545,14 @@ describe("fused runs", () => {
       assert.equal(reported.reports[1].metadata.userQuery, "hello");
     }));
 });
+
+describe("rawContent", () => {
+  test("a response input without rawContent gets the result's texts joined", () =>
+    withHost("echo-both.mjs", async (host) => {
+      const input = makeInput("response", { result: { content: [{ type: "text", text: "a" }, { type: "image", data: "" }, { type: "text", text: "b" }] } });
+      delete input.rawContent;
+      host.send({ type: "call", id: 99, phase: "response", input });
+      const answer = await host.next((m) => m.id === 99, "the answer");
+      assert.equal(answer.output.text, "response:a\nb");
+    }));
+});

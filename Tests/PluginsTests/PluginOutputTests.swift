@@ -123,7 +123,7 @@ struct PluginOutputApplierTests {
 struct PluginInputTests {
     @Test("the response phase carries the tool's text, the query and the token budget")
     func responseInput() {
-        let entry = PluginChainEntry(plugin: "curate", configJSON: #"{"max_tokens":500}"#)
+        let entry = PluginChainEntry(plugin: "curate", configJSON: #"{"max_tokens":500}"#, mode: .exec)
         let context = ChainContext(serverName: "docs", method: "tools/call", subject: "get-docs", requestID: "stdio-1")
         let input = PluginInput.build(
             entry: entry, phase: .response, context: context,
@@ -137,6 +137,18 @@ struct PluginInputTests {
         #expect(input["metadata"]?["requestId"] == "stdio-1")
         #expect(input["config"] == ["max_tokens": 500])
         #expect(input["result"]?["content"]?[1]?["text"] == "b")
+    }
+
+    @Test("a pool-mode response input leaves the text to the host to rebuild, so that it crosses the channel once")
+    func poolResponseInput() {
+        let context = ChainContext(serverName: "docs", method: "tools/call", subject: "get-docs", requestID: "r")
+        let result: JSONObject = ["content": [["type": "text", "text": "a"]]]
+        let pooled = PluginInput.build(entry: PluginChainEntry(plugin: "curate"), phase: .response, context: context, params: [:], result: result)
+        #expect(pooled["rawContent"] == nil)
+        #expect(pooled["result"] == .object(result))
+        let listing = ChainContext(serverName: "docs", method: "tools/list", subject: nil, requestID: "r")
+        let tools = PluginInput.build(entry: PluginChainEntry(plugin: "hide"), phase: .response, context: listing, params: [:], result: ["tools": []])
+        #expect(tools["rawContent"] == #"{"tools":[]}"#, "only a result's texts joined are left to the host")
     }
 
     @Test("the request phase carries the arguments as JSON text; tokens may come from an argument")
