@@ -204,10 +204,11 @@ final class PluginPool {
         }
     }
 
+    /// The ready worker with room that holds the fewest calls (the oldest pid among equals).
     private func leastBusyWorker() -> PoolWorker? {
-        workers
-            .filter { if case .ready = $0.state { $0.inFlight < settings.concurrency } else { false } }
-            .min { $0.inFlight < $1.inFlight }
+        records.values.lazy.map(\.worker)
+            .filter { if case .ready = $0.state { $0.inFlight < self.settings.concurrency } else { false } }
+            .min { ($0.inFlight, $0.pid) < ($1.inFlight, $1.pid) }
     }
 
     private func run(_ ticket: Ticket, on worker: PoolWorker) {

@@ -74,7 +74,25 @@ channel.on("error", (error) => {
 
 /** Writes one message. */
 function send(message) {
-  channel.write(encode(message) + "\n");
+  writeLine(encode(message));
+}
+
+let corked = false;
+
+/**
+ * Answers finished in the same turn of the event loop (several calls that arrived in one read,
+ * say) leave in one write: fewer system calls here, and fewer wakeups in plugboard.
+ */
+function writeLine(line) {
+  if (!corked) {
+    corked = true;
+    channel.cork();
+    process.nextTick(() => {
+      corked = false;
+      channel.uncork();
+    });
+  }
+  channel.write(line + "\n");
 }
 
 /** One message's line; strings with lone UTF-16 surrogates are repaired (see `wellFormed`). */
@@ -197,7 +215,7 @@ function sendResult(id, output) {
       send({ type: "error", id, error: { message: `output is ${size} bytes, over plugboard's limit of ${maxMessageBytes} (limits.max_message_bytes)`, stack: "" } });
       return;
     }
-    channel.write(line + "\n");
+    writeLine(line);
   } catch (error) {
     // BigInt, a cycle, or a toJSON that throws: nothing was written, so the call can still be answered.
     send({ type: "error", id, error: { message: `output is not JSON-serializable: ${error.message}`, stack: error.stack ?? "" } });
@@ -503,7 +521,7 @@ function sendRan(id, ran) {
       send({ type: "error", id, error: { message: `the run's answer is ${size} bytes, over plugboard's limit of ${maxMessageBytes} (limits.max_message_bytes)`, stack: "" } });
       return;
     }
-    channel.write(line + "\n");
+    writeLine(line);
   } catch (error) {
     send({ type: "error", id, error: { message: `a plugin's output is not JSON-serializable: ${error.message}`, stack: error.stack ?? "" } });
   }
