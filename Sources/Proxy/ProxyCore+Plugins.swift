@@ -34,10 +34,17 @@ extension ProxyCore {
         let send = { [weak self, weak session] (params: JSONObject) in
             withExtendedLifetime(lease) {}
             guard let self, let session, session.inFlight[idText] != nil else { return }  // cancelled meanwhile
-            var request = parsed
-            request.setParam(nil, to: .object(params))
-            let bytes = request.serialized()
-            guard let rescanned = try? JSONRPCEnvelope.scan(bytes) else { preconditionFailure("a request the proxy serialized must scan") }
+            let bytes: [UInt8]
+            let rescanned: JSONRPCEnvelope
+            if requestEntries.isEmpty {
+                (bytes, rescanned) = (message, envelope)  // no request plugin: the client's bytes as they came
+            } else {
+                var request = parsed
+                request.setParam(nil, to: .object(params))
+                bytes = request.serialized()
+                guard let scanned = try? JSONRPCEnvelope.scan(bytes) else { preconditionFailure("a request the proxy serialized must scan") }
+                rescanned = scanned
+            }
             let afterResponseChain: PostProcess? =
                 responseEntries.isEmpty
                 ? postProcess
