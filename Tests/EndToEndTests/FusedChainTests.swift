@@ -123,6 +123,40 @@ struct FusedChainTests {
         }
     }
 
+    @Test("a plugin of a shared pool rewritten 30 times under calls: every call is answered by both plugins, and the last version goes live")
+    func reloadUnderCalls() throws {
+        let plugins = try ReloadTests.pluginsCopy()
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        func source(_ version: Int) -> String {
+            "export default { response(input) { return { text: \"v\(version):\" + input.rawContent } } }\n"
+        }
+        try ReloadTests.write(source(0), to: plugins + "/tag.mjs")
+        try ReloadTests.write("export default { response(input) { return { text: input.rawContent + \":v\" + input.rawContent.split(\":\")[0].slice(1) } } }\n", to: plugins + "/echoversion.mjs")
+        var toml = ReloadTests.configText(servers: ["demo"], plugin: "tag").replacingOccurrences(of: "PLUGINS", with: plugins)
+        toml += "[[servers.demo.plugins.response]]\nplugin = \"echoversion\"\ntools = [\"echo\"]\n"
+        let plugboard = try PlugboardUnderTest(config: try TemporaryConfig(toml))
+        try plugboard.initialize()
+        var nextID = 100
+        var answers: [JSONValue] = []
+        for version in 1...30 {
+            let ids = (0..<2).map { _ in nextID += 1; return nextID }
+            for id in ids {
+                try plugboard.send(["jsonrpc": "2.0", "id": .number(JSONNumber(id)), "method": "tools/call", "params": ["name": "echo", "arguments": ["text": "x"]]])
+            }
+            try ReloadTests.write(source(version), to: plugins + "/tag.mjs")
+            Thread.sleep(forTimeInterval: 0.08)
+            for id in ids { answers.append(try plugboard.response(to: .number(JSONNumber(id)), timeout: 20)) }
+        }
+        #expect(answers.count == 60)
+        for answer in answers {
+            let text = answer.firstText ?? "error: \(answer.serializedString)"
+            let parts = text.split(separator: ":")
+            #expect(parts.count == 3 && parts[0] == parts[2] && parts[1] == "x", "failed or mixed: \(text)")
+        }
+        let last = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "x"]])
+        #expect(last.firstText == "v30:x:v30")
+    }
+
     private func expectRecovers(_ plugboard: PlugboardUnderTest) throws {
         for attempt in 0..<25 {
             let next = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": "fine"]])
