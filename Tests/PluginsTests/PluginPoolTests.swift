@@ -204,3 +204,45 @@ final class PluginPoolTests {
         #expect(drained)
     }
 }
+
+@Suite("per-plugin figures of pools that plugins share")
+struct PluginCallStatusTests {
+    static func status(_ plugin: String, calls: Int, failures: [String: Int], count: Int) -> PluginCallStatus {
+        PluginCallStatus(
+            plugin: plugin, calls: calls, failuresByKind: failures,
+            latencyBuckets: LatencyHistogram.boundsSeconds.map { (upperBound: $0, cumulativeCount: count) }, latencySumSeconds: Double(count),
+            latencyCount: count)
+    }
+
+    @Test("a plugin in two pools is counted once, with both pools' calls, failures and latencies")
+    func mergesAcrossPools() {
+        let merged = PluginCallStatus.merged([
+            Self.status("curate", calls: 3, failures: ["timeout": 1], count: 3), Self.status("audit", calls: 1, failures: [:], count: 1),
+            Self.status("curate", calls: 2, failures: ["timeout": 1, "thrown": 1], count: 2),
+        ])
+        #expect(merged.map(\.plugin) == ["audit", "curate"])
+        #expect(merged[1].calls == 5)
+        #expect(merged[1].failuresByKind == ["timeout": 2, "thrown": 1])
+        #expect(merged[1].latencyCount == 5 && merged[1].latencyBuckets.allSatisfy { $0.cumulativeCount == 5 })
+    }
+
+    @Test("a shared pool counts each member's turns; a pool of one reports its plugin in its own figures")
+    func memberFigures() {
+        let loop = EventLoop.forTesting(clock: LoopClock.manual())
+        let log = Logger(component: "test", output: LogOutput(descriptor: STDERR_FILENO))
+        let settings = PoolSettings(PluginSettings(), maxMessageBytes: 1 << 20)
+        let shared = PluginPool(
+            members: [PluginDescriptor(name: "a", path: "/x/a.mjs"), PluginDescriptor(name: "b", path: "/x/b.mjs")], settings: settings,
+            hostScript: "", budget: ExecutionBudget(limit: 1), loop: loop, log: log, makeWorker: { _ in FakeWorker(pid: 1) })
+        shared.recordMember("b", nanoseconds: 1_000_000, failure: nil)
+        shared.recordMember("b", nanoseconds: nil, failure: .noHook)
+        #expect(shared.status.callsByPlugin.map(\.plugin) == ["a", "b"])
+        #expect(shared.status.callsByPlugin[1].calls == 2 && shared.status.callsByPlugin[1].failuresByKind == ["no_hook": 1])
+        #expect(shared.status.json["plugins"]?["b"]?["calls"] == 2)
+        let single = PluginPool(
+            plugin: PluginDescriptor(name: "c", path: "/x/c.mjs"), settings: settings, hostScript: "", budget: ExecutionBudget(limit: 1),
+            loop: loop, log: log)
+        #expect(single.status.callsByPlugin.map(\.plugin) == ["c"])
+        #expect(single.status.json["plugins"] == nil)
+    }
+}
