@@ -48,4 +48,17 @@ struct PluginChainConfigTests {
         #expect(lines.dropFirst().first?.hasPrefix("plugboard.toml:5:12: `methods` may contain only") == true)
         #expect(lines.last?.hasPrefix("plugboard.toml:6:1: [[servers.demo.plugins.request]] needs `plugin`") == true)
     }
+
+    @Test("isolation is \"chain\" unless said otherwise; anything but chain or plugin is reported where it stands")
+    func isolation() throws {
+        let fused = try TemporaryConfigDirectory(["plugboard.toml": minimalConfig()])
+        defer { fused.remove() }
+        #expect(try ConfigLoader.load(directory: fused.path).plugins.isolation == .chain)
+        let isolated = try TemporaryConfigDirectory(["plugboard.toml": "[plugins]\nisolation = \"plugin\"\n" + minimalConfig()])
+        defer { isolated.remove() }
+        #expect(try ConfigLoader.load(directory: isolated.path).plugins.isolation == .plugin)
+        let wrong = try TemporaryConfigDirectory(["plugboard.toml": "[plugins]\nisolation = \"process\"\n" + minimalConfig()])
+        defer { wrong.remove() }
+        #expect(wrong.errorLines() == [#"plugboard.toml:2:13: `isolation` must be one of "chain", "plugin", found "process""#])
+    }
 }
