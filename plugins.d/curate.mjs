@@ -8,7 +8,7 @@
 // See docs/curate.md.
 
 import { spawn } from 'node:child_process';
-import { bm25, expandQuery, identifiers, termFrequencies, terms } from './lib/bm25.mjs';
+import { bm25, expandQuery, identifiers, termFrequencies, termKey, terms } from './lib/bm25.mjs';
 import { htmlToMarkdown, looksLikeHtml } from './lib/html.mjs';
 import { buildSections, looksLikeContext7, parseBlocks } from './lib/markdown.mjs';
 import { estimateTokens } from './lib/tokens.mjs';
@@ -25,6 +25,17 @@ const AUTO_MAX_TOKENS = 10000;
 const DEFAULT_SUMMARIZER_TIMEOUT_MS = 10000;
 const DEFAULT_MIN_RELATIVE_SCORE = 0.2;
 const HEADING_WEIGHT = 2.5;
+// The heading score of an API entry the query names ("copy a file": `shutil.copy()`) counts
+// this much more: of the entries whose text has the query's words, that one is the answer.
+// The bonus orders candidates; it does not raise the bar the others must clear.
+const ENTRY_NAME_BONUS = 0.5;
+// An entry heading: keywords ("class", "coroutine", "Class:"), a dotted name, then its
+// parameters or nothing (Markdown may escape the name's underscores; Sphinx ends with ¶).
+const ENTRY_TITLE = /^(?:(?:abstract|async|class|classmethod|staticmethod|coroutine|exception|function|method|property|awaitable|decorator|Class:|Event:)\s+)*`?([A-Za-z_$](?:[\w$]|\\_)*(?:\.[A-Za-z_$](?:[\w$]|\\_)*)*)(\s*\(|`?¶?\s*$)/;
+// An "Examples" section, or one under it, gains EXAMPLE_SHARE of the score of the section it
+// illustrates (see inheritExampleScores).
+const EXAMPLE_TITLE = /\bexamples?\b/i;
+const EXAMPLE_SHARE = 0.5;
 const IDENTIFIER_WEIGHT = 0.6;
 const MAX_IDENTIFIER_HITS = 5;
 const MAX_OMITTED_LISTED = 8;
@@ -114,10 +125,10 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
   }
 
   // Ranking: BM25 over section text and over heading paths, plus matching code identifiers.
-  const queryTerms = [...new Set(terms(query))];
+  const queryTerms = [...new Set(terms(query, [], { phrases: true }))];
   const q = expandQuery(queryTerms);
   const bodyScore = bm25(content.map((s) => s.terms));
-  const headScore = bm25(content.map((s) => terms([...s.ancestors, s.heading].flatMap(titlesOf).join(' '))), { b: 0.3 });
+  const headScore = bm25(content.map((s) => terms([...s.ancestors, s.heading].flatMap(titlesOf).join(' '), [], { phrases: true })), { b: 0.3 });
   const pins = compilePatterns(keepSectionsMatching);
   content.forEach((s, i) => {
     s.tf = bodyScore.frequencies(i);
@@ -127,10 +138,13 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
     s.otherStyle = style !== null && style !== want.style;
     s.factor = (s.superseded ? SUPERSEDED_FACTOR : 1) * (s.otherStyle ? OTHER_STYLE_FACTOR : 1);
     s.headingScore = HEADING_WEIGHT * headScore(i, q);
-    s.score = s.factor * (bodyScore(i, q) + s.headingScore + IDENTIFIER_WEIGHT * identifierHits(s.ids, q.weights));
+    s.entry = entryName(s.heading);
+    s.bonus = s.entry ? s.factor * ENTRY_NAME_BONUS * (q.weights.get(termKey(s.entry.name.toLowerCase())) ?? 0) * s.headingScore : 0;
+    s.score = s.factor * (bodyScore(i, q) + s.headingScore + IDENTIFIER_WEIGHT * identifierHits(s.ids, q.weights)) + s.bonus;
     s.pinned = pins.length > 0 && pins.some((re) => re.test(pathOf(s)));
     s.lead = !s.pinned && q.size > 0 && s.heading !== null && LEAD_TITLE.test(s.heading.title) && s.bodyCost <= budget * LEAD_SHARE;
   });
+  inheritExampleScores(content, q.size);
   // Passages of long sections compete with whole sections, under the same heading score.
   const passages = [];
   const passageMin = Math.max(PASSAGE_MIN_TOKENS, budget * PASSAGE_SECTION_SHARE);
@@ -140,11 +154,11 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
       for (const u of s.units) {
         const body = bodyScore.passage(unitFrequencies(u), unitTerms(u).length, q);
         if (body === 0) continue;
-        passages.push({ section: s, unit: u, score: s.factor * (body + s.headingScore + IDENTIFIER_WEIGHT * identifierHits(unitIdentifiers(u), q.weights)) });
+        passages.push({ section: s, unit: u, score: s.factor * (body + s.headingScore + IDENTIFIER_WEIGHT * identifierHits(unitIdentifiers(u), q.weights)) + s.bonus });
       }
     }
   }
-  const top = [...content, ...passages].reduce((m, c) => Math.max(m, c.score), 0);
+  const top = [...content, ...passages].reduce((m, c) => Math.max(m, c.score - (c.section ?? c).bonus), 0);
   const threshold = top > 0 ? top * minRelativeScore : 0;
   const candidates = [
     ...content.filter((s) => s.pinned || s.lead || top === 0 || s.score >= threshold).map((s) => ({ section: s, unit: null, score: s.score })),
@@ -213,7 +227,8 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
     if (!c.example && !s.pinned && c.seen !== kept.size) {
       c.seen = kept.size;
       c.base ??= c.score;
-      const score = c.base * (1 - REDUNDANCY_WEIGHT * Math.max(0, redundancy(s, kept) - REDUNDANCY_FLOOR) / (1 - REDUNDANCY_FLOOR));
+      const excess = Math.max(0, redundancy(s, kept) - REDUNDANCY_FLOOR);
+      const score = (c.base - (excess > 0 && twinKept(s, kept) ? s.bonus : 0)) * (1 - REDUNDANCY_WEIGHT * excess / (1 - REDUNDANCY_FLOOR));
       if (score < c.score) {
         because(s, `near copy of a kept section: score lowered from ${round(c.base)} to ${round(score)}`);
         c.score = score;
@@ -501,6 +516,49 @@ function markSuperseded(sections) {
     s.superseded = own || s.ancestors.some((a) => marked.has(a));
     if (s.superseded && s.heading) marked.add(s.heading);
   }
+}
+
+/**
+ * An "Examples" section (or one under it) shows in use what the section above it describes,
+ * in code that seldom uses the words of a question: it gains EXAMPLE_SHARE of that section's
+ * score, or of the page's first section when it has none above it.
+ */
+function inheritExampleScores(content, querySize) {
+  if (querySize === 0 || content.length === 0) return;
+  const byHeading = new Map(content.filter((s) => s.heading).map((s) => [s.heading, s]));
+  const page = content.find((s) => s.heading) ?? content[0];
+  for (const s of content) {
+    const path = [...s.ancestors, s.heading].filter(Boolean);
+    const at = path.findIndex((h) => EXAMPLE_TITLE.test(h.title));
+    if (at < 0) continue;
+    let parent = null;
+    for (let k = at - 1; k >= 0 && !parent; k--) parent = byHeading.get(path[k]) ?? null;
+    parent ??= page === s ? null : page;
+    if (!parent) continue;
+    s.score += EXAMPLE_SHARE * parent.score * s.factor;
+  }
+}
+
+/**
+ * The API entry a heading is (`shutil.copy(src, dst)`, `class asyncio.subprocess.Process`):
+ * its dotted path and its own name, or null.
+ */
+function entryName(heading) {
+  const m = heading ? ENTRY_TITLE.exec(heading.title) : null;
+  if (!m || !(m[2].includes('(') || m[1].includes('.'))) return null;
+  const path = m[1].replace(/\\_/g, '_');
+  return { path, name: path.slice(path.lastIndexOf('.') + 1) };
+}
+
+/**
+ * Whether a kept section is the twin of `s`'s entry: the same name on another object
+ * (`storePromises.load` for `store.load`). Its entry-name bonus is then spent; another
+ * snippet of the same entry keeps it.
+ */
+function twinKept(s, kept) {
+  if (!s.entry) return false;
+  for (const other of kept.keys()) if (other.entry && other.entry.name === s.entry.name && other.entry.path !== s.entry.path) return true;
+  return false;
 }
 
 /** Code identifiers with a part among the query's terms, each counted at its best weight; at most MAX_IDENTIFIER_HITS. */

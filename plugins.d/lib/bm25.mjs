@@ -111,9 +111,11 @@ export function identifierParts(word) {
 /**
  * Terms of a text: case-folded, stemmed, stopwords dropped. An identifier contributes itself
  * and its parts; a hyphenated word contributes its parts and the joined form ("back-off" →
- * back, off, backoff). They are appended to `out` when given.
+ * back, off, backoff). They are appended to `out` when given. Two words joined count only when
+ * neither is a stopword, unless `phrases` (for headings and the query, where "durations and
+ * intervals" meets its heading word by word; in running text "to an" is noise).
  */
-export function terms(text, out = []) {
+export function terms(text, out = [], { phrases = false } = {}) {
   if (!text) return out;
   const re = /[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*/g;
   let m;
@@ -124,7 +126,7 @@ export function terms(text, out = []) {
     if (raw.length > MAX_TOKEN_LENGTH * 2) { previous = null; continue; }
     // Two plain words separated by one space also count joined ("time zone" → timezone).
     const plainWord = /^[A-Za-z]{2,20}$/.test(raw);
-    if (plainWord && previous && m.index === previousEnd + 1 && text.charCodeAt(previousEnd) === 32) {
+    if (plainWord && previous && m.index === previousEnd + 1 && text.charCodeAt(previousEnd) === 32 && (phrases || (!STOPWORDS.has(raw.toLowerCase()) && !STOPWORDS.has(previous.toLowerCase())))) {
       pushWord(out, previous + raw, true);
     }
     // A lone letter that is not a word of its own joins the next word ("n largest" → nlargest).
