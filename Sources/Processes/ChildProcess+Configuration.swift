@@ -27,8 +27,8 @@ extension ChildProcess {
         /// Defaults to `.inherit`: a `.pipe` must be drained, or the child blocks once
         /// 64 KiB is written to it.
         public var standardError: Redirect
-        /// Given to the child as descriptors 3, 4, … in order (a control socketpair's end,
-        /// listening sockets); the caller keeps and closes its own copies.
+        /// Given to the child as descriptors `firstPassedDescriptor` (3), 4, … in order (a control
+        /// socketpair's end, listening sockets); the caller keeps and closes its own copies.
         public var passedDescriptors: [FileDescriptor]
 
         public init(

@@ -23,6 +23,9 @@ public final class ChildProcess: Sendable {
     /// The executable as resolved through PATH.
     public let executablePath: String
 
+    /// Where a child finds `Configuration.passedDescriptors`: from here on, after stdin, stdout and stderr.
+    public static let firstPassedDescriptor: Int32 = 3
+
     private struct State {
         var exitStatus: ExitStatus?
         var exitHandlers: [@Sendable (ExitStatus) -> Void] = []
@@ -85,7 +88,7 @@ public final class ChildProcess: Sendable {
 
         // A descriptor numbered below its target could be overwritten by an earlier dup2 in the
         // child: such ones are first copied above every target.
-        let firstFree = Int32(3 + configuration.passedDescriptors.count)
+        let firstFree = Self.firstPassedDescriptor + Int32(configuration.passedDescriptors.count)
         var lifted: [Int32] = []
         defer { for descriptor in lifted { Glibc.close(descriptor) } }
         var passed: [Int32] = []

@@ -239,13 +239,15 @@ public final class CoreHost {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             return coreFailedToStart("socketpair failed: \(String(cString: strerror(errno)))")
         }
-        var environment = ChildProcess.inheritedEnvironment()
-        environment[CoreControl.environmentKey] = "3"
-        environment["NOTIFY_SOCKET"] = nil
+        // The child finds its passed descriptors from 3 on, in order: the control socket, then the listeners.
         let passed = listeners.descriptors.sorted { $0.key.description < $1.key.description }
+        let controlDescriptor = ChildProcess.firstPassedDescriptor
+        var environment = ChildProcess.inheritedEnvironment()
+        environment[CoreControl.environmentKey] = String(controlDescriptor)
+        environment["NOTIFY_SOCKET"] = nil
         environment[InheritedListeners.environmentKey] = nil
         if !passed.isEmpty {
-            let numbering = Dictionary(uniqueKeysWithValues: passed.enumerated().map { ($1.key, Int32(4 + $0)) })
+            let numbering = Dictionary(uniqueKeysWithValues: passed.enumerated().map { ($1.key, controlDescriptor + 1 + Int32($0)) })
             environment[InheritedListeners.environmentKey] = listeners.environmentValue(numbering: numbering)
         }
         let listeners = passed.map { FileDescriptor(rawValue: $0.value) }
