@@ -12,6 +12,9 @@ enum FusedRun {
         let timeout: TimeSpan
     }
 
+    /// What failures of a run as a whole are put to: its plugins in order.
+    static func name(of steps: [Step]) -> String { steps.map(\.entry.plugin).joined(separator: " → ") }
+
     /// The `run` message's body. `input` is the first step's input, built as for a call of its
     /// own; `current` is the request's params (the request phase works on them, and the input
     /// holds only their arguments).

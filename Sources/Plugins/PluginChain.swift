@@ -204,8 +204,7 @@ public final class PluginChain {
             case .success(let message):
                 guard let message, let parsed = FusedRun.reply(message, steps: steps) else {
                     let failure = PluginFailure(
-                        plugin: steps.map(\.entry.plugin).joined(separator: " → "), phase: phase,
-                        kind: .crashed(status: "answered a fused run with a message plugboard cannot read"))
+                        plugin: FusedRun.name(of: steps), phase: phase, kind: .crashed(status: "answered a fused run with a message plugboard cannot read"))
                     return self.skipOrFail(failure, policy: .fail, run: run) {}
                 }
                 reply = parsed

@@ -175,7 +175,7 @@ public final class PluginRegistry {
         _ steps: [FusedRun.Step], phase: PluginPhase, body: JSONObject, server: String,
         completion: @escaping (Result<JSONValue?, PluginFailure>) -> Void
     ) {
-        let name = steps.map(\.entry.plugin).joined(separator: " → ")
+        let name = FusedRun.name(of: steps)
         guard let first = steps.first?.entry, let pool = pool(for: first, server: server) else {
             return completion(.failure(PluginFailure(plugin: name, phase: phase, kind: .unavailable(reason: "not configured"))))
         }
