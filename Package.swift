@@ -72,7 +72,7 @@ let package = Package(
 
         .executableTarget(
             name: "plugboard",
-            dependencies: ["Auth", "Supervisor", "Config", "Logging", "Proxy"],
+            dependencies: ["Auth", "Supervisor", "Config", "IO", "Logging", "Proxy"],
             swiftSettings: strict),
         .executableTarget(
             name: "plugboard-bench",

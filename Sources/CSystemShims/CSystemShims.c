@@ -2,6 +2,7 @@
 #include "CSystemShims.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <string.h>
@@ -137,4 +138,9 @@ char **pb_environ(void) { return environ; }
 
 const void *pb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
     return memmem(haystack, haystack_length, needle, needle_length);
+}
+
+int pb_malloc_keep_freed(size_t trim_threshold, size_t mmap_threshold) {
+    return mallopt(M_TRIM_THRESHOLD, (int)trim_threshold) == 1
+        && mallopt(M_MMAP_THRESHOLD, (int)mmap_threshold) == 1;
 }

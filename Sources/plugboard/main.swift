@@ -1,6 +1,7 @@
 import Auth
 import Config
 import Glibc
+import IO
 import JSON
 import Logging
 import Plugins
@@ -256,6 +257,7 @@ case .check:
         }
     }
 case .run:
+    HeapPolicy.keepFreedMemory()
     let config = loadConfig(configDirectory)
     let files = RuntimeFiles(configDirectory: config.directory)
     let supervisorOptions = SupervisorOptions(

@@ -103,4 +103,11 @@ char **pb_environ(void);
 /// memmem(3): whether and where `needle` occurs in `haystack`.
 const void *pb_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
 
+// MARK: Allocator
+
+/// mallopt(3): glibc keeps up to `trim_threshold` bytes of freed heap instead of returning
+/// them, and serves allocations below `mmap_threshold` from the heap. Returns 1 when both
+/// were accepted.
+int pb_malloc_keep_freed(size_t trim_threshold, size_t mmap_threshold);
+
 #endif
