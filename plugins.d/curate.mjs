@@ -29,6 +29,13 @@ const HEADING_WEIGHT = 2.5;
 // this much more: of the entries whose text has the query's words, that one is the answer.
 // The bonus orders candidates; it does not raise the bar the others must clear.
 const ENTRY_NAME_BONUS = 0.5;
+// A function entry the query calls by its own name ("pack integers…": `struct.pack()`) ranks
+// with the best section when it is short (at most NAMED_ENTRY_SHARE of the budget) and the
+// name is distinctive (at most NAMED_ENTRY_MAX function entries carry it: an entry and its
+// twin on another object, not the eight `read()`s of a file-system page). It answers in a few
+// lines; the page's long sections would otherwise spend the budget first.
+const NAMED_ENTRY_SHARE = 0.2;
+const NAMED_ENTRY_MAX = 2;
 // An entry heading: keywords ("class", "coroutine", "Class:"), a dotted name, then its
 // parameters or nothing (Markdown may escape the name's underscores; Sphinx ends with ¶).
 const ENTRY_TITLE = /^(?:(?:abstract|async|class|classmethod|staticmethod|coroutine|exception|function|method|property|awaitable|decorator|Class:|Event:)\s+)*`?([A-Za-z_$](?:[\w$]|\\_)*(?:\.[A-Za-z_$](?:[\w$]|\\_)*)*)(\s*\(|`?¶?\s*$)/;
@@ -160,6 +167,7 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
   }
   const top = [...content, ...passages].reduce((m, c) => Math.max(m, c.score - (c.section ?? c).bonus), 0);
   const threshold = top > 0 ? top * minRelativeScore : 0;
+  raiseNamedEntries(content, query, q, { top, threshold, budget });
   const candidates = [
     ...content.filter((s) => s.pinned || s.lead || top === 0 || s.score >= threshold).map((s) => ({ section: s, unit: null, score: s.score })),
     ...passages.filter((p) => p.score >= threshold),
@@ -217,7 +225,10 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
     const left = budget - used - headingCost;
     const haveUnits = have ? have.units : new Set();
     const partialAllowed = keptRanked === 0 || (!s.pinned && top > 0 && s.score >= top * PARTIAL_MIN_RELATIVE && left >= MIN_PARTIAL_TOKENS);
-    if (c.unit ? haveUnits.has(c.unit) || c.unit.cost > left : s.bodyCost - unitsCost(haveUnits) > left && !partialAllowed) {
+    // A section that may not be kept in part can still give its best passage to what is left,
+    // unless it is a near copy of a kept one (see below): that passage would repeat it.
+    const bestPassageOnly = !c.unit && !partialAllowed && !s.pinned && left > 0 && !(c.score < c.base);
+    if (c.unit ? haveUnits.has(c.unit) || c.unit.cost > left : s.bodyCost - unitsCost(haveUnits) > left && !partialAllowed && !bestPassageOnly) {
       if (!c.unit) because(s, `did not fit the budget (${s.bodyCost} tokens, ${Math.max(0, left)} left)`);
       else if (!haveUnits.has(c.unit)) because(s, `a passage did not fit the budget (${c.unit.cost} tokens, ${Math.max(0, left)} left)`);
       continue;
@@ -252,7 +263,7 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
       admit(c, { whole: true, units: new Set(s.units), cut: null }, headingCost + s.bodyCost - haveCost);
     } else {
       // Trimmed, it leaves room for the next sections when they score close to it.
-      const r = trimSection(s, Math.min(left, partRoom), q.weights, { matchingOnly: keptRanked > 0, exclude: haveUnits });
+      const r = trimSection(s, Math.min(left, partRoom), q.weights, { matchingOnly: keptRanked > 0, exclude: haveUnits, maxUnits: bestPassageOnly ? 1 : Infinity });
       if (r.units.length === 0 && !r.cut) { because(s, `did not fit the budget (${s.bodyCost} tokens, ${Math.max(0, left)} left) and no part of it that matches fits`); continue; }
       admit(c, { whole: false, units: new Set([...haveUnits, ...r.units]), cut: r.cut }, headingCost + unitsCost(r.units) + (r.cut ? blockTokens(r.cut) + 1 : 0));
     }
@@ -547,7 +558,23 @@ function entryName(heading) {
   const m = heading ? ENTRY_TITLE.exec(heading.title) : null;
   if (!m || !(m[2].includes('(') || m[1].includes('.'))) return null;
   const path = m[1].replace(/\\_/g, '_');
-  return { path, name: path.slice(path.lastIndexOf('.') + 1) };
+  return { path, name: path.slice(path.lastIndexOf('.') + 1), call: m[2].includes('(') };
+}
+
+/**
+ * Raises the short function entries the query calls by their own name (see NAMED_ENTRY_SHARE),
+ * among those that clear the threshold, to the top score plus their entry-name bonus: they
+ * rank first. The threshold stays as it was.
+ */
+function raiseNamedEntries(content, query, q, { top, threshold, budget }) {
+  const words = new Set(query.toLowerCase().match(/[\w$]+/g) ?? []);
+  const named = (s) => s.entry?.call && words.has(s.entry.name.toLowerCase()) && q.weights.get(termKey(s.entry.name.toLowerCase())) === 1;
+  const byName = new Map();
+  for (const s of content) if (named(s)) byName.set(s.entry.name, [...(byName.get(s.entry.name) ?? []), s]);
+  for (const entries of byName.values()) {
+    if (entries.length > NAMED_ENTRY_MAX) continue;
+    for (const s of entries) if (s.score >= threshold && s.bodyCost <= budget * NAMED_ENTRY_SHARE) s.score = Math.max(s.score, top * s.factor + s.bonus);
+  }
 }
 
 /**
@@ -624,11 +651,11 @@ function headingLinesFor(s, emitted) {
 
 /**
  * Keeps what fits of a section larger than the budget: its units (see prepareSection),
- * best-matching first, in document order. Code is never cut; as a last resort a lone
- * paragraph is cut by lines, and a lone line at a word boundary.
+ * best-matching first (at most `maxUnits` of them), in document order. Code is never cut; as
+ * a last resort a lone paragraph is cut by lines, and a lone line at a word boundary.
  * @returns {{units: object[], cut: object | null}} the units chosen (none of `exclude`), or a cut block
  */
-function trimSection(s, budget, weights, { matchingOnly = false, exclude = new Set() } = {}) {
+function trimSection(s, budget, weights, { matchingOnly = false, exclude = new Set(), maxUnits = Infinity } = {}) {
   const none = { units: [], cut: null };
   if (budget <= 0) return none;
   const ranked = s.units.filter((u) => !exclude.has(u)).map((u) => {
@@ -648,6 +675,7 @@ function trimSection(s, budget, weights, { matchingOnly = false, exclude = new S
   // the answer, and the budget it would take is better left to the next section.
   const onlyMatching = matchingOnly || ranked.some((r) => r.match > 0);
   for (const r of ranked.sort((a, b) => b.rank - a.rank || a.u.index - b.u.index)) {
+    if (chosen.length >= maxUnits) break;
     if (onlyMatching && r.match === 0) continue;
     if (r.u.cost <= left) { chosen.push(r.u); left -= r.u.cost; }
   }

@@ -47,7 +47,7 @@ const FIXED_MAX_TOKENS = 1200;
 // yet: the last measured figures (docs/curate.md), so that the test still fails on a
 // regression. A floor is raised, never lowered, and goes once its target is met.
 const TARGET = { complete: 0.98, fixedComplete: 0.95, medianMin: 0.6, medianMax: 0.8 };
-const FLOOR = { complete: 81 / 89, fixedComplete: 64 / 89 };
+const FLOOR = { complete: 81 / 89, fixedComplete: 65 / 89 };
 
 export const PAIRS = loadPairs();
 

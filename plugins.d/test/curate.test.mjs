@@ -252,7 +252,7 @@ describe('curate on other formats', () => {
     assert.ok(out.text.includes('       --top=N\n              With --group-by, print only the N largest groups.'));
     assert.ok(!out.text.includes('GNU GPL version 3'));
     assertSubsetOfLines(out.text, man);
-    assertNote(out.text, { omitted: ['DESCRIPTION'] });
+    assertNote(out.text, { omitted: ['Matching Control'] });
   });
 });
 
@@ -367,6 +367,36 @@ describe('selection', () => {
     assert.ok(r.text.includes('## `store.load(key, callback)`'), r.text);
     assert.ok(r.text.includes('## `store.peek(key)`'), r.text);
     assert.ok(!r.text.includes('## `storePromises.load(key)`'), r.text);
+  });
+});
+
+describe('selection when the budget is short', () => {
+  test('a section that does not fit whole gives its best passage to what is left', () => {
+    const page = [
+      '# Widgets',
+      '## `widget.polish(cloth)`', 'Polishes the widget with a cloth until it shines.',
+      '## Caring for a polished widget', filler(1), filler(1), filler(1), 'Polish a widget with a dry cloth, never a wet one.', filler(1), filler(1), filler(1),
+      ...Array.from({ length: 6 }, (_, i) => `## Part ${i}\n\n${filler(4)}`),
+    ].join('\n\n');
+    // The care section scores too far below the entry to be trimmed, and does not fit whole.
+    const r = curate(page, { query: 'polish a widget with a cloth', maxTokens: 200 });
+    assert.ok(r.text.includes('## `widget.polish(cloth)`'), r.text);
+    assert.ok(r.text.includes('## Caring for a polished widget\n\nPolish a widget with a dry cloth, never a wet one.'), r.text);
+    assert.ok(estimateTokens(r.text) <= 200);
+  });
+
+  test('a short entry the query calls by its name comes before longer sections that use its words', () => {
+    const rules = (what) => Array.from({ length: 12 }, (_, i) => `Rule ${what}${i}: a format packs field ${i} of a record as ${i + 1} bytes.`);
+    const page = [
+      '# Packed records',
+      '## Record formats for packing', ...rules('F'),
+      '## Packing a record in a format', ...rules('P'),
+      '## `rec.pack(fmt, ...values)`', 'Returns the values packed by fmt.',
+      ...Array.from({ length: 6 }, (_, i) => `## Part ${i}\n\n${filler(4)}`),
+    ].join('\n\n');
+    // Room for one of the long sections; on its words alone the entry would come third.
+    const r = curate(page, { query: 'pack a record into a format', maxTokens: 300 });
+    assert.ok(r.text.includes('## `rec.pack(fmt, ...values)`\n\nReturns the values packed by fmt.'), r.text);
   });
 });
 
