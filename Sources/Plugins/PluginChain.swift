@@ -198,6 +198,13 @@ public final class PluginChain {
             let reply: FusedRun.Reply
             switch answer {
             case .failure(let failure):
+                // Its pool could not load one of the plugins, so nothing ran: the registry has
+                // given that plugin a pool of its own, and the entries are tried again apart.
+                if case .unavailable = failure.kind,
+                    self.registry.fusedLength(of: run.entries, from: range.lowerBound, server: context.serverName) < range.count
+                {
+                    return self.step(range.lowerBound, of: run, current: current)
+                }
                 // The run as a whole: its worker crashed or stopped answering inside some step.
                 let policy: PluginChainEntry.FailurePolicy = steps.allSatisfy { $0.entry.onError == .skip } ? .skip : .fail
                 return self.skipOrFail(failure, policy: policy, run: run) { self.step(range.upperBound, of: run, current: current) }

@@ -100,6 +100,9 @@ final class PluginPool {
     }
     /// Called when `readiness` may have changed: what a reload's canary check waits on.
     var onReadinessChange: (() -> Void)?
+    /// In a shared pool that is broken, the member whose module could not be loaded, if the
+    /// worker could tell.
+    private(set) var unloadableMember: String?
     private var records: [ObjectIdentifier: WorkerRecord] = [:]
     private var waiting: [Ticket] = []
     private var running: [ObjectIdentifier: Ticket] = [:]
@@ -131,7 +134,7 @@ final class PluginPool {
         self.makeWorker = makeWorker
         self.fingerprint = fingerprint
         self.members = members
-        self.name = members.map(\.name).joined(separator: "+")
+        self.name = Self.name(of: members.map(\.name))
         self.settings = settings.plugins
         self.poolSettings = settings
         self.hostScript = hostScript
@@ -140,7 +143,12 @@ final class PluginPool {
         self.log = log.tagged("plugin:\(name)")
     }
 
+    /// A pool's name: its plugins' names joined by "+".
+    static func name(of plugins: [String]) -> String { plugins.joined(separator: "+") }
+
     var isShared: Bool { members.count > 1 }
+
+    func holds(_ plugin: String) -> Bool { members.contains { $0.name == plugin } }
 
     private var workers: [PoolWorker] { records.values.map(\.worker).sorted { $0.pid < $1.pid } }
 
@@ -244,7 +252,7 @@ final class PluginPool {
         do {
             worker = try makeWorker?(members) ?? PluginWorker(plugins: members, hostScript: hostScript, settings: poolSettings, loop: loop, log: log)
         } catch {
-            markBroken("cannot start a worker: \(error)")
+            markBroken(LoadFailure(reason: "cannot start a worker: \(error)"))
             return
         }
         worker.onReady = { [weak self] _ in
@@ -253,7 +261,7 @@ final class PluginPool {
             self.restartDelayMs = 250
             self.dispatchWaiting()
         }
-        worker.onFatal = { [weak self] _, reason in self?.markBroken(reason) }
+        worker.onFatal = { [weak self] _, failure in self?.markBroken(failure) }
         worker.onExit = { [weak self] worker, status in self?.workerExited(worker, status: status) }
         records[ObjectIdentifier(worker)] = WorkerRecord(worker: worker, startedAt: loop.now())
         worker.start()
@@ -285,8 +293,10 @@ final class PluginPool {
         worker.drain(within: settings.drainTimeout.nanoseconds)
     }
 
-    private func markBroken(_ reason: String) {
+    private func markBroken(_ failure: LoadFailure) {
         guard health != .draining else { return }
+        unloadableMember = failure.plugin
+        let reason = failure.description
         if health != .broken(reason: reason) {
             log.error("cannot be loaded: \(reason)")
         }

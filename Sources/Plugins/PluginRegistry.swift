@@ -16,6 +16,9 @@ public final class PluginRegistry {
 
     private let settings: PoolSettings?
     private let budget: ExecutionBudget?
+    private var hostScript = ""
+    private var fingerprintsByPlugin: [String: String] = [:]
+    private let pluginsDirectory: String
     /// Pools this registry created (not taken over from the previous generation).
     private var freshPools: [String] = []
     private var started = false
@@ -28,6 +31,7 @@ public final class PluginRegistry {
     ) throws(HostScriptError) {
         self.loop = loop
         self.log = log
+        pluginsDirectory = config.pluginsDirectory
         let entries = config.servers.filter(\.enabled).flatMap { $0.plugins.request + $0.plugins.response }
         let settings = PoolSettings(config.plugins, maxMessageBytes: config.limits.maxMessageBytes)
         self.settings = settings
@@ -39,32 +43,65 @@ public final class PluginRegistry {
             previous?.budget.flatMap { $0.limit == config.plugins.maxConcurrentCalls ? $0 : nil }
             ?? ExecutionBudget(limit: config.plugins.maxConcurrentCalls)
         self.budget = budget
-        let hostScript = entries.contains { $0.mode == .pool } ? try PluginHostScript.materialize() : ""
-        let fingerprints = fingerprints ?? .compute(for: config)
-        let descriptor = { (name: String) in PluginDescriptor(name: name, path: Self.path(of: name, in: config.pluginsDirectory)) }
-        for group in Self.poolGroups(config) where pools[group.joined(separator: "+")] == nil {
-            let name = group.joined(separator: "+")
-            // Computed from the same configuration, so every pool plugin has one; "" never matches.
-            let fingerprint = group.map { fingerprints.byPlugin[$0] ?? "" }.joined(separator: "|")
-            let members = group.map(descriptor)
-            if let old = previous?.pools[name], old.fingerprint == fingerprint, old.members == members,
+        hostScript = entries.contains { $0.mode == .pool } ? try PluginHostScript.materialize() : ""
+        fingerprintsByPlugin = (fingerprints ?? .compute(for: config)).byPlugin
+        for group in Self.poolGroups(config) where pools[PluginPool.name(of: group)] == nil {
+            let name = PluginPool.name(of: group)
+            if let old = previous?.pools[name], old.fingerprint == fingerprint(of: group), old.members == group.map(descriptor),
                 previous?.settings == settings, old.readiness != .starting
             {
                 pools[name] = old
             } else {
-                pools[name] = PluginPool(
-                    members: members, settings: settings, hostScript: hostScript, budget: budget, loop: loop, log: log, fingerprint: fingerprint)
-                freshPools.append(name)
+                addPool(of: group)
             }
         }
         if config.plugins.isolation == .chain {
             for server in config.servers where server.enabled {
                 let group = Self.poolPlugins(of: server)
-                if !group.isEmpty { sharedPools[server.name] = group.joined(separator: "+") }
+                if !group.isEmpty { sharedPools[server.name] = PluginPool.name(of: group) }
             }
         }
         for entry in entries where entry.mode == .exec && execRunners[entry.plugin] == nil {
             execRunners[entry.plugin] = ExecPluginRunner(plugin: descriptor(entry.plugin), settings: settings, loop: loop, log: log)
+        }
+    }
+
+    private func descriptor(_ plugin: String) -> PluginDescriptor {
+        PluginDescriptor(name: plugin, path: Self.path(of: plugin, in: pluginsDirectory))
+    }
+
+    /// Computed from the same configuration, so every pool plugin has one; "" never matches.
+    private func fingerprint(of group: [String]) -> String {
+        group.map { fingerprintsByPlugin[$0] ?? "" }.joined(separator: "|")
+    }
+
+    /// Creates the pool that loads `group` (it starts with the others, or at once if they have).
+    private func addPool(of group: [String]) {
+        guard let settings, let budget else { return }
+        let name = PluginPool.name(of: group)
+        let pool = PluginPool(
+            members: group.map(descriptor), settings: settings, hostScript: hostScript, budget: budget, loop: loop, log: log,
+            fingerprint: fingerprint(of: group))
+        pools[name] = pool
+        freshPools.append(name)
+        if started { pool.start() }
+    }
+
+    /// A shared pool whose worker could not load one of its plugins would fail the others' calls
+    /// too. Each fault stays with its plugin instead: that plugin gets a pool of its own (where it
+    /// fails alone, under its own name and `on_error`), and the rest share a pool without it.
+    private func splitOffUnloadableMembers() {
+        for (name, pool) in pools {
+            guard pool.isShared, let culprit = pool.unloadableMember, pool.holds(culprit) else { continue }
+            let rest = pool.members.map(\.name).filter { $0 != culprit }
+            let restName = PluginPool.name(of: rest)
+            log.tagged("plugins").warning("plugin '\(culprit)' cannot be loaded; '\(restName)' runs in a pool without it")
+            pools[name] = nil
+            freshPools.removeAll { $0 == name }
+            for group in [rest, [culprit]] where pools[PluginPool.name(of: group)] == nil { addPool(of: group) }
+            for (server, shared) in sharedPools where shared == name { sharedPools[server] = restName }
+            pool.onReadinessChange = nil
+            pool.drain {}
         }
     }
 
@@ -85,25 +122,43 @@ public final class PluginRegistry {
 
     /// The pool that runs `entry` for `server`'s chains.
     private func pool(for entry: PluginChainEntry, server: String) -> PluginPool? {
-        pools[sharedPools[server] ?? entry.plugin]
+        pool(of: entry.plugin, server: server)
+    }
+
+    private func pool(of plugin: String, server: String) -> PluginPool? {
+        if let shared = sharedPool(of: server), shared.holds(plugin) { return shared }
+        return pools[plugin]
+    }
+
+    private func sharedPool(of server: String) -> PluginPool? {
+        guard let name = sharedPools[server], let pool = pools[name] else { return nil }
+        guard pool.unloadableMember == nil else {
+            splitOffUnloadableMembers()
+            return sharedPools[server].flatMap { pools[$0] }
+        }
+        return pool
     }
 
     /// How many entries from `index` on run in one round trip: consecutive pool-mode entries
     /// whose plugins one worker holds. 1 means the entry runs on its own.
     func fusedLength(of entries: [PluginChainEntry], from index: Int, server: String) -> Int {
-        guard sharedPools[server] != nil else { return 1 }
-        return entries[index...].prefix { $0.mode == .pool }.count
+        guard let shared = sharedPool(of: server) else { return 1 }
+        return max(entries[index...].prefix { $0.mode == .pool && shared.holds($0.plugin) }.count, 1)
     }
 
     /// Starts the pools this registry created and waits until each has a worker that loaded its
     /// plugin (the canary), or reports which could not: `[plugin: reason]`.
     public func prepare(timeout: UInt64 = 10_000_000_000, completion: @escaping ([String: String]) -> Void) {
         start()
-        let fresh = freshPools.compactMap { name in pools[name].map { (name, $0) } }
         var finished = false
         var timer: EventLoop.TimerID?
+        var fresh: [(String, PluginPool)] = []
         func conclude(timedOut: Bool) {
             guard !finished else { return }
+            splitOffUnloadableMembers()
+            for (_, pool) in fresh { pool.onReadinessChange = nil }
+            fresh = freshPools.compactMap { name in pools[name].map { (name, $0) } }
+            for (_, pool) in fresh { pool.onReadinessChange = { conclude(timedOut: false) } }
             var failures: [String: String] = [:]
             var waiting = false
             for (name, pool) in fresh {
@@ -120,7 +175,6 @@ public final class PluginRegistry {
             for (_, pool) in fresh { pool.onReadinessChange = nil }
             completion(failures)
         }
-        for (_, pool) in fresh { pool.onReadinessChange = { conclude(timedOut: false) } }
         timer = loop.schedule(afterNanoseconds: timeout) { conclude(timedOut: true) }
         conclude(timedOut: false)
     }
@@ -185,7 +239,7 @@ public final class PluginRegistry {
 
     /// Counts one step of a fused run against its plugin.
     func record(step plugin: String, server: String, milliseconds: Double, failure: PluginFailure.Kind?) {
-        pools[sharedPools[server] ?? plugin]?.recordMember(plugin, nanoseconds: UInt64(max(milliseconds, 0) * 1e6), failure: failure)
+        pool(of: plugin, server: server)?.recordMember(plugin, nanoseconds: UInt64(max(milliseconds, 0) * 1e6), failure: failure)
     }
 
     private func missing(_ entry: PluginChainEntry, _ phase: PluginPhase, _ completion: (Result<JSONValue?, PluginFailure>) -> Void) {

@@ -7,6 +7,14 @@ import Logging
 import Processes
 
 /// What a pool needs of a worker: a `PluginWorker` process or, in tests, a fake.
+/// Why a worker could not load its plugins, and which one failed when it holds several.
+struct LoadFailure: Equatable {
+    var reason: String
+    var plugin: String? = nil
+
+    var description: String { plugin.map { "plugin '\($0)': \(reason)" } ?? reason }
+}
+
 protocol PoolWorker: AnyObject {
     var state: PluginWorker.State { get }
     var inFlight: Int { get }
@@ -16,8 +24,8 @@ protocol PoolWorker: AnyObject {
     var wasRetired: Bool { get }
     var stateName: String { get }
     var onReady: (PoolWorker) -> Void { get set }
-    /// The module could not be loaded; the worker exits on its own.
-    var onFatal: (PoolWorker, String) -> Void { get set }
+    /// A module could not be loaded; the worker exits on its own.
+    var onFatal: (PoolWorker, LoadFailure) -> Void { get set }
     var onExit: (PoolWorker, ExitStatus) -> Void { get set }
     func start()
     /// Sends one job; the completion runs exactly once (answer, crash or exit).
@@ -88,7 +96,7 @@ final class PluginWorker: PoolWorker {
     private(set) var wasRetired = false
 
     var onReady: (PoolWorker) -> Void = { _ in }
-    var onFatal: (PoolWorker, String) -> Void = { _, _ in }
+    var onFatal: (PoolWorker, LoadFailure) -> Void = { _, _ in }
     var onExit: (PoolWorker, ExitStatus) -> Void = { _, _ in }
 
     var inFlight: Int { calls.count }
@@ -285,7 +293,7 @@ final class PluginWorker: PoolWorker {
         case "fatal":
             let reason = message["error"]?["message"]?.stringValue ?? "unknown error"
             let culprit = message["plugin"]?.stringValue
-            onFatal(self, plugins.count > 1 && culprit != nil ? "plugin '\(culprit!)': \(reason)" : reason)
+            onFatal(self, LoadFailure(reason: reason, plugin: plugins.count > 1 ? culprit : nil))
         default:
             log.warning("sent an unknown message type \"\(type)\"")
         }

@@ -85,6 +85,26 @@ struct FusedChainTests {
         #expect(after["error"]?["data"]?["plugin"] == "thrower", "the chain still serves after a timeout")
     }
 
+    @Test("a plugin that cannot be loaded fails alone: the others of its chain still run, and its own on_error applies", arguments: isolations)
+    func unloadablePlugin(isolation: String) throws {
+        let plugboard = try Self.plugboard(
+            isolation,
+            chains: [
+                Self.entry("response", "append", "config = { suffix = \"-1\" }"),
+                Self.entry("response", "unloadable", "tools = [\"echo\"]\non_error = \"skip\""),
+                Self.entry("response", "unloadable", "tools = [\"add\"]"),
+                Self.entry("response", "shout"),
+            ].joined())
+        try plugboard.initialize()
+        for text in ["first", "second"] {
+            let skipped = try plugboard.request("tools/call", ["name": "echo", "arguments": ["text": .string(text)]])
+            #expect(skipped.firstText == "\(text.uppercased())-1", "\(skipped.serializedString)")
+        }
+        let failed = try plugboard.request("tools/call", ["name": "add", "arguments": ["a": 1, "b": 2]])
+        #expect(failed["error"]?["data"] == ["plugin": "unloadable", "phase": "response", "kind": "unavailable"])
+        #expect(failed["error"]?["message"]?.stringValue?.contains("unloadable.mjs") == true, "\(failed.serializedString)")
+    }
+
     @Test("a worker that dies or spins inside a chain fails that call only; the next call is served", arguments: isolations)
     func crashAndHang(isolation: String) throws {
         let plugboard = try Self.plugboard(

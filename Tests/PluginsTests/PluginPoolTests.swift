@@ -15,7 +15,7 @@ final class FakeWorker: PoolWorker {
     var residentBytes: Int?
     private(set) var wasRetired = false
     var onReady: (PoolWorker) -> Void = { _ in }
-    var onFatal: (PoolWorker, String) -> Void = { _, _ in }
+    var onFatal: (PoolWorker, LoadFailure) -> Void = { _, _ in }
     var onExit: (PoolWorker, ChildProcess.ExitStatus) -> Void = { _, _ in }
     private(set) var calls: [(phase: PluginPhase, input: JSONValue, completion: (Result<JSONValue?, PluginFailure>) -> Void)] = []
     private(set) var signals: [String] = []
@@ -174,7 +174,7 @@ final class PluginPoolTests {
     @Test("a module that cannot load breaks the pool: calls fail at once with the reason")
     func brokenModules() {
         let pool = makePool()
-        workers[0].onFatal(workers[0], "SyntaxError: Unexpected token")
+        workers[0].onFatal(workers[0], LoadFailure(reason: "SyntaxError: Unexpected token"))
         #expect(pool.readiness == .broken("SyntaxError: Unexpected token"))
         var result: Result<JSONValue?, PluginFailure>?
         pool.call(phase: .request, input: [:], timeout: nil) { result = $0 }
