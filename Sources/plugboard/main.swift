@@ -35,7 +35,9 @@ let usage = """
                    (plugboard.toml plus conf.d/*.toml): one client on stdin/stdout, or
                    Streamable HTTP clients when [http] listen (or --http) is set.
                    Changes to DIR or the plugins directory reload live, as does SIGHUP.
-      check        Validate the configuration and list every error with file:line:col.
+      check        Validate the configuration and list every error with file:line:col,
+                   then compile each plugin the chains name (node --check: nothing runs) and
+                   list those that cannot load, also with file:line:col.
                    Exits 0 when valid, 1 otherwise.
       status       Ask the running instance for its status dump (SIGUSR1) and print it.
       call         Start the configured upstreams, send one tools/call (TOOL as a client
@@ -246,6 +248,12 @@ case .version:
     Output.standardOutput("plugboard \(PlugboardVersion.current)\n")
 case .check:
     let config = loadConfig(configDirectory)
+    let pluginProblems = PluginSyntaxCheck.problems(in: config)
+    if !pluginProblems.isEmpty {
+        Output.standardError("plugboard: plugins that cannot be loaded in \(configDirectory):\n")
+        for problem in pluginProblems { Output.standardError("\(problem.message) (plugin '\(problem.plugin)')\n") }
+        exit(1)
+    }
     let names = config.servers.map(\.name).joined(separator: ", ")
     Output.standardOutput("\(configDirectory): OK (\(config.servers.count) server(s): \(names))\n")
     for server in config.servers where server.enabled {

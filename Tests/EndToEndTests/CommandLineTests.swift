@@ -58,6 +58,25 @@ struct CommandLineTests {
         #expect(result.stderr.contains("did you mean \"command\""), "\(result.stderr)")
     }
 
+    @Test("check compiles every plugin a chain names and reports one that cannot load with file:line:col")
+    func checkCompilesPlugins() throws {
+        let config = try TemporaryConfig(
+            """
+            plugins_dir = "\(PluginChainTests.pluginsDirectory)"
+            [servers.demo]
+            command = "node"
+            [[servers.demo.plugins.response]]
+            plugin = "shout"
+            [[servers.demo.plugins.response]]
+            plugin = "unloadable"
+            """)
+        defer { config.remove() }
+        let result = try Self.run(["check", "--config", config.directory])
+        #expect(result.status == .exited(1))
+        #expect(result.stderr.contains("unloadable.mjs:4:1: SyntaxError: Unexpected token '}' (plugin 'unloadable')"), "\(result.stderr)")
+        #expect(!result.stderr.contains("shout"))
+    }
+
     @Test("check warns, without failing, about a server whose command is not installed")
     func checkWarnsOfMissingCommands() throws {
         let config = try TemporaryConfig("[servers.nx]\ncommand = \"plugboard-no-such-command\"\n[servers.node]\ncommand = \"node\"\n")
