@@ -83,7 +83,13 @@ final class PluginPool {
         let worker: PoolWorker
         let startedAt: UInt64
         var callsServed = 0
+        var becameReady = false
     }
+
+    /// Workers that exit before they are ready, one after another, say the plugins cannot be
+    /// loaded as surely as a load error does (a module calling process.exit as it loads).
+    static let earlyExitLimit = 3
+    private var earlyExits = 0
 
     /// The plugins every worker loads, in their order; one, unless chains share the pool.
     let members: [PluginDescriptor]
@@ -255,8 +261,10 @@ final class PluginPool {
             markBroken(LoadFailure(reason: "cannot start a worker: \(error)"))
             return
         }
-        worker.onReady = { [weak self] _ in
+        worker.onReady = { [weak self] worker in
             guard let self else { return }
+            self.records[ObjectIdentifier(worker)]?.becameReady = true
+            self.earlyExits = 0
             if self.health == .starting || self.isBroken { self.health = .serving }
             self.restartDelayMs = 250
             self.dispatchWaiting()
@@ -307,7 +315,7 @@ final class PluginPool {
     }
 
     private func workerExited(_ worker: PoolWorker, status: ExitStatus) {
-        records[ObjectIdentifier(worker)] = nil
+        let becameReady = records.removeValue(forKey: ObjectIdentifier(worker))?.becameReady ?? true
         for (key, ticket) in running where ticket.worker === worker {
             running[key] = nil
             budget.release()
@@ -319,6 +327,11 @@ final class PluginPool {
         if !worker.wasRetired && !isBroken {
             log.warning("worker exited (\(status)); replacing it", ["pid": "\(worker.pid)"])
             metrics.workerCrashes += 1
+            if !becameReady { earlyExits += 1 }
+            if earlyExits >= Self.earlyExitLimit {
+                let reason = "its worker exited before it was ready, \(earlyExits) times in a row (the last \(status))"
+                markBroken(LoadFailure(reason: reason, plugin: isShared ? worker.loadingPlugin : nil))
+            }
         }
         if records.count < max(settings.minWorkers, 1) { scheduleReplacement() }
     }

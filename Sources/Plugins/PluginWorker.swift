@@ -23,6 +23,8 @@ protocol PoolWorker: AnyObject {
     /// Whether plugboard asked it to go (drain, terminate) before it exited.
     var wasRetired: Bool { get }
     var stateName: String { get }
+    /// While it starts, the plugin it said it is loading (when it holds several).
+    var loadingPlugin: String? { get }
     var onReady: (PoolWorker) -> Void { get set }
     /// A module could not be loaded; the worker exits on its own.
     var onFatal: (PoolWorker, LoadFailure) -> Void { get set }
@@ -92,6 +94,7 @@ final class PluginWorker: PoolWorker {
     private var nextID: Int64 = 1
     private var unansweredPing: Int64?
     private(set) var residentBytes: Int?
+    private(set) var loadingPlugin: String?
     /// Whether plugboard asked it to go (drain, terminate) before it exited.
     private(set) var wasRetired = false
 
@@ -274,6 +277,7 @@ final class PluginWorker: PoolWorker {
             let hooks = Self.hooks(in: message, plugins: plugins)
             if state == .starting {
                 state = .ready(hooks: hooks)
+                loadingPlugin = nil
                 log.debug("worker ready", ["pid": "\(pid)"])
                 onReady(self)
             }
@@ -287,6 +291,8 @@ final class PluginWorker: PoolWorker {
                 if let stack = message["error"]?["stack"]?.stringValue { log.debug("threw: \(stack)") }
                 call.completion(.failure(PluginFailure(plugin: call.job.culprit, phase: call.job.phase, kind: .threw(message: text))))
             }
+        case "loading":
+            if state == .starting { loadingPlugin = message["plugin"]?.stringValue }
         case "pong":
             unansweredPing = nil
             residentBytes = message["memory"]?["rss"]?.int64Value.map(Int.init)

@@ -559,6 +559,9 @@ async function load() {
   if (plugins.length === 0) throw new Error("PLUGBOARD_PLUGINS and PLUGBOARD_PLUGIN are not set; they name the plugin files to load");
   const loaded = new Map();
   for (const plugin of plugins) {
+    // Should the module end the process as it loads (process.exit, a native crash), plugboard
+    // still knows which of several it was.
+    if (plugins.length > 1) send({ type: "loading", plugin: plugin.name });
     try {
       loaded.set(plugin.name, await loadOne(plugin.path));
     } catch (error) {

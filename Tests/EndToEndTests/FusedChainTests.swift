@@ -85,14 +85,20 @@ struct FusedChainTests {
         #expect(after["error"]?["data"]?["plugin"] == "thrower", "the chain still serves after a timeout")
     }
 
-    @Test("a plugin that cannot be loaded fails alone: the others of its chain still run, and its own on_error applies", arguments: isolations)
-    func unloadablePlugin(isolation: String) throws {
+    /// What each fixture's failure to load says: a syntax error names the file; a module that
+    /// ends its worker as it loads is known by the worker's exits.
+    static let unloadable = ["unloadable": "unloadable.mjs:4", "exits-on-load": "exited before it was ready"]
+
+    @Test(
+        "a plugin that cannot be loaded fails alone: the others of its chain still run, and its own on_error applies",
+        arguments: isolations, unloadable.keys.sorted())
+    func unloadablePlugin(isolation: String, plugin: String) throws {
         let plugboard = try Self.plugboard(
             isolation,
             chains: [
                 Self.entry("response", "append", "config = { suffix = \"-1\" }"),
-                Self.entry("response", "unloadable", "tools = [\"echo\"]\non_error = \"skip\""),
-                Self.entry("response", "unloadable", "tools = [\"add\"]"),
+                Self.entry("response", plugin, "tools = [\"echo\"]\non_error = \"skip\""),
+                Self.entry("response", plugin, "tools = [\"add\"]"),
                 Self.entry("response", "shout"),
             ].joined())
         try plugboard.initialize()
@@ -101,8 +107,9 @@ struct FusedChainTests {
             #expect(skipped.firstText == "\(text.uppercased())-1", "\(skipped.serializedString)")
         }
         let failed = try plugboard.request("tools/call", ["name": "add", "arguments": ["a": 1, "b": 2]])
-        #expect(failed["error"]?["data"] == ["plugin": "unloadable", "phase": "response", "kind": "unavailable"])
-        #expect(failed["error"]?["message"]?.stringValue?.contains("unloadable.mjs") == true, "\(failed.serializedString)")
+        #expect(failed["error"]?["data"] == ["plugin": .string(plugin), "phase": "response", "kind": "unavailable"])
+        let reason = try #require(Self.unloadable[plugin])
+        #expect(failed["error"]?["message"]?.stringValue?.contains(reason) == true, "\(failed.serializedString)")
     }
 
     @Test("a worker that dies or spins inside a chain fails that call only; the next call is served", arguments: isolations)

@@ -16,6 +16,7 @@ final class FakeWorker: PoolWorker {
     private(set) var wasRetired = false
     var onReady: (PoolWorker) -> Void = { _ in }
     var onFatal: (PoolWorker, LoadFailure) -> Void = { _, _ in }
+    var loadingPlugin: String?
     var onExit: (PoolWorker, ChildProcess.ExitStatus) -> Void = { _, _ in }
     private(set) var calls: [(phase: PluginPhase, input: JSONValue, completion: (Result<JSONValue?, PluginFailure>) -> Void)] = []
     private(set) var signals: [String] = []
@@ -183,6 +184,30 @@ final class PluginPoolTests {
             return
         }
         #expect(reason.contains("SyntaxError"))
+    }
+
+    @Test("workers that exit before they are ready, three in a row, break the pool; a worker that got ready in between resets the count")
+    func workersThatNeverGetReady() {
+        let pool = makePool()
+        let exitLatest = { (status: ChildProcess.ExitStatus) in
+            self.workers[self.workers.count - 1].exit(status)
+            self.loop.runPending()  // its replacement starts
+        }
+        exitLatest(.exited(3))
+        exitLatest(.exited(3))
+        workers[2].becomeReady()
+        exitLatest(.exited(1))
+        var result: Result<JSONValue?, PluginFailure>?
+        pool.call(phase: .request, input: [:], timeout: nil) { result = $0 }
+        exitLatest(.exited(3))
+        exitLatest(.exited(3))
+        #expect(pool.readiness == .serving, "two early exits since the last ready worker")
+        exitLatest(.exited(3))
+        #expect(pool.readiness == .broken("its worker exited before it was ready, 3 times in a row (the last exited with status 3)"))
+        guard case .failure(let failure)? = result, case .unavailable = failure.kind else {
+            Issue.record("the waiting call should fail as unavailable, got \(String(describing: result))")
+            return
+        }
     }
 
     @Test("a drain fails what waits, lets what runs finish, and completes once every worker has exited")
