@@ -90,6 +90,9 @@ final class PluginPool {
     /// loaded as surely as a load error does (a module calling process.exit as it loads).
     static let earlyExitLimit = 3
     private var earlyExits = 0
+    /// A worker not ready this long after it started is stuck loading (a top-level await that
+    /// never settles, a loop at module level): it is killed and the pool is broken.
+    static let loadTimeout: UInt64 = 10_000_000_000
 
     /// The plugins every worker loads, in their order; one, unless chains share the pool.
     let members: [PluginDescriptor]
@@ -106,9 +109,11 @@ final class PluginPool {
     }
     /// Called when `readiness` may have changed: what a reload's canary check waits on.
     var onReadinessChange: (() -> Void)?
+    /// Why the pool is broken, when a worker could not load its plugins.
+    private(set) var loadFailure: LoadFailure?
     /// In a shared pool that is broken, the member whose module could not be loaded, if the
     /// worker could tell.
-    private(set) var unloadableMember: String?
+    var unloadableMember: String? { loadFailure?.plugin }
     private var records: [ObjectIdentifier: WorkerRecord] = [:]
     private var waiting: [Ticket] = []
     private var running: [ObjectIdentifier: Ticket] = [:]
@@ -273,6 +278,12 @@ final class PluginPool {
         worker.onExit = { [weak self] worker, status in self?.workerExited(worker, status: status) }
         records[ObjectIdentifier(worker)] = WorkerRecord(worker: worker, startedAt: loop.now())
         worker.start()
+        loop.schedule(afterNanoseconds: Self.loadTimeout) { [weak self, weak worker] in
+            guard let self, let worker, worker.state == .starting, self.records[ObjectIdentifier(worker)]?.becameReady == false else { return }
+            let reason = "its worker did not finish loading within \(Self.loadTimeout / 1_000_000_000)s"
+            self.markBroken(LoadFailure(reason: reason, plugin: self.isShared ? worker.loadingPlugin : nil))
+            worker.kill()
+        }
         metrics.workersStarted += 1
         log.debug("worker started", ["pid": "\(worker.pid)"])
     }
@@ -301,9 +312,11 @@ final class PluginPool {
         worker.drain(within: settings.drainTimeout.nanoseconds)
     }
 
-    private func markBroken(_ failure: LoadFailure) {
+    /// Calls fail at once with `failure` until a worker gets ready; workers are still started,
+    /// ever less often.
+    func markBroken(_ failure: LoadFailure) {
         guard health != .draining else { return }
-        unloadableMember = failure.plugin
+        loadFailure = failure
         let reason = failure.description
         if health != .broken(reason: reason) {
             log.error("cannot be loaded: \(reason)")

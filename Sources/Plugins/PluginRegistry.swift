@@ -76,8 +76,9 @@ public final class PluginRegistry {
     }
 
     /// Creates the pool that loads `group` (it starts with the others, or at once if they have).
-    private func addPool(of group: [String]) {
-        guard let settings, let budget else { return }
+    @discardableResult
+    private func addPool(of group: [String]) -> PluginPool? {
+        guard let settings, let budget else { return nil }
         let name = PluginPool.name(of: group)
         let pool = PluginPool(
             members: group.map(descriptor), settings: settings, hostScript: hostScript, budget: budget, loop: loop, log: log,
@@ -85,6 +86,7 @@ public final class PluginRegistry {
         pools[name] = pool
         freshPools.append(name)
         if started { pool.start() }
+        return pool
     }
 
     /// A shared pool whose worker could not load one of its plugins would fail the others' calls
@@ -92,13 +94,15 @@ public final class PluginRegistry {
     /// fails alone, under its own name and `on_error`), and the rest share a pool without it.
     private func splitOffUnloadableMembers() {
         for (name, pool) in pools {
-            guard pool.isShared, let culprit = pool.unloadableMember, pool.holds(culprit) else { continue }
+            guard pool.isShared, let failure = pool.loadFailure, let culprit = failure.plugin, pool.holds(culprit) else { continue }
             let rest = pool.members.map(\.name).filter { $0 != culprit }
             let restName = PluginPool.name(of: rest)
             log.tagged("plugins").warning("plugin '\(culprit)' cannot be loaded; '\(restName)' runs in a pool without it")
             pools[name] = nil
             freshPools.removeAll { $0 == name }
-            for group in [rest, [culprit]] where pools[PluginPool.name(of: group)] == nil { addPool(of: group) }
+            if pools[restName] == nil { addPool(of: rest) }
+            // Known not to load: its calls fail at once, while its own workers try again.
+            (pools[culprit] ?? addPool(of: [culprit]))?.markBroken(LoadFailure(reason: failure.reason))
             for (server, shared) in sharedPools where shared == name { sharedPools[server] = restName }
             pool.onReadinessChange = nil
             pool.drain {}

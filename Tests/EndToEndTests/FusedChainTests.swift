@@ -86,7 +86,8 @@ struct FusedChainTests {
     }
 
     /// What each fixture's failure to load says: a syntax error names the file; a module that
-    /// ends its worker as it loads is known by the worker's exits.
+    /// ends its worker as it loads is known by the worker's exits. (One that never finishes
+    /// loading meets the load timeout: `PluginPoolTests`.)
     static let unloadable = ["unloadable": "unloadable.mjs:4", "exits-on-load": "exited before it was ready"]
 
     @Test(

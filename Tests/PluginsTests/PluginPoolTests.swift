@@ -210,6 +210,22 @@ final class PluginPoolTests {
         }
     }
 
+    @Test("a worker still loading after 10 s is killed and breaks the pool; calls waiting for it fail as unavailable")
+    func workersStuckLoading() {
+        let pool = makePool()
+        var result: Result<JSONValue?, PluginFailure>?
+        pool.call(phase: .request, input: [:], timeout: .seconds(60)) { result = $0 }
+        advance(seconds: 9.9)
+        #expect(pool.readiness == .starting && result == nil)
+        advance(seconds: 0.2)
+        #expect(workers[0].signals == ["SIGKILL"])
+        #expect(pool.readiness == .broken("its worker did not finish loading within 10s"))
+        guard case .failure(let failure)? = result, case .unavailable = failure.kind else {
+            Issue.record("the waiting call should fail as unavailable, got \(String(describing: result))")
+            return
+        }
+    }
+
     @Test("a drain fails what waits, lets what runs finish, and completes once every worker has exited")
     func drains() throws {
         let pool = makePool(PluginSettings(minWorkers: 1, maxWorkers: 1, concurrency: 1))
