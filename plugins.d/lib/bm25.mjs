@@ -98,14 +98,26 @@ export function expandQuery(queryTerms) {
   return { groups, weights, size: queryTerms.length };
 }
 
-/** Splits an identifier into its lower-cased parts: "maxRetryAfter" → max, retry, after; "to_iso" → to, iso. */
+// A lower-case name ending in one of these abbreviations is read as two words too: `readdir`
+// (read, dir), `signalfd`, `getenv`, `sockaddr`, `getaddrinfo`, `buflen`, `recvmsg`. They were
+// chosen because, on documentation, hardly any English word ends in them.
+const ABBREVIATED_TAIL = /^([a-z]{3,})(dir|fd|addr|buf|env|info|len|msg)$/;
+
+/**
+ * Splits an identifier into its lower-cased parts: "maxRetryAfter" → max, retry, after; "to_iso"
+ * → to, iso; "readdir" → read, dir.
+ */
 export function identifierParts(word) {
-  return word
+  const parts = word
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
     .toLowerCase()
     .split(/[_\s]+/)
     .filter(Boolean);
+  return parts.flatMap((part) => {
+    const tail = part.length > 5 ? ABBREVIATED_TAIL.exec(part) : null;
+    return tail ? [tail[1], tail[2]] : [part];
+  });
 }
 
 /**
@@ -137,7 +149,7 @@ export function terms(text, out = [], { phrases = false } = {}) {
     for (const piece of pieces) {
       if (!piece || piece.length > MAX_TOKEN_LENGTH) continue;
       pushWord(out, piece);
-      if (/[a-z][A-Z]|_/.test(piece)) {
+      if (/[a-z][A-Z]|_/.test(piece) || (piece.length > 5 && ABBREVIATED_TAIL.test(piece))) {
         for (const part of identifierParts(piece)) if (part !== piece.toLowerCase()) pushWord(out, part);
       }
     }

@@ -12,7 +12,13 @@ const SKIP = new Set(['script', 'style', 'noscript', 'template', 'svg', 'math', 
 const CHROME = new Set(['header', 'footer']);
 const BLOCK = new Set(['p', 'div', 'section', 'article', 'main', 'ul', 'ol', 'dl', 'table', 'blockquote', 'figure', 'figcaption', 'details', 'summary', 'body', 'html', 'center', 'address', 'fieldset', 'caption']);
 const ROLE_SKIP = /^(navigation|banner|contentinfo|search|complementary|dialog|alertdialog)$/i;
-const CLASS_SKIP = /(?:^|[\s_-])(cookie|cookies|consent|gdpr|sidebar|sidenav|navbar|nav|menu|breadcrumbs?|toc|table-of-contents|anchor|hash-link|headerlink|permalink|heading-anchor|skip-link|skip-to-content|edit-page|edit-this-page|feedback|pagination|pager|announcement|banner|footer|header-anchor|share|social|newsletter|ad|ads|advert)(?:$|[\s_-])/i;
+const CHROME_WORDS = 'cookie|cookies|consent|gdpr|sidebar|sidenav|navbar|nav|menu|breadcrumbs?|toc|table-of-contents|anchor|hash-link|headerlink|permalink|heading-anchor|skip-link|skip-to-content|edit-page|edit-this-page|feedback|pagination|pager|announcement|banner|footer|header-anchor|share|social|newsletter|ad|ads|advert';
+const CLASS_SKIP = new RegExp(`(?:^|[\\s_-])(${CHROME_WORDS})(?:$|[\\s_-])`, 'i');
+// An id is most often a content anchor made from a title (DocBook's `SQL-FOR-UPDATE-SHARE`,
+// Sphinx's `cookie-objects`): it names chrome only when it is made of chrome words alone, give
+// or take a placement word (`site-footer`, `cookie-consent`, `main-menu`).
+const PLACE_WORDS = 'site|page|main|top|bottom|global|primary|mobile|left|right|wrapper|container|bar|area|box|links|buttons|dialog';
+const ID_SKIP = new RegExp(`^(?:(?:${PLACE_WORDS})[_-])*(?:${CHROME_WORDS})(?:[_-](?:${CHROME_WORDS}|${PLACE_WORDS}))*$`, 'i');
 // Inside a heading only permalink anchors are chrome: Sphinx wraps the title itself in
 // <a class="toc-backref">, which CLASS_SKIP would drop with the title.
 const HEADING_CLASS_SKIP = /(?:^|[\s_-])(anchor|hash-link|headerlink|permalink|heading-anchor|header-anchor)(?:$|[\s_-])/i;
@@ -204,11 +210,12 @@ export function htmlToMarkdown(html) {
 
     if (skipDepth < 0 && !selfClosing) {
       const role = attribute(tag, 'role');
-      const cls = (attribute(tag, 'class') || '') + ' ' + (attribute(tag, 'id') || '');
+      const cls = attribute(tag, 'class') || '';
+      const id = attribute(tag, 'id') || '';
       const style = attribute(tag, 'style');
       const hidden = / hidden(?:\s|=|>|\/)/i.test(tag) || attribute(tag, 'aria-hidden') === 'true' || (style && HIDDEN.test(style));
       if (SKIP.has(name) || (CHROME.has(name) && mainDepth === 0) || hidden || (role && ROLE_SKIP.test(role)) ||
-          (name !== 'body' && name !== 'html' && name !== 'main' && name !== 'article' && name !== 'pre' && name !== 'code' && (heading ? HEADING_CLASS_SKIP : CLASS_SKIP).test(cls))) {
+          (name !== 'body' && name !== 'html' && name !== 'main' && name !== 'article' && name !== 'pre' && name !== 'code' && (heading ? HEADING_CLASS_SKIP.test(cls) : CLASS_SKIP.test(cls) || ID_SKIP.test(id)))) {
         skipDepth = stack.length;
       }
     }

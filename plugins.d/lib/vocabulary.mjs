@@ -43,6 +43,7 @@ export const FOLDS = [
   ['database', 'db'],
   ['destination', 'dest', 'dst'],
   ['dictionary', 'dict'],
+  ['descriptor', 'fd'],
   ['directory', 'dir'],
   ['document', 'doc'],
   ['element', 'elem'],

@@ -236,6 +236,14 @@ describe('curate on other formats', () => {
     assert.ok(!retry.text.includes('Permission is hereby granted'));
   });
 
+  test('an id made from a title is a content anchor, not chrome; an id of chrome words alone is chrome', () => {
+    const md = htmlToMarkdown('<html><body><div id="SQL-FOR-UPDATE-SHARE"><h3>The Locking Clause</h3><p>Use SKIP LOCKED.</p></div>' +
+      '<section id="cookie-objects"><h2>Cookie Objects</h2><p>Morsel.</p></section>' +
+      '<div id="site-footer"><p>Footer links</p></div><div id="cookie-consent"><p>We use cookies</p></div></body></html>');
+    for (const kept of ['The Locking Clause', 'Use SKIP LOCKED.', 'Cookie Objects']) assert.ok(md.includes(kept), kept);
+    for (const dropped of ['Footer links', 'We use cookies']) assert.ok(!md.includes(dropped), dropped);
+  });
+
   test('Markdown with HTML tables in it is read as Markdown', () => {
     const rows = Array.from({ length: 40 }, (_, i) => `<tr><td><code>E${i}</code></td><td>Error ${i}.</td></tr>`).join('\n');
     const page = `# OS\n\nIntro.\n\n## \`os.cpus()\`\n\nReturns the CPUs.\n\n## Constants\n\n<table>\n${rows}\n</table>\n\n## \`os.arch()\`\n\nReturns the architecture.\n`;
@@ -298,6 +306,13 @@ describe('ranking', () => {
     same('execution', 'exec');
     assert.ok(terms('name resolution').includes(terms('resolve')[0]));
     assert.ok(terms('DictReader').includes(terms('read')[0]));
+  });
+
+  test('a lower-case name ending in an abbreviation also counts as its two words', () => {
+    assert.ok(terms('readdir').includes(terms('directory')[0]));
+    assert.ok(terms('signalfd(-1, &mask, 0)').includes(terms('descriptor')[0]));
+    assert.ok(terms('getenv').includes(terms('environment')[0]));
+    assert.ok(!terms('interval').includes(terms('value')[0]), 'an English word is not split');
   });
 
   test('a related word finds the entry: "resolve" finds `lookup`', () => {
