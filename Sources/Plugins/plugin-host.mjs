@@ -333,20 +333,42 @@ async function runStep(step, phase, input) {
 const timedOut = Symbol("timed out");
 
 /** The input of a step: the first is plugboard's own; later ones follow what came before. */
+/**
+ * A step's input. What the step may change in place (the result or arguments, the context) is a
+ * copy of its own: as when each plugin is a round trip of its own, only what it returns counts.
+ */
 function inputFor(base, step, { phase, method, value, context, first }) {
-  if (first) return base;
-  const input = { ...base, config: step.config, context, metadata: { ...base.metadata } };
+  if (first) {
+    const input = { ...base, context: copyJSON(context) };
+    if (phase === "request") input.arguments = copyJSON(base.arguments);
+    else input.result = copyJSON(value);
+    return input;
+  }
+  const input = { ...base, config: step.config, context: copyJSON(context), metadata: { ...base.metadata } };
   if (phase === "request") {
-    input.arguments = argumentsOf(value, method);
+    input.arguments = copyJSON(argumentsOf(value, method));
     input.rawContent = JSON.stringify(input.arguments);
   } else {
-    input.result = value;
+    input.result = copyJSON(value);
     input.rawContent = rawContentOf(value, method);
     input.state = step.state ?? null;
   }
   input.maxTokens = maxTokensOf(step.config, input.arguments);
   input.metadata.userQuery = userQueryOf(step.config, input.arguments);
   return input;
+}
+
+/** A deep copy of parsed JSON: strings are shared, as they cannot change. */
+function copyJSON(value) {
+  if (Array.isArray(value)) return value.map(copyJSON);
+  if (value === null || typeof value !== "object") return value;
+  const copy = {};
+  for (const key of Object.keys(value)) {
+    // A "__proto__" member (JSON.parse makes it an own property) must not become the prototype.
+    if (key === "__proto__") Object.defineProperty(copy, key, { value: copyJSON(value[key]), enumerable: true, writable: true, configurable: true });
+    else copy[key] = copyJSON(value[key]);
+  }
+  return copy;
 }
 
 function argumentsOf(params, method) {

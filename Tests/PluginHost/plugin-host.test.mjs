@@ -473,6 +473,22 @@ describe("fused runs", () => {
       assert.deepEqual(ran.current._meta["dev.plugboard/plugins"].one.rawContent, "some text-1-2");
     }));
 
+  test("a step that changes its input in place and returns null changes nothing, for the steps after it either", () =>
+    withPlugins(async (host) => {
+      const response = await run(host, "response", [
+        step("one", { do: "scribble" }),
+        step("two", { do: "report" }),
+        step("one", { do: "scribble" }),
+        step("two", { do: "append", suffix: "-2" }),
+      ]);
+      assert.deepEqual(response.reports.map((r) => r.outcome), ["unchanged", "unchanged", "unchanged", "ok"]);
+      assert.equal(response.reports[1].metadata.rawContent, "some text");
+      assert.deepEqual(response.reports[1].metadata.context, {});
+      assert.equal(response.current.content[0].text, "some text-2");
+      const request = await run(host, "request", [step("one", { do: "scribble" }), step("two", { do: "args", suffix: "!" })]);
+      assert.equal(request.current.arguments.query, `${makeInput("request").arguments.query}!`);
+    }));
+
   test("request steps rewrite the arguments, and later steps see the new query", () =>
     withPlugins(async (host) => {
       const ran = await run(host, "request", [step("one", { do: "args", suffix: "!" }), step("two", { do: "args", suffix: "?" })]);
