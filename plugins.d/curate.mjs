@@ -44,6 +44,10 @@ const ENTRY_TITLE = /^(?:(?:abstract|async|class|classmethod|staticmethod|corout
 const EXAMPLE_TITLE = /\bexamples?\b/i;
 const EXAMPLE_SHARE = 0.5;
 const IDENTIFIER_WEIGHT = 0.6;
+// A passage with code counts its matching identifiers this much more: code that calls what the
+// query names (`parser.add_argument('--foo', default=42)`) shows the answer in a few lines,
+// where the prose around it spends the budget describing it.
+const CODE_PASSAGE_IDENTIFIER_FACTOR = 1.5;
 const MAX_IDENTIFIER_HITS = 5;
 const MAX_OMITTED_LISTED = 8;
 const MAX_TITLE_CHARS = 48;
@@ -161,7 +165,8 @@ export function curate(text, { query = '', maxTokens = null, keepSectionsMatchin
       for (const u of s.units) {
         const body = bodyScore.passage(unitFrequencies(u), unitTerms(u).length, q);
         if (body === 0) continue;
-        passages.push({ section: s, unit: u, score: s.factor * (body + s.headingScore + IDENTIFIER_WEIGHT * identifierHits(unitIdentifiers(u), q.weights)) + s.bonus });
+        const idWeight = IDENTIFIER_WEIGHT * (hasCode(u) ? CODE_PASSAGE_IDENTIFIER_FACTOR : 1);
+        passages.push({ section: s, unit: u, score: s.factor * (body + s.headingScore + idWeight * identifierHits(unitIdentifiers(u), q.weights)) + s.bonus });
       }
     }
   }
@@ -600,6 +605,10 @@ function identifierHits(ids, weights) {
   return Math.min(MAX_IDENTIFIER_HITS, hits);
 }
 
+function hasCode(u) {
+  return u.blocks.some((b) => b.type === 'code');
+}
+
 function unitsCost(units) {
   let cost = 0;
   for (const u of units) cost += u.cost;
@@ -662,7 +671,7 @@ function trimSection(s, budget, weights, { matchingOnly = false, exclude = new S
     const present = unitFrequencies(u);
     let match = 0;
     for (const [t, w] of weights) if (present.has(t)) match += w;
-    const code = u.blocks.some((b) => b.type === 'code');
+    const code = hasCode(u);
     // Code ranks by how its identifiers match the query too (`rl.question`, `readFile`).
     const ids = code ? IDENTIFIER_WEIGHT * identifierHits(unitIdentifiers(u), weights) : 0;
     return { u, match, code, rank: match + ids + (code ? 0.5 : 0) + (u.index === 0 ? 0.25 : 0) };

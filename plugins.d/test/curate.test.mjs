@@ -413,6 +413,21 @@ describe('selection when the budget is short', () => {
     const r = curate(page, { query: 'pack a record into a format', maxTokens: 300 });
     assert.ok(r.text.includes('## `rec.pack(fmt, ...values)`\n\nReturns the values packed by fmt.'), r.text);
   });
+  test('code whose identifiers match the query comes before prose that scores about as well', () => {
+    const page = [
+      '# Widgets',
+      '## Colours', ...Array.from({ length: 10 }, () => filler(3)),
+      'Every widget has a default colour; the default colour of a widget is grey.',
+      ...Array.from({ length: 4 }, () => filler(3)),
+      'For example:', "```js\nconst w = makeWidget();\nsetDefault(w, 'red');\nshowWidget(w);\nmoveWidget(w, 10);\nhideWidget(w);\n```",
+      ...Array.from({ length: 10 }, () => filler(3)),
+      ...Array.from({ length: 6 }, (_, i) => `## Part ${i}\n\n${filler(4)}`),
+    ].join('\n\n');
+    // Room for one of the two passages; on the words alone the prose would come first.
+    const r = curate(page, { query: 'set the default colour of a widget', maxTokens: 90 });
+    assert.ok(r.text.includes("For example:\n\n```js\nconst w = makeWidget();\nsetDefault(w, 'red');"), r.text);
+    assert.ok(estimateTokens(r.text) <= 90);
+  });
 });
 
 describe('curate leaves things alone', () => {
