@@ -598,7 +598,7 @@ const errorCount = (name, count) => {
 };
 const errorTotals = {
   proxy: errorCount("proxy", (d) => d.errors),
-  plugins: errorCount("plugins", (d) => Object.values(d).reduce((a, r) => a + r.errors, 0)),
+  plugins: errorCount("plugins", (d) => Object.values(d).reduce((a, r) => a + (r.errors ?? 0), 0)),  // the memory part has none
   reload: errorCount("reload", (d) => d.errors),
   http: errorCount("http", (d) => Object.values(d.frontends).flatMap((f) => Object.values(f)).reduce((a, x) => a + (x.sequential?.errors ?? 0) + (x.loaded?.errors ?? 0), 0) + Object.values(d.direct).reduce((a, x) => a + x.errors, 0)),
   soak: errorCount("soak", (d) => d.errors),
