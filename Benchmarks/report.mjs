@@ -216,7 +216,11 @@ const results = saved?.results ?? Object.fromEntries([...BENCHMARKS, SOAK].filte
 if (saved) {
   machine.rendered = new Date().toISOString();
   progress(`writing the report again from ${shown(FROM)}, measured ${machine.started}; nothing is run`);
-} else await measure();
+} else {
+  await measure();
+  const tools = new Map(toolRows());
+  machine.rows = machine.rows.map(([name, value]) => [name, tools.get(name) ?? value]);
+}
 
 async function measure() {
   progress(`${ROUNDS} round(s) of ${BENCHMARKS.map((b) => b.name).join(", ")}${SOAK ? `, then a ${settings.soak} soak` : ""}${QUICK ? " (QUICK settings)" : ""}; logs in ${logs}`);
@@ -723,10 +727,6 @@ function timings() {
 
 function describeMachine() {
   // stdout and stderr together, whatever the status (`wrk -v` exits 1); null when missing.
-  const sh = (cmd, args) => {
-    const r = spawnSync(cmd, args, { encoding: "utf8" });
-    return r.error ? null : (r.stdout + r.stderr).replace(/^\n+|\s+$/g, "");
-  };
   const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
   const models = [...cpuinfo.matchAll(/^model name\s*:\s*(.*)$/gm)].map((m) => m[1]);
   const modelCounts = {};
@@ -741,8 +741,6 @@ function describeMachine() {
   const status = sh("git", ["-C", ROOT, "status", "--porcelain"]) ?? "";
   const dirty = status.split("\n").filter((l) => l.trim()).map((l) => l.slice(3));
   const commit = sh("git", ["-C", ROOT, "log", "-1", "--format=%h %s"]);
-  const wrk = sh("wrk", ["-v"]) ?? "";
-  const haproxy = sh("haproxy", ["-v"]);
   const invocation = [
     ["ROUNDS", String(ROUNDS)], ...(PIN ? [["PIN", "1"]] : []), ...(QUICK ? [["QUICK", "1"]] : []),
     ...["HTTP_DURATION", "SOAK", "ONLY", "OUT"].filter((k) => env[k] !== undefined).map((k) => [k, env[k]]),
@@ -755,14 +753,30 @@ function describeMachine() {
     ["Swift", sh("swift", ["--version"])?.split("\n")[0] ?? "not found"],
     ["Node", process.version],
     ["Python", sh("python3", ["--version"]) ?? "not found"],
-    ["wrk", /wrk (\S+)/.exec(wrk)?.[1] ?? "not found"],
-    ["HAProxy", haproxy ? /version (\S+)/.exec(haproxy)?.[1] ?? haproxy.split("\n")[0] : "not found (no wrk ceiling)"],
-    ["mcp-proxy", sh(join(ROOT, ".venv-bench/bin/mcp-proxy"), ["--version"]) ?? "not installed yet (Benchmarks/http installs it)"],
+    ...toolRows(),
     ["plugboard", file(PLUGBOARD)],
     ["plugboard-bench", file(PLUGBOARD_BENCH)],
     ["source", `${commit ?? "?"}${dirty.length ? `; uncommitted changes in ${dirty.map((d) => `\`${d}\``).join(", ")}` : ""}`],
   ];
   return { started: new Date().toISOString(), loadStart: os.loadavg(), rows, invocation };
+}
+
+/// What a command prints (stdout and stderr), or null when it cannot be run.
+function sh(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  return r.error ? null : (r.stdout + r.stderr).replace(/^\n+|\s+$/g, "");
+}
+
+/// The HTTP benchmark's tools, which `Benchmarks/http` installs when missing: read again once
+/// the runs are over, so a first run on a fresh machine names what it measured with.
+function toolRows() {
+  const wrk = sh("wrk", ["-v"]) ?? "";
+  const haproxy = sh("haproxy", ["-v"]);
+  return [
+    ["wrk", /wrk (\S+)/.exec(wrk)?.[1] ?? "not found"],
+    ["HAProxy", haproxy ? /version (\S+)/.exec(haproxy)?.[1] ?? haproxy.split("\n")[0] : "not found (no wrk ceiling)"],
+    ["mcp-proxy", sh(join(ROOT, ".venv-bench/bin/mcp-proxy"), ["--version"]) ?? "not installed"],
+  ];
 }
 
 /// p50 against size, log-log, drawn by hand: one polyline and marker per series through the
